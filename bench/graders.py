@@ -1,0 +1,151 @@
+"""Grader throughput: math-verify grading and the code sandbox, each next to a peer run here.
+
+    HARNESS_DATA_DIR=../shared/datasets python bench/graders.py [--copies 10] [--workers 2]
+
+math:  MATH500 gold answers written as a model would ("... so the answer is \\boxed{X}"),
+       graded by graders.grade (serial, and grade_many over a process pool); peer = bare
+       math_verify.verify(parse(gold), parse(answer)) on the same strings, serial.
+code:  HumanEval canonical solutions x copies, graded by grade_many (our sandbox, full
+       HumanEval `check` tests); peer = evalplus' untrusted_check on the same solutions with
+       inputs read from the same `check` functions (the calls whose arguments are literals) and
+       expected outputs from the canonical solution. Both use the same worker count and the
+       same tasks (those whose check calls could be read as literal inputs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import gzip
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from graders import GradeRequest, grade, grade_many  # noqa: E402
+from graders.code import humaneval_gold  # noqa: E402
+from graders.sandbox import isolation_mode  # noqa: E402
+from harness.settings import data_dir  # noqa: E402
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:8.1f} samples/s ({n} in {seconds:.2f} s)"
+
+
+def bench_math(root: Path, workers: int) -> None:
+    from math_verify import parse, verify
+
+    items = [json.loads(line) for line in (root / "math500" / "test.jsonl").open()]
+    requests = [
+        GradeRequest(grader="math", response=f"Working through it carefully, so the answer is \\boxed{{{it['answer']}}}.", gold=it["answer"])
+        for it in items
+    ]
+    start = time.perf_counter()
+    results = [grade(r) for r in requests]
+    ours_serial = time.perf_counter() - start
+    right = sum(r.correct for r in results)
+
+    start = time.perf_counter()
+    peer_right = sum(bool(verify(parse(f"\\boxed{{{it['answer']}}}"), parse(f"\\boxed{{{it['answer']}}}"))) for it in items)
+    peer = time.perf_counter() - start
+
+    start = time.perf_counter()
+    pooled = grade_many(requests, workers=workers)
+    ours_pool = time.perf_counter() - start
+    print(f"math  ours serial          : {rate(len(requests), ours_serial)}  right {right}/{len(requests)}")
+    print(f"math  bare math-verify     : {rate(len(items), peer)}  right {peer_right}/{len(items)}")
+    print(f"math  ours grade_many({workers})   : {rate(len(requests), ours_pool)}  right {sum(r.correct for r in pooled)}/{len(requests)}"
+          "  (includes worker start-up)")  # fmt: skip
+    print(f"math  ratio ours/peer serial throughput: {peer / ours_serial:.2f}")
+
+
+def literal_inputs(test_source: str) -> list[list[object]]:
+    """Argument lists of `candidate(...)` calls in a HumanEval check() whose arguments are literals."""
+    inputs = []
+    for node in ast.walk(ast.parse(test_source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "candidate" and not node.keywords:
+            try:
+                inputs.append([ast.literal_eval(arg) for arg in node.args])
+            except (ValueError, SyntaxError, TypeError):
+                continue
+    return inputs
+
+
+def expected_outputs(code: str, entry_point: str, inputs: list[list[object]]) -> list[object] | None:
+    namespace: dict[str, object] = {}
+    try:
+        exec(compile(code, "<canonical>", "exec"), namespace)  # trusted: the dataset's canonical solution
+        fn = namespace[entry_point]
+        return [fn(*copy.deepcopy(args)) for args in inputs]
+    except Exception:
+        return None
+
+
+def _evalplus_check(args: tuple) -> bool:
+    from evalplus.eval import PASS, untrusted_check
+
+    code, inputs, entry_point, expected = args
+    status, _ = untrusted_check("humaneval", code, inputs, entry_point, expected=expected, atol=0,
+                                ref_time=[0.05] * len(inputs), fast_check=True)  # fmt: skip
+    return status == PASS
+
+
+def bench_code(root: Path, copies: int, workers: int) -> None:
+    path = root / "humaneval" / "HumanEval.jsonl.gz"
+    os.environ.setdefault("HUMANEVAL_OVERRIDE_PATH", str(path))  # evalplus cannot download here
+    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    cases = []
+    for rec in records:
+        code = rec["prompt"] + rec["canonical_solution"]
+        inputs = literal_inputs(rec["test"])
+        expected = expected_outputs(code, rec["entry_point"], inputs) if inputs else None
+        if expected is not None:
+            cases.append((rec, code, inputs, expected))
+    print(f"code  tasks with literal check inputs: {len(cases)}/{len(records)}; copies {copies}; isolation {isolation_mode()}")
+
+    requests = [
+        GradeRequest(grader="code", response=rec["canonical_solution"], gold=humaneval_gold(rec).model_dump(),
+                     options={"prompt_prefix": rec["prompt"]})  # fmt: skip
+        for rec, *_ in cases
+        for _ in range(copies)
+    ]
+    start = time.perf_counter()
+    ours = grade_many(requests, workers=workers)
+    ours_s = time.perf_counter() - start
+    failed = [r.detail for r in ours if not r.correct]
+
+    jobs = [(code, inputs, rec["entry_point"], expected) for rec, code, inputs, expected in cases for _ in range(copies)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        peer = list(pool.map(_evalplus_check, jobs, chunksize=4))
+    peer_s = time.perf_counter() - start
+
+    print(f"code  ours (sandbox, {workers} workers)   : {rate(len(requests), ours_s)}  passed {len(requests) - len(failed)}/{len(requests)}")
+    print(f"code  evalplus untrusted_check ({workers}): {rate(len(jobs), peer_s)}  passed {sum(peer)}/{len(jobs)}")
+    print(f"code  ratio ours/evalplus throughput: {peer_s / ours_s:.2f}")
+    if failed:
+        print("code  our failures (first 3):", failed[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=10, help="copies of each HumanEval canonical solution")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", choices=["math", "code"])
+    args = parser.parse_args()
+    root = data_dir() or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    if not root.is_dir():
+        sys.exit("benchmark data not found: set HARNESS_DATA_DIR")
+    if args.only in (None, "math"):
+        bench_math(root, args.workers)
+    if args.only in (None, "code"):
+        bench_code(root, args.copies, args.workers)
+
+
+if __name__ == "__main__":
+    main()

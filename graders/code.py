@@ -1,0 +1,89 @@
+"""Code answers: extract the program, run it with its tests in the sandbox (graders/sandbox.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field
+
+from graders.base import GradeRequest
+from graders.registry import Grader, Judgement, StrictModel, register
+from graders.sandbox import SandboxLimits, run_program
+
+
+class CodeGold(StrictModel):
+    """Gold: test code run after the solution in the same namespace, e.g. HumanEval's `test` plus
+    ``check(entry_point)``, or MBPP's assert lines; optional setup code run first."""
+
+    tests: str = Field(min_length=1, description="program text appended after the solution; must raise on failure")
+    setup: str = Field(default="", description="run before the solution (e.g. MBPP test_setup_code)")
+    entry_point: str | None = Field(default=None, description="name of the function under test")
+
+
+class CodeOptions(StrictModel):
+    prompt_prefix: str | None = Field(
+        default=None,
+        description="the prompt's code (signature, imports, helpers); prepended to the extracted code, so a "
+        "body-only completion becomes a full function and a full function still sees the prompt's imports",
+    )
+    sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
+
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
+_PYTHON_TAGS = {"", "python", "py", "python3", "py3"}
+
+
+def _defines(code: str, name: str) -> bool:
+    return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.MULTILINE) is not None
+
+
+def extract_code(response: str, entry_point: str | None = None) -> str | None:
+    """The ```python block that defines the entry point (the last one), else the first Python block,
+    else the whole response. An unclosed fence (cut-off response) counts to the end of the text."""
+    blocks = [m.group(2) for m in _FENCE.finditer(response) if m.group(1).lower() in _PYTHON_TAGS]
+    if blocks:
+        defining = [b for b in blocks if entry_point and _defines(b, entry_point)]
+        code = defining[-1] if defining else blocks[0]
+    else:
+        code = response
+    code = code.strip("\n").rstrip()
+    return code if code.strip() else None
+
+
+def build_program(code: str, entry_point: str | None, prompt_prefix: str | None) -> str:
+    if not prompt_prefix:
+        return code
+    if entry_point and _defines(code, entry_point):
+        return prompt_prefix.rstrip() + "\n\n" + code + "\n"  # the model's def replaces the prompt's stub
+    return prompt_prefix + code + "\n"  # a body-only completion continues the prompt
+
+
+def humaneval_gold(record: dict[str, Any]) -> CodeGold:
+    """CodeGold for a HumanEval/HumanEval+ record (test defines check(candidate))."""
+    return CodeGold(tests=f"{record['test']}\n\ncheck({record['entry_point']})\n", entry_point=record["entry_point"])
+
+
+@register
+class CodeGrader(Grader):
+    name = "code"
+    Gold = CodeGold
+    Options = CodeOptions
+    waits_on_subprocess = True
+    votable = False
+
+    def extract(self, response: str, options: CodeOptions, gold: CodeGold) -> str | None:
+        return extract_code(response, gold.entry_point)
+
+    def judge(self, extracted: str, gold: CodeGold, options: CodeOptions, request: GradeRequest) -> Judgement:
+        program = build_program(extracted, gold.entry_point, options.prompt_prefix)
+        parts = [("setup", gold.setup)] if gold.setup.strip() else []
+        parts += [("solution", program), ("tests", gold.tests)]
+        result = run_program(parts, options.sandbox)
+        detail = result.summary()
+        if not result.passed and request.finish_reason == "length":
+            detail += " (response was cut off by the length limit)"
+        return Judgement(correct=result.passed, detail=detail)
+
+    def same_answer(self, a: str, b: str, options: CodeOptions) -> bool:
+        raise ValueError("code answers are programs judged by their tests; they are not votable by equality")

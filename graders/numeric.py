@@ -1,0 +1,121 @@
+"""Numeric answers (FinQA-style) compared with a relative tolerance.
+
+Default tolerance: rel_tol=1e-2 (1 %), because financial answers are routinely rounded by
+the model (e.g. 14.1 vs 14.08) and FinQA golds carry arbitrary precision; tighten per task
+with `rel_tol`. Percentages follow the `percent` option.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+from pydantic import Field
+
+from graders.base import GradeRequest
+from graders.extraction import answer_phrase, last_boxed, strip_wrappers
+from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
+
+
+class NumericGold(StrictModel):
+    """Gold: a number, or a numeric string such as "12.5%", "$1,234", "(3.2)" (negative)."""
+
+    answer: float | int | str
+
+
+class NumericOptions(StrictModel):
+    rel_tol: float = Field(default=1e-2, ge=0, description="relative tolerance (1e-2 = 1 %)")
+    abs_tol: float = Field(default=1e-6, ge=0, description="absolute tolerance, for golds near zero")
+    percent: Literal["either", "as_number", "as_fraction"] = Field(
+        default="either",
+        description='"12.5%" means 12.5 (as_number), 0.125 (as_fraction), or either of them matches (either)',
+    )
+
+
+_NUMBER = re.compile(
+    r"(?P<neg_paren>\()?\s*(?P<sign>[-+\u2212])?\s*(?:[$€£¥]|usd\s*)?\s*"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
+    r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
+    r"\s*(?P<pct>%|\\%|percent)?\s*(?P<close_paren>\))?",
+    re.IGNORECASE,
+)
+
+
+class ParsedNumber(StrictModel):
+    value: float
+    is_percent: bool = False
+
+
+def parse_number(text: str) -> ParsedNumber | None:
+    """The first number in text: commas, currency signs, unicode minus, "(12)" negatives, a/b, percents."""
+    cleaned = re.sub(r"\\text\{([^{}]*)\}|\\mathrm\{([^{}]*)\}", r"\1\2", text).replace("{,}", ",")
+    cleaned = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", cleaned)
+    match = _NUMBER.search(cleaned)
+    if match is None:
+        return None
+    value = float(match.group("num").replace(",", ""))
+    if match.group("den"):
+        den = float(match.group("den"))
+        if den == 0:
+            return None
+        value /= den
+    negative = match.group("sign") in ("-", "\u2212") or bool(match.group("neg_paren") and match.group("close_paren"))
+    return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")))
+
+
+def candidates(number: ParsedNumber, percent: str) -> list[float]:
+    if not number.is_percent:
+        return [number.value]
+    if percent == "as_number":
+        return [number.value]
+    if percent == "as_fraction":
+        return [number.value / 100]
+    return [number.value, number.value / 100]
+
+
+def close(a: float, b: float, options: NumericOptions) -> bool:
+    return math.isclose(a, b, rel_tol=options.rel_tol, abs_tol=options.abs_tol)
+
+
+def numbers_match(a: ParsedNumber, b: ParsedNumber, options: NumericOptions) -> bool:
+    return any(close(x, y, options) for x in candidates(a, options.percent) for y in candidates(b, options.percent))
+
+
+def extract_number_text(response: str) -> str | None:
+    """The answer phrase's first number, else the last \\boxed{}, else the last number in the text."""
+    for candidate in (answer_phrase(response), last_boxed(response)):
+        if candidate and parse_number(strip_wrappers(candidate)) is not None:
+            return _number_span(strip_wrappers(candidate))
+    spans = list(_NUMBER.finditer(response))
+    return spans[-1].group(0).strip() if spans else None
+
+
+def _number_span(text: str) -> str:
+    match = _NUMBER.search(re.sub(r"\\text\{([^{}]*)\}", r"\1", text))
+    return match.group(0).strip() if match else text
+
+
+@register
+class NumericGrader(Grader):
+    name = "numeric"
+    Gold = NumericGold
+    Options = NumericOptions
+
+    def extract(self, response: str, options: NumericOptions, gold: object) -> str | None:
+        return extract_number_text(response)
+
+    def judge(self, extracted: str, gold: NumericGold, options: NumericOptions, request: GradeRequest) -> Judgement:
+        gold_number = (
+            ParsedNumber(value=float(gold.answer)) if not isinstance(gold.answer, str) else parse_number(gold.answer)
+        )
+        if gold_number is None:
+            raise GraderConfigError(f"numeric: gold {gold.answer!r} has no number in it")
+        answer = parse_number(extracted)
+        if answer is None:
+            return Judgement(correct=False, detail=f"no number in {extracted!r}")
+        return Judgement(correct=numbers_match(answer, gold_number, options), detail=f"parsed {answer.value:g}")
+
+    def same_answer(self, a: str, b: str, options: NumericOptions) -> bool:
+        pa, pb = parse_number(a), parse_number(b)
+        return pa is not None and pb is not None and numbers_match(pa, pb, options)

@@ -1,0 +1,354 @@
+"""Run untrusted Python (model-written code plus its tests) in a contained subprocess.
+
+Each run gets a fresh temporary directory, its own session/process group, rlimits (CPU,
+address space = the interpreter's own size + a headroom, processes, file size, open files),
+a wall-clock timeout that kills the whole group, a scrubbed environment, capped output, and no
+network. How much isolation the machine allows is probed once per process (`isolation_mode()`):
+
+- "namespaces" (running as root): `unshare` gives the run new mount, network, and PID
+  namespaces; `setpriv` drops to a fresh unprivileged uid used by no other run (so RLIMIT_NPROC
+  counts only this run, and the filesystem is protected by ordinary permissions);
+  /tmp, /var/tmp, /dev/shm are replaced by small private tmpfs mounts and directories the
+  interpreter needs but the new uid cannot traverse (e.g. a Python under /root) are made
+  reachable by covering their private ancestor with a tmpfs and bind-mounting only the
+  interpreter back read-only. When the run ends, the PID namespace takes every child with it.
+- "userns" (not root, user namespaces allowed): `unshare --map-root-user` with new network and
+  PID namespaces; files are the user's own (no filesystem isolation beyond the rlimits).
+- "plain": no namespaces; sockets are blocked in-process (bypassable by determined code) and
+  the process group is killed at the end.
+
+A run passes only if the exit code is 0 AND the runner wrote the harness's random nonce to a
+private pipe after the last part (see graders/sandbox_runner.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import secrets
+import selectors
+import shlex
+import shutil
+import signal
+import site
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from graders.registry import GradingInfrastructureError, StrictModel
+
+log = logging.getLogger(__name__)
+
+_RUNNER_SOURCE = (Path(__file__).parent / "sandbox_runner.py").read_text()
+_UID_BASE = 100_000_000  # sandbox uids: base + pid * 64 + slot, unique among live runs
+_SLOTS_PER_PROCESS = 64
+_WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+class SandboxLimits(StrictModel):
+    timeout_s: float = Field(default=10.0, gt=0, description="wall-clock limit for the whole run")
+    cpu_s: int | None = Field(default=None, gt=0, description="RLIMIT_CPU seconds (default: ceil(timeout_s))")
+    memory_headroom_mb: int = Field(
+        default=1024, gt=0, description="RLIMIT_AS = the interpreter's measured size at start + this many MiB"
+    )
+    nproc: int = Field(default=32, gt=0, description="processes/threads the run may create")
+    fsize_mb: int = Field(default=16, gt=0, description="largest file the run may write")
+    nofile: int = Field(default=64, ge=16, description="open file descriptors")
+    output_bytes: int = Field(default=64 * 1024, gt=0, description="stdout/stderr kept per stream")
+
+
+class SandboxResult(BaseModel):
+    passed: bool
+    exit_code: int | None
+    timed_out: bool
+    stdout: str
+    stderr: str
+    isolation: str
+    seconds: float
+
+    def summary(self) -> str:
+        if self.passed:
+            return "passed"
+        if self.timed_out:
+            return "timed out"
+        tail = self.stderr.strip().splitlines()[-1:] if self.stderr.strip() else []
+        why = tail[0] if tail else "no completion marker"
+        return f"exit code {self.exit_code}: {why}"[:500]
+
+
+# ---- uid allocation (root mode) -----------------------------------------------------------
+
+_slot_lock = threading.Lock()
+_free_slots: list[int] = list(range(_SLOTS_PER_PROCESS))
+_slot_pid = os.getpid()
+
+
+class _UidSlot:
+    def __enter__(self) -> int:
+        global _free_slots, _slot_pid
+        with _slot_lock:
+            if _slot_pid != os.getpid():  # forked: the parent's bookkeeping does not apply here
+                _free_slots, _slot_pid = list(range(_SLOTS_PER_PROCESS)), os.getpid()
+            if not _free_slots:
+                raise GradingInfrastructureError(f"more than {_SLOTS_PER_PROCESS} concurrent sandboxes in one process")
+            self.slot = _free_slots.pop()
+        return _UID_BASE + os.getpid() * _SLOTS_PER_PROCESS + self.slot
+
+    def __exit__(self, *exc: object) -> None:
+        with _slot_lock:
+            _free_slots.append(self.slot)
+
+
+# ---- mount plan (root mode) ---------------------------------------------------------------
+
+
+def _interpreter_paths() -> list[str]:
+    paths = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))}
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    paths.update(os.path.realpath(p) for p in site.getsitepackages() if os.path.isdir(p))
+    # Keep only the outermost paths.
+    ordered = sorted(paths, key=len)
+    return [p for i, p in enumerate(ordered) if not any(p.startswith(q.rstrip("/") + "/") for q in ordered[:i])]
+
+
+def _private_ancestor(path: str) -> str | None:
+    """The outermost ancestor of path that other users cannot traverse, if any."""
+    current = "/"
+    for part in Path(path).parts[1:]:
+        current = os.path.join(current, part)
+        try:
+            if not os.stat(current).st_mode & stat.S_IXOTH:
+                return current
+        except OSError:
+            return None
+    return None
+
+
+def _covered_by(path: str, covers: list[str]) -> bool:
+    return any(path == c or path.startswith(c.rstrip("/") + "/") for c in covers)
+
+
+def _mount_script(workdir: str, reserved_fd: int) -> str:
+    """Shell run as root inside the new mount namespace before dropping to the sandbox uid.
+
+    Directories to keep are opened as fds before their ancestors are covered by tmpfs mounts,
+    then bind-mounted back through /proc/self/fd (the covered paths are unreachable by name).
+    """
+    interpreter = _interpreter_paths()
+    covers = sorted({a for p in interpreter if (a := _private_ancestor(p))} | set(_WORLD_WRITABLE), key=len)
+    covers = [c for c in covers if os.path.isdir(c)]
+    keep = [(p, True) for p in interpreter if _covered_by(p, covers)] + [(workdir, False)]
+    fds = [fd for fd in range(3, 10) if fd != reserved_fd][: len(keep)]
+    if len(fds) < len(keep):
+        raise GradingInfrastructureError(f"too many interpreter directories to mount: {keep}")
+    q = shlex.quote
+    lines = ["set -e"]
+    lines += [f"exec {fd}<{q(path)}" for fd, (path, _) in zip(fds, keep, strict=True)]
+    for cover in covers:
+        mode = "1777" if cover in _WORLD_WRITABLE else "0755"
+        lines.append(f"mount -t tmpfs -o mode={mode},size=64m,nosuid,nodev sandbox-tmp {q(cover)}")
+    # --no-canonicalize: resolving /proc/self/fd/N to a path name would find the covered path.
+    for fd, (path, read_only) in zip(fds, keep, strict=True):
+        lines += [f"mkdir -p {q(path)}", f"mount --no-canonicalize --rbind /proc/self/fd/{fd} {q(path)}"]
+        if read_only:
+            lines.append(f"mount --no-canonicalize -o remount,bind,ro {q(path)}")
+        lines.append(f"exec {fd}<&-")
+    lines.append(f"cd {q(workdir)}")
+    return "\n".join(lines)
+
+
+# ---- command lines per isolation mode ------------------------------------------------------
+
+
+def _command(mode: str, workdir: str, result_fd: int, uid: int | None) -> list[str]:
+    python = [sys.executable, "-I", "-c", _RUNNER_SOURCE]
+    if mode == "namespaces":
+        drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs", "--"]  # fmt: skip
+        script = _mount_script(workdir, result_fd) + "\nexec " + shlex.join(drop + python)
+        return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
+                "--", "/bin/sh", "-c", script]  # fmt: skip
+    if mode == "userns":
+        return ["unshare", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", *python]
+    return python
+
+
+def _environment(workdir: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": workdir,
+        "TMPDIR": workdir,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        # Keep numeric libraries from starting a thread per core (threads count against nproc).
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+# ---- running -------------------------------------------------------------------------------
+
+
+def _read_until_exit(
+    proc: subprocess.Popen[bytes], result_fd: int, deadline: float, cap: int
+) -> tuple[bytes, bytes, bytes, bool]:
+    """Collect stdout/stderr (first `cap` bytes each) and the result pipe until the process exits."""
+    assert proc.stdout is not None and proc.stderr is not None
+    buffers = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray(), result_fd: bytearray()}
+    selector = selectors.DefaultSelector()
+    for fd in buffers:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
+    timed_out = False
+
+    def drain(fd: int) -> bool:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            selector.unregister(fd)
+            return False
+        limit = 4096 if fd == result_fd else cap
+        room = limit - len(buffers[fd])
+        if room > 0:
+            buffers[fd] += chunk[:room]
+        return True
+
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            for key, _ in selector.select(timeout=min(remaining, 0.05)):
+                drain(key.fd)
+            if proc.poll() is not None:
+                for fd in list(selector.get_map()):  # whatever is already buffered in the pipes
+                    while drain(fd) and fd in selector.get_map():
+                        ready = selector.select(timeout=0)
+                        if not any(k.fd == fd for k, _ in ready):
+                            break
+                break
+    finally:
+        selector.close()
+    return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), bytes(buffers[result_fd]), timed_out
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        log.warning("sandbox process %s did not die after SIGKILL", proc.pid)
+
+
+def _run(mode: str, parts: list[tuple[str, str]], limits: SandboxLimits) -> SandboxResult:
+    started = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="harness-sandbox-")
+    workdir = os.path.join(tmp, "work")
+    os.mkdir(workdir)
+    read_end, write_end = os.pipe()
+    nonce = secrets.token_hex(16)
+    uid_slot = _UidSlot() if mode == "namespaces" else None
+    try:
+        uid = uid_slot.__enter__() if uid_slot else None
+        if uid is not None:
+            os.chown(workdir, uid, uid)
+            os.chmod(workdir, 0o700)
+        payload = {
+            "nonce": nonce,
+            "result_fd": write_end,
+            "parts": parts,
+            "block_sockets": mode == "plain",
+            "shared_uid": mode != "namespaces",
+            "limits": {
+                "cpu_s": limits.cpu_s or max(1, int(limits.timeout_s + 0.999)),
+                "memory_headroom_bytes": limits.memory_headroom_mb * 1024 * 1024,
+                "nproc": limits.nproc,
+                "fsize_bytes": limits.fsize_mb * 1024 * 1024,
+                "nofile": limits.nofile,
+            },
+        }
+        try:
+            proc = subprocess.Popen(
+                _command(mode, workdir, write_end, uid),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=workdir, env=_environment(workdir), start_new_session=True, pass_fds=(write_end,),
+            )  # fmt: skip
+        except OSError as exc:
+            raise GradingInfrastructureError(f"could not start the sandbox ({mode}): {exc}") from exc
+        finally:
+            os.close(write_end)
+        try:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(json.dumps(payload).encode())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            out, err, result, timed_out = _read_until_exit(
+                proc, read_end, started + limits.timeout_s, limits.output_bytes
+            )
+        finally:
+            _kill_group(proc)
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+    finally:
+        os.close(read_end)
+        if uid_slot is not None and hasattr(uid_slot, "slot"):
+            uid_slot.__exit__(None, None, None)
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not result.startswith(b"READY\n") and not timed_out:
+        raise GradingInfrastructureError(
+            f"sandbox runner did not start ({mode}, exit {proc.returncode}): {err.decode(errors='replace')[-500:]}"
+        )
+    marker = result[len(b"READY\n") :]
+    return SandboxResult(
+        passed=(not timed_out and proc.returncode == 0 and marker == nonce.encode()),
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        stdout=out.decode(errors="replace"),
+        stderr=err.decode(errors="replace"),
+        isolation=mode,
+        seconds=time.monotonic() - started,
+    )
+
+
+_PROBE = [("probe", "import json, math, collections\nassert math.sqrt(4) == 2\n")]
+
+
+@functools.lru_cache(maxsize=1)
+def isolation_mode() -> str:
+    """The strongest isolation that works here, found by running a trivial program in each mode."""
+    candidates = ["namespaces"] if os.geteuid() == 0 else []
+    if shutil.which("unshare"):
+        candidates.append("userns")
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        candidates.remove("namespaces")
+    for mode in [*candidates, "plain"]:
+        try:
+            if _run(mode, _PROBE, SandboxLimits(timeout_s=30)).passed:
+                log.info("code sandbox isolation: %s", mode)
+                return mode
+        except GradingInfrastructureError as exc:
+            log.info("sandbox isolation %s unavailable: %s", mode, exc)
+    raise GradingInfrastructureError("no sandbox mode could run a trivial program")
+
+
+def run_program(parts: list[tuple[str, str]], limits: SandboxLimits | None = None) -> SandboxResult:
+    """Run the program parts (name, source) in order in one namespace; see the module docstring."""
+    return _run(isolation_mode(), parts, limits or SandboxLimits())

@@ -1,0 +1,294 @@
+"""Accuracy figures computed from a run's results store.
+
+Per task x model: accuracy of sample 0, mean accuracy over samples, majority-vote accuracy
+(SC@n) and, for code tasks, unbiased pass@k; plus how many samples were wrong, unanswered,
+truncated or failed. Per category x model: the macro average over the category's tasks.
+
+Conventions (stated once here, used everywhere):
+- A sample counts when it was graded, or when its request failed (after retries) - a failed
+  request scores 0 and is counted as an ``error``. Ungraded samples with a response are left out
+  and reported as ``ungraded``.
+- Accuracy uses the grader's score (0..1), so partial credit averages in.
+- An item's mean accuracy is the mean over its counted samples; a task's is the mean over items.
+- Majority vote (SC@n) follows ``router.voting.majority``, so the harness and the router count
+  alike: samples with no extracted answer do not vote; extracted answers are grouped with the
+  grader's own equivalence (``graders.same_answer``); the biggest group wins, ties go to the group
+  whose first member has the lowest sample index; the item scores that first member's score. An
+  item where no sample voted scores the mean of its samples' scores (0 when they are graded
+  no_answer/truncated/error). Code tasks get no SC@n (programs are not voted on), but pass@k.
+- pass@k (code tasks): per item ``1 - C(n-c, k) / C(n, k)`` with n counted samples, c fully
+  correct ones; averaged over items; reported for k in {1, 5, 10} not above the smallest n.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import groupby
+from math import comb
+from operator import attrgetter
+from statistics import fmean
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from results.records import SampleOutcome, TaskInfo
+from results.store import ResultsStore
+from router.voting import Sample, majority
+
+__all__ = [
+    "CategoryModelMetrics",
+    "OutcomeCounts",
+    "RunMetrics",
+    "SameAnswer",
+    "TaskInfo",
+    "TaskModelMetrics",
+    "compute_metrics",
+    "pass_at_k",
+]
+
+PASS_AT_K = (1, 5, 10)
+OVERALL = "all"
+OUTCOMES = ("right", "wrong", "no_answer", "truncated", "error")
+
+
+class SameAnswer(Protocol):
+    """Signature of ``graders.same_answer``: are two extracted answers equivalent under this grader?"""
+
+    def __call__(self, grader_name: str, a: str, b: str, options: dict[str, Any]) -> bool: ...
+
+
+class OutcomeCounts(BaseModel):
+    right: int = 0
+    wrong: int = 0
+    no_answer: int = 0
+    truncated: int = 0
+    error: int = 0
+    ungraded: int = 0
+
+    def add(self, other: OutcomeCounts) -> OutcomeCounts:
+        return OutcomeCounts(**{k: getattr(self, k) + getattr(other, k) for k in OutcomeCounts.model_fields})
+
+
+class TaskModelMetrics(BaseModel):
+    task: str
+    model: str
+    category: str
+    n_items: int = Field(description="items with at least one counted sample")
+    n_samples: int = Field(description="counted samples (graded or failed)")
+    samples_per_item_min: int
+    samples_per_item_max: int
+    sample0_accuracy: float | None = Field(description="mean score of sample 0; None if no item has one")
+    mean_accuracy: float | None
+    majority_accuracy: float | None = Field(description="SC@n accuracy; None for code tasks")
+    pass_at_k: dict[int, float] = Field(default_factory=dict, description="code tasks only")
+    counts: OutcomeCounts
+
+
+class CategoryModelMetrics(BaseModel):
+    """Macro average over the category's tasks that this model has results for."""
+
+    category: str
+    model: str
+    tasks: list[str]
+    n_items: int
+    sample0_accuracy: float | None
+    mean_accuracy: float | None
+    majority_accuracy: float | None
+    pass_at_k: dict[int, float] = Field(
+        default_factory=dict, description="mean over the category's code tasks"
+    )
+    counts: OutcomeCounts
+
+
+class RunMetrics(BaseModel):
+    models: list[str]
+    task_info: dict[str, TaskInfo]
+    tasks: list[TaskModelMetrics]
+    categories: list[CategoryModelMetrics]
+    overall: list[CategoryModelMetrics] = Field(
+        default_factory=list, description="per model, macro average over all its tasks (category 'all')"
+    )
+
+    def task_metrics(self, task: str, model: str) -> TaskModelMetrics | None:
+        return next((m for m in self.tasks if m.task == task and m.model == model), None)
+
+    def category_metrics(self, category: str, model: str) -> CategoryModelMetrics | None:
+        return next((m for m in self.categories if m.category == category and m.model == model), None)
+
+    def overall_metrics(self, model: str) -> CategoryModelMetrics | None:
+        return next((m for m in self.overall if m.model == model), None)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k estimator for one item: probability that k of the n samples include a correct one."""
+    if not 0 <= c <= n:
+        raise ValueError(f"pass_at_k: need 0 <= c <= n (got n={n}, c={c})")
+    if not 1 <= k <= n:
+        raise ValueError(f"pass_at_k: need 1 <= k <= n (got n={n}, k={k})")
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def _default_same_answer() -> SameAnswer:
+    try:
+        from graders import same_answer
+    except ImportError as exc:
+        raise RuntimeError(
+            "graders.same_answer is not available; pass same_answer= to compute_metrics explicitly"
+        ) from exc
+    return same_answer
+
+
+def _classify(outcome: SampleOutcome) -> tuple[str, float] | None:
+    """(outcome kind, score) of a sample, or None when it is not counted (ungraded, no error)."""
+    if outcome.score is None:
+        return ("error", 0.0) if outcome.error is not None else None
+    reason = outcome.grade_reason
+    if reason not in OUTCOMES:
+        reason = "right" if outcome.score >= 1.0 else "wrong"
+    return reason, float(outcome.score)
+
+
+def _task_model_metrics(
+    task: str,
+    model: str,
+    info: TaskInfo,
+    outcomes: Iterable[SampleOutcome],
+    same_answer: SameAnswer,
+) -> TaskModelMetrics:
+    tally: dict[str, int] = defaultdict(int)
+    per_item: dict[str, list[tuple[int, str | None, float]]] = defaultdict(list)
+    for outcome in outcomes:
+        classified = _classify(outcome)
+        if classified is None:
+            tally["ungraded"] += 1
+            continue
+        kind, score = classified
+        tally[kind] += 1
+        per_item[outcome.item_id].append((outcome.sample_index, outcome.extracted, score))
+
+    def same(a: str, b: str) -> bool:
+        return same_answer(info.grader, a, b, info.grader_options)
+
+    sizes = [len(samples) for samples in per_item.values()]
+    sample0 = [s for samples in per_item.values() for i, _, s in samples if i == 0]
+    means = [fmean(s for _, _, s in samples) for samples in per_item.values()]
+    majority_scores = (
+        []
+        if info.is_code
+        else [
+            majority([Sample(e, s) for _, e, s in sorted(samples)], same)[0] for samples in per_item.values()
+        ]
+    )
+    pass_k: dict[int, float] = {}
+    if info.is_code and sizes:
+        for k in PASS_AT_K:
+            if k <= min(sizes):
+                pass_k[k] = fmean(
+                    pass_at_k(len(samples), sum(1 for _, _, s in samples if s >= 1.0), k)
+                    for samples in per_item.values()
+                )
+    return TaskModelMetrics(
+        task=task,
+        model=model,
+        category=info.category,
+        n_items=len(per_item),
+        n_samples=sum(sizes),
+        samples_per_item_min=min(sizes, default=0),
+        samples_per_item_max=max(sizes, default=0),
+        sample0_accuracy=fmean(sample0) if sample0 else None,
+        mean_accuracy=fmean(means) if means else None,
+        majority_accuracy=fmean(majority_scores) if majority_scores else None,
+        pass_at_k=pass_k,
+        counts=OutcomeCounts(**tally),
+    )
+
+
+def _mean_or_none(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return fmean(present) if present else None
+
+
+def _category_metrics(category: str, model: str, rows: Sequence[TaskModelMetrics]) -> CategoryModelMetrics:
+    counts = OutcomeCounts()
+    for row in rows:
+        counts = counts.add(row.counts)
+    pass_k: dict[int, float] = {}
+    for k in PASS_AT_K:
+        value = _mean_or_none(r.pass_at_k.get(k) for r in rows)
+        if value is not None:
+            pass_k[k] = value
+    return CategoryModelMetrics(
+        category=category,
+        model=model,
+        tasks=[r.task for r in rows],
+        n_items=sum(r.n_items for r in rows),
+        sample0_accuracy=_mean_or_none(r.sample0_accuracy for r in rows),
+        mean_accuracy=_mean_or_none(r.mean_accuracy for r in rows),
+        majority_accuracy=_mean_or_none(r.majority_accuracy for r in rows),
+        pass_at_k=pass_k,
+        counts=counts,
+    )
+
+
+def compute_metrics(
+    store: ResultsStore,
+    task_info: Mapping[str, TaskInfo],
+    *,
+    same_answer: SameAnswer | None = None,
+    models: Sequence[str] | None = None,
+) -> RunMetrics:
+    """Metrics for every (task, model) with samples in ``store``.
+
+    ``task_info`` must describe every task that has samples. ``same_answer`` defaults to
+    ``graders.same_answer``. ``models`` fixes the column order (default: sorted names in the store).
+    """
+    equivalent = same_answer if same_answer is not None else _default_same_answer()
+
+    # One task's outcomes in memory at a time: rows come in key order, which starts with the task.
+    by_task: dict[str, dict[str, TaskModelMetrics]] = {}
+    missing: list[str] = []
+    for task, outcomes in groupby(store.iter_outcomes(), key=attrgetter("task")):
+        if task not in task_info:
+            missing.append(task)
+            continue
+        by_model: dict[str, list[SampleOutcome]] = defaultdict(list)
+        for outcome in outcomes:
+            by_model[outcome.model].append(outcome)
+        by_task[task] = {
+            model: _task_model_metrics(task, model, task_info[task], rows, equivalent)
+            for model, rows in by_model.items()
+        }
+    if missing:
+        raise ValueError(
+            f"no task info for task(s) with stored samples: {', '.join(missing)}; "
+            "pass their task files (category, grader) to compute metrics"
+        )
+
+    stored_models = sorted({model for per_model in by_task.values() for model in per_model})
+    model_order = [m for m in (models or []) if m in stored_models]
+    model_order += [m for m in stored_models if m not in model_order]
+    task_rows = [
+        by_task[task][model]
+        for task in sorted(by_task, key=lambda t: (task_info[t].category, t))
+        for model in model_order
+        if model in by_task[task]
+    ]
+
+    category_rows: list[CategoryModelMetrics] = []
+    for category in sorted({row.category for row in task_rows}):
+        for model in model_order:
+            rows = [r for r in task_rows if r.category == category and r.model == model]
+            if rows:
+                category_rows.append(_category_metrics(category, model, rows))
+
+    overall_rows = [
+        _category_metrics(OVERALL, model, [r for r in task_rows if r.model == model]) for model in model_order
+    ]
+    return RunMetrics(
+        models=model_order,
+        task_info={t: task_info[t] for t in sorted(by_task)},
+        tasks=task_rows,
+        categories=category_rows,
+        overall=overall_rows,
+    )

@@ -1,0 +1,286 @@
+"""The end-of-run report: markdown tables (tasks x models) written to ``report.md`` and printed with rich.
+
+``results.json`` next to it holds the full :class:`RunMetrics` dump for programs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.table import Table
+
+from harness.metrics import CategoryModelMetrics, RunMetrics, SameAnswer, TaskModelMetrics, compute_metrics
+from results.manifest import MANIFEST_FILENAME, read_manifest
+from results.records import TaskInfo
+from results.store import DB_FILENAME, ResultsStore
+
+REPORT_FILENAME = "report.md"
+METRICS_FILENAME = "results.json"
+INCOMPLETE_MARK = "†"
+
+
+class ReportTable(BaseModel):
+    """One table, renderable as markdown or with rich. ``emphasis[i]`` marks summary rows."""
+
+    title: str
+    legend: str
+    headers: list[str]
+    label_columns: int = Field(description="leading text columns; the rest are right-aligned figures")
+    rows: list[list[str]]
+    emphasis: list[bool]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def _accuracy_cell(
+    s0: float | None,
+    mean: float | None,
+    sc: float | None,
+    pass_k: Mapping[int, float],
+    multi_sample: bool,
+    incomplete: bool,
+) -> str:
+    cell = f"{_pct(s0)} / {_pct(mean)} / {_pct(sc)}" if multi_sample else _pct(s0)
+    if pass_k:
+        cell += " · " + " ".join(f"p@{k} {_pct(v)}" for k, v in sorted(pass_k.items()))
+    return cell + (f" {INCOMPLETE_MARK}" if incomplete else "")
+
+
+def _is_incomplete(row: TaskModelMetrics, n: int) -> bool:
+    return row.samples_per_item_min < n or row.counts.ungraded > 0
+
+
+def _summary_cells(
+    summaries: Sequence[CategoryModelMetrics | None], n_tasks: int, multi_sample: bool
+) -> list[str]:
+    return [
+        "–"
+        if summary is None
+        else _accuracy_cell(
+            summary.sample0_accuracy,
+            summary.mean_accuracy,
+            summary.majority_accuracy,
+            summary.pass_at_k,
+            multi_sample,
+            len(summary.tasks) < n_tasks,
+        )
+        for summary in summaries
+    ]
+
+
+def accuracy_table(metrics: RunMetrics) -> ReportTable:
+    models = metrics.models
+    headers = ["category", "task", "n", *models]
+    rows: list[list[str]] = []
+    emphasis: list[bool] = []
+    categories = sorted({info.category for info in metrics.task_info.values()})
+    multi_sample = any(r.samples_per_item_max > 1 for r in metrics.tasks)
+    for category in categories:
+        tasks = sorted(t for t, info in metrics.task_info.items() if info.category == category)
+        for task in tasks:
+            per_model = {m: metrics.task_metrics(task, m) for m in models}
+            n = max((r.samples_per_item_max for r in per_model.values() if r), default=0)
+            cells = []
+            for model in models:
+                row = per_model[model]
+                cells.append(
+                    "–"
+                    if row is None
+                    else _accuracy_cell(
+                        row.sample0_accuracy,
+                        row.mean_accuracy,
+                        row.majority_accuracy,
+                        row.pass_at_k,
+                        multi_sample,
+                        _is_incomplete(row, n),
+                    )
+                )
+            rows.append([category, task, str(n), *cells])
+            emphasis.append(False)
+        if len(tasks) > 1:
+            averages = [metrics.category_metrics(category, model) for model in models]
+            rows.append([category, "average", "", *_summary_cells(averages, len(tasks), multi_sample)])
+            emphasis.append(True)
+    if len(categories) > 1:
+        overall = [metrics.overall_metrics(model) for model in models]
+        rows.append(["all", "average", "", *_summary_cells(overall, len(metrics.task_info), multi_sample)])
+        emphasis.append(True)
+    legend = (
+        "Cells: sample-0 accuracy / mean accuracy over samples / majority-vote accuracy (SC@n), in %"
+        if multi_sample
+        else "Cells: accuracy (one sample per item), in %"
+    )
+    legend += "; p@k = unbiased pass@k for code tasks. Averages are means over tasks."
+    legend += (
+        f" {INCOMPLETE_MARK} = incomplete: fewer than n samples for some item, ungraded samples,"
+        " or tasks missing from an average."
+    )
+    return ReportTable(
+        title="Accuracy", legend=legend, headers=headers, label_columns=3, rows=rows, emphasis=emphasis
+    )
+
+
+def outcome_table(metrics: RunMetrics) -> ReportTable:
+    headers = ["task", *metrics.models]
+    rows = []
+    for task in sorted(metrics.task_info, key=lambda t: (metrics.task_info[t].category, t)):
+        cells = []
+        for model in metrics.models:
+            row = metrics.task_metrics(task, model)
+            if row is None:
+                cells.append("–")
+                continue
+            c = row.counts
+            cell = f"{c.right} / {c.wrong} / {c.no_answer} / {c.truncated} / {c.error}"
+            cells.append(cell + (f" (+{c.ungraded} ungraded)" if c.ungraded else ""))
+        rows.append([task, *cells])
+    return ReportTable(
+        title="Sample outcomes",
+        legend="Cells: right / wrong / no answer / truncated / request error (sample counts)",
+        headers=headers,
+        label_columns=1,
+        rows=rows,
+        emphasis=[False] * len(rows),
+    )
+
+
+def report_tables(metrics: RunMetrics) -> list[ReportTable]:
+    return [accuracy_table(metrics), outcome_table(metrics)]
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def table_to_markdown(table: ReportTable) -> str:
+    lines = [f"## {table.title}", "", table.legend, ""]
+    lines.append("| " + " | ".join(_md_escape(h) for h in table.headers) + " |")
+    n_labels = table.label_columns
+    lines.append("|" + "|".join(["---"] * n_labels + ["--:"] * (len(table.headers) - n_labels)) + "|")
+    for row, emphasised in zip(table.rows, table.emphasis, strict=True):
+        cells = [_md_escape(c) for c in row]
+        if emphasised:
+            cells = [f"**{c}**" if c else c for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def to_markdown(metrics: RunMetrics, *, title: str = "Run report", preamble: Sequence[str] = ()) -> str:
+    if not metrics.tasks:
+        body = ["No graded samples yet."]
+    else:
+        body = [table_to_markdown(t) + "\n" for t in report_tables(metrics)]
+    return "\n".join([f"# {title}", "", *preamble, *([""] if preamble else []), *body]).rstrip() + "\n"
+
+
+def table_to_rich(table: ReportTable) -> Table:
+    rich_table = Table(title=table.title, caption=table.legend, show_lines=False)
+    for i, header in enumerate(table.headers):
+        rich_table.add_column(header, justify="right" if i >= table.label_columns else "left")
+    for row, emphasised in zip(table.rows, table.emphasis, strict=True):
+        rich_table.add_row(*row, style="bold" if emphasised else None, end_section=emphasised)
+    return rich_table
+
+
+def print_report(metrics: RunMetrics, console: Console | None = None) -> None:
+    console = console or Console()
+    if not metrics.tasks:
+        console.print("No graded samples yet.")
+        return
+    for table in report_tables(metrics):
+        console.print(table_to_rich(table))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _preamble(run_dir: Path) -> list[str]:
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        return []
+    sampling = manifest.sampling
+    lines = [
+        f"- created {manifest.created_at:%Y-%m-%d %H:%M UTC}, updated {manifest.updated_at:%Y-%m-%d %H:%M UTC}",
+        f"- harness {manifest.harness_version}, python {manifest.python_version}",
+        f"- sampling: temperature={sampling.temperature}, top_p={sampling.top_p}, "
+        f"max_tokens={sampling.max_tokens}, samples per item={manifest.n_samples}, seed={manifest.seed}",
+    ]
+    if manifest.limit is not None:
+        lines.append(f"- limit: first {manifest.limit} items per task")
+    return lines
+
+
+def compute_run_metrics(
+    run_dir: Path,
+    *,
+    task_info: Mapping[str, TaskInfo] | None = None,
+    same_answer: SameAnswer | None = None,
+    models: Sequence[str] | None = None,
+) -> RunMetrics:
+    """Metrics from ``<run_dir>/results.sqlite``; ``task_info`` defaults to the one in the run's manifest.
+
+    Opens the store read-only, so it is safe while the run is still writing.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / DB_FILENAME).is_file():
+        raise FileNotFoundError(f"{run_dir} has no {DB_FILENAME}: is it a run directory?")
+    if task_info is None:
+        manifest = read_manifest(run_dir)
+        if manifest is None or not manifest.task_info:
+            raise ValueError(
+                f"{run_dir / MANIFEST_FILENAME} is missing or has no task_info; "
+                "pass task_info (category and grader of each task) to compute metrics"
+            )
+        task_info = manifest.task_info
+    with ResultsStore(run_dir, readonly=True) as store:
+        return compute_metrics(store, task_info, same_answer=same_answer, models=models)
+
+
+def write_report(
+    run_dir: Path,
+    metrics: RunMetrics | None = None,
+    *,
+    console: Console | None = None,
+    task_info: Mapping[str, TaskInfo] | None = None,
+    same_answer: SameAnswer | None = None,
+    models: Sequence[str] | None = None,
+    title: str | None = None,
+) -> str:
+    """Write ``report.md`` and ``results.json`` into ``run_dir`` and return the markdown.
+
+    Without ``metrics`` they are recomputed from the store (see :func:`compute_run_metrics`).
+    With a ``console`` the tables are also printed there with rich.
+    """
+    run_dir = Path(run_dir)
+    if metrics is None:
+        metrics = compute_run_metrics(run_dir, task_info=task_info, same_answer=same_answer, models=models)
+    markdown = to_markdown(metrics, title=title or f"Run report: {run_dir.name}", preamble=_preamble(run_dir))
+    _write_atomic(run_dir / REPORT_FILENAME, markdown)
+    _write_atomic(run_dir / METRICS_FILENAME, metrics.model_dump_json(indent=2))
+    if console is not None:
+        print_report(metrics, console)
+    return markdown
+
+
+def render_report(run_dir: Path, **kwargs: Any) -> str:
+    """``harness report RUN``: recompute the metrics, rewrite report.md and results.json, return the markdown.
+
+    Accepts the keyword arguments of :func:`write_report`.
+    """
+    return write_report(Path(run_dir), **kwargs)

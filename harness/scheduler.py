@@ -1,0 +1,363 @@
+"""The async scheduler: every (task, item, model, sample) not yet stored, through bounded workers.
+
+One event loop, one shared aiohttp session. Each replica of each model gets as many workers as its
+`max_concurrency`; a worker *is* a concurrency slot, so the slot is held before the request is made
+and memory stays bounded however many samples are queued. Work from all tasks is interleaved so
+every endpoint stays busy. Samples are written as they arrive and graded in a process pool while
+generation goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import random
+import signal
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+from pydantic import BaseModel, Field
+
+from graders import GradingPool
+from graders.base import GradeResult
+from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy
+from harness.config import ModelSpec
+from harness.progress import RunProgress
+from harness.taskset import Task, TaskItem
+from results.records import SampleKey, SampleRecord, SamplingParams
+from results.store import ResultsStore
+
+WRITE_BATCH = 512
+WRITE_INTERVAL_S = 0.05
+
+
+class SamplingOverrides(BaseModel):
+    """What the command line sets; anything left None falls back to the task file's defaults."""
+
+    samples: int = Field(default=1, ge=1)
+    temperature: float = Field(default=0.7, ge=0.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    seed: int = 1234
+    concurrency: int | None = Field(default=None, ge=1, description="overrides every replica's max_concurrency")
+
+
+def sample_seed(run_seed: int, task: str, item_id: str, sample_index: int) -> int:
+    """A distinct, reproducible seed per sample (a server that honours seeds must not repeat itself)."""
+    digest = hashlib.sha256(f"{run_seed}\x1f{task}\x1f{item_id}\x1f{sample_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def task_params(task: Task, overrides: SamplingOverrides) -> SamplingParams:
+    return SamplingParams(
+        temperature=overrides.temperature,
+        top_p=overrides.top_p,
+        max_tokens=overrides.max_tokens or task.max_tokens,
+        stop=list(task.stop),
+    )
+
+
+@dataclass
+class WorkUnit:
+    task: Task
+    item: TaskItem
+    model: str
+    sample_indices: list[int]
+
+
+@dataclass
+class Replica:
+    client: EndpointClient
+    capacity: int
+    in_flight: int = 0
+
+
+@dataclass
+class ModelEndpoints:
+    spec: ModelSpec
+    replicas: list[Replica]
+    supports_n: bool | None
+
+    def least_loaded(self) -> Replica:
+        return min(self.replicas, key=lambda r: r.in_flight / r.capacity)
+
+    @property
+    def slots(self) -> int:
+        return sum(r.capacity for r in self.replicas)
+
+
+@dataclass
+class RunStats:
+    requests: int = 0
+    request_errors: int = 0
+    samples_written: int = 0
+    graded: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    interrupted: bool = False
+
+
+def plan_work(
+    tasks: Sequence[Task],
+    items: dict[str, list[TaskItem]],
+    models: Sequence[ModelSpec],
+    samples: int,
+    done: set[tuple[str, str, str, int]],
+    seed: int,
+) -> dict[str, deque[WorkUnit]]:
+    """Missing samples grouped per (item, model), interleaved across tasks in a seeded order."""
+    plan: dict[str, deque[WorkUnit]] = {}
+    for model in models:
+        units: list[WorkUnit] = []
+        for task in tasks:
+            for item in items[task.name]:
+                missing = [i for i in range(samples) if (task.name, item.id, model.name, i) not in done]
+                if missing:
+                    units.append(WorkUnit(task, item, model.name, missing))
+        random.Random(f"{seed}:{model.name}").shuffle(units)
+        plan[model.name] = deque(units)
+    return plan
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: ResultsStore,
+        models: Sequence[ModelSpec],
+        overrides: SamplingOverrides,
+        *,
+        grading_workers: int | None = None,
+        progress: RunProgress | None = None,
+    ):
+        self.store = store
+        self.models = list(models)
+        self.overrides = overrides
+        self.grading_workers = grading_workers
+        self.progress = progress
+        self.stats = RunStats()
+        self._out: asyncio.Queue[SampleRecord | tuple[SampleKey, GradeResult]] = asyncio.Queue()
+        self._stop = asyncio.Event()
+        self._grading: set[asyncio.Task] = set()
+        self._workers: list[asyncio.Task] = []
+
+    # ----- public -------------------------------------------------------------------------------
+
+    async def run(self, tasks: Sequence[Task], items: dict[str, list[TaskItem]]) -> RunStats:
+        current_hashes = {(t.name, it.id): it.prompt_hash for t in tasks for it in items[t.name]}
+        done = self.store.completed_keys(retry_transient_errors=True) - self.store.stale_keys(current_hashes)
+        plan = plan_work(tasks, items, self.models, self.overrides.samples, done, self.overrides.seed)
+        total = sum(len(u.sample_indices) for units in plan.values() for u in units)
+        by_name = {t.name: t for t in tasks}
+        gold = {(t.name, it.id): it.gold for t in tasks for it in items[t.name]}
+        if self.progress:
+            self.progress.start(total)
+        self._install_interrupt_handler()
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        async with aiohttp.ClientSession(connector=connector) as session, GradingPool(
+            self.grading_workers
+        ) as pool:
+            writer = asyncio.create_task(self._writer())
+            self._regrade_pending(pool, by_name, gold)
+            endpoints = [self._endpoints(session, spec) for spec in self.models]
+            workers = [
+                asyncio.create_task(self._worker(ep, plan[ep.spec.name], pool))
+                for ep in endpoints
+                for _ in range(ep.slots)
+            ]
+            self._workers = workers
+            try:
+                outcomes = await asyncio.gather(*workers, return_exceptions=True)
+                failures = [o for o in outcomes if isinstance(o, Exception)]
+                if failures and not self.stats.interrupted:
+                    raise failures[0]
+                while self._grading and not self._stop.is_set():
+                    await asyncio.wait(set(self._grading))
+            finally:
+                # Whatever is still in flight is dropped, not stored: a resumed run redoes exactly that.
+                for job in [*workers, *self._grading]:
+                    job.cancel()
+                await asyncio.gather(*workers, *self._grading, return_exceptions=True)
+                await self._out.put(_FLUSH)
+                await writer
+        if self.progress:
+            self.progress.finish()
+        return self.stats
+
+    # ----- plumbing -----------------------------------------------------------------------------
+
+    def _install_interrupt_handler(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def interrupt() -> None:
+            if self._stop.is_set():  # second Ctrl-C: stop waiting for anything
+                raise KeyboardInterrupt
+            self.stats.interrupted = True
+            self._stop.set()
+            for job in [*self._workers, *self._grading]:
+                job.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGINT, interrupt)
+            loop.add_signal_handler(signal.SIGTERM, interrupt)
+
+    def _endpoints(self, session: aiohttp.ClientSession, spec: ModelSpec) -> ModelEndpoints:
+        capacity = self.overrides.concurrency or spec.max_concurrency
+        replicas = [
+            Replica(EndpointClient(session, spec, url, RetryPolicy.for_model(spec)), capacity) for url in spec.urls()
+        ]
+        return ModelEndpoints(spec, replicas, spec.supports_n)
+
+    async def _worker(self, endpoints: ModelEndpoints, queue: deque[WorkUnit], pool: GradingPool) -> None:
+        while queue and not self._stop.is_set():
+            unit = queue.popleft()
+            if len(unit.sample_indices) > 1 and endpoints.supports_n is False:
+                queue.extendleft(
+                    WorkUnit(unit.task, unit.item, unit.model, [i]) for i in reversed(unit.sample_indices)
+                )
+                continue
+            replica = endpoints.least_loaded()
+            replica.in_flight += 1
+            try:
+                await self._run_unit(endpoints, replica, unit, queue, pool)
+            finally:
+                replica.in_flight -= 1
+
+    async def _run_unit(
+        self, endpoints: ModelEndpoints, replica: Replica, unit: WorkUnit, queue: deque[WorkUnit], pool: GradingPool
+    ) -> None:
+        params = task_params(unit.task, self.overrides)
+        first = unit.sample_indices[0]
+        seed = sample_seed(self.overrides.seed, unit.task.name, unit.item.id, first)
+        n = len(unit.sample_indices)
+        result = await replica.client.complete(unit.item.messages, params, n=n, seed=seed)
+        self.stats.requests += 1
+        if isinstance(result, RequestFailure):
+            self.stats.request_errors += 1
+            self._emit([self._failure_record(unit, i, params, seed, result) for i in unit.sample_indices])
+            return
+        received = result.choices[:n]
+        if n > 1 and len(received) < n:
+            # The server ignored n (llama.cpp does): keep what came back, ask for the rest one by one.
+            endpoints.supports_n = False
+            queue.extend(WorkUnit(unit.task, unit.item, unit.model, [i]) for i in unit.sample_indices[len(received):])
+        elif n > 1 and endpoints.supports_n is None:
+            endpoints.supports_n = True
+        records = [
+            self._sample_record(unit, index, params, seed, result, choice_index)
+            for choice_index, index in enumerate(unit.sample_indices[: len(received)])
+        ]
+        self._emit(records)
+        for record in records:
+            self._schedule_grade(pool, unit.task, unit.item.gold, record)
+
+    def _sample_record(
+        self, unit: WorkUnit, index: int, params: SamplingParams, seed: int, result: Completion, choice_index: int
+    ) -> SampleRecord:
+        choice = result.choices[choice_index]
+        batched = len(unit.sample_indices) > 1
+        return SampleRecord(
+            task=unit.task.name,
+            item_id=unit.item.id,
+            model=unit.model,
+            sample_index=index,
+            seed=seed,
+            prompt_hash=unit.item.prompt_hash,
+            params=params,
+            response=choice.text,
+            finish_reason=choice.finish_reason,
+            prompt_tokens=result.prompt_tokens,
+            # With n>1 the server reports one total for all choices; a per-sample figure would be a guess.
+            completion_tokens=None if batched else result.completion_tokens,
+            latency_s=result.latency_s,
+        )
+
+    @staticmethod
+    def _failure_record(
+        unit: WorkUnit, index: int, params: SamplingParams, seed: int, failure: RequestFailure
+    ) -> SampleRecord:
+        return SampleRecord(
+            task=unit.task.name,
+            item_id=unit.item.id,
+            model=unit.model,
+            sample_index=index,
+            seed=seed,
+            prompt_hash=unit.item.prompt_hash,
+            params=params,
+            error=f"{failure.message} (after {failure.attempts} attempt(s))",
+            error_kind=failure.kind,
+        )
+
+    def _emit(self, records: Iterable[SampleRecord]) -> None:
+        for record in records:
+            self._out.put_nowait(record)
+
+    def _schedule_grade(self, pool: GradingPool, task: Task, gold: object, record: SampleRecord) -> None:
+        request = task.grade_request(gold, record.response, record.finish_reason)
+
+        async def grade() -> None:
+            result = await pool.grade(request)
+            self._out.put_nowait((record.key, result))
+
+        job = asyncio.create_task(grade())
+        self._grading.add(job)
+        job.add_done_callback(self._grading.discard)
+
+    def _regrade_pending(self, pool: GradingPool, tasks: dict[str, Task], gold: dict[tuple[str, str], object]) -> None:
+        """Rows stored by an earlier, interrupted run but not yet graded."""
+        for record in self.store.iter_samples(ungraded_only=True):
+            task = tasks.get(record.task)
+            key = (record.task, record.item_id)
+            if task is None or key not in gold or record.error is not None:
+                continue
+            self._schedule_grade(pool, task, gold[key], record)
+
+    async def _writer(self) -> None:
+        """The only code that writes: batches samples and grades into short transactions."""
+        samples: list[SampleRecord] = []
+        grades: list[tuple[SampleKey, GradeResult]] = []
+        finished = False
+        while not finished:
+            entry = await self._out.get()
+            deadline = time.perf_counter() + WRITE_INTERVAL_S
+            while True:
+                if entry is _FLUSH:
+                    finished = True
+                elif isinstance(entry, SampleRecord):
+                    samples.append(entry)
+                else:
+                    grades.append(entry)
+                if finished or len(samples) + len(grades) >= WRITE_BATCH:
+                    break
+                try:
+                    entry = self._out.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - time.perf_counter()
+                    if remaining <= 0:
+                        break
+                    try:
+                        entry = await asyncio.wait_for(self._out.get(), remaining)
+                    except TimeoutError:
+                        break
+            self._flush(samples, grades)
+            samples, grades = [], []
+
+    def _flush(self, samples: list[SampleRecord], grades: list[tuple[SampleKey, GradeResult]]) -> None:
+        if samples:
+            self.store.write_samples(samples)
+            self.stats.samples_written += len(samples)
+        if grades:
+            self.store.update_grades(grades)
+            self.stats.graded += len(grades)
+        if self.progress and (samples or grades):
+            self.progress.update(
+                done=len(samples),
+                errors=sum(1 for s in samples if s.error),
+                graded=len(grades),
+                requests=self.stats.requests,
+            )
+
+
+_FLUSH = object()

@@ -1,0 +1,414 @@
+"""The runtime view of the task files: discover, select, load items, render prompts, build grade requests."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from graders.base import GradeRequest
+from harness import settings
+from harness.task_data import TaskDataError, build_items, draw_subset, load_parts
+from harness.task_spec import TaskSpec
+from harness.yaml_model import ConfigFileError, load_yaml_text
+from results.records import ItemRecord
+
+__all__ = [
+    "ChatMessage",
+    "ConfigFileError",
+    "Task",
+    "TaskDataError",
+    "TaskItem",
+    "TaskSummary",
+    "discover_tasks",
+    "render_completion_prompt",
+    "select_tasks",
+    "task_summaries",
+]
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class TaskItem(BaseModel):
+    task: str
+    id: str
+    query: str = Field(description="the question text only, for the router")
+    messages: list[ChatMessage]
+    prompt_hash: str = Field(description="sha256 of the rendered messages")
+    gold: Any = Field(description="JSON-serialisable; exactly what Task.grade_request needs")
+    meta: dict[str, str] = Field(
+        default_factory=dict, description="part (source file/split) and the stratify key"
+    )
+
+
+class TaskSummary(BaseModel):
+    name: str
+    category: str
+    ood: bool
+    paper_size: int
+    items: int | None = Field(default=None, description="items a default run uses (the paper-sized subset)")
+    full_items: int | None = Field(default=None, description="items with --full")
+    unavailable: str | None = Field(default=None, description="why the items could not be loaded")
+    source: str
+
+
+def messages_hash(messages: list[ChatMessage]) -> str:
+    payload = json.dumps([m.model_dump() for m in messages], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def render_completion_prompt(messages: list[ChatMessage]) -> str:
+    """A plain-text prompt for /v1/completions endpoints: the turns' contents separated by blank lines.
+
+    No role labels are added: chat templates differ per model, and the task templates already phrase the
+    question and the expected answer line.
+    """
+    return "\n\n".join(m.content for m in messages) + "\n\n"
+
+
+def _format(template: str, values: dict[str, Any], task: str, what: str, item_id: str) -> str:
+    try:
+        return template.format_map(values)
+    except KeyError as exc:
+        raise TaskDataError(
+            f"task {task}, item {item_id}: {what} uses {{{exc.args[0]}}}, which this item does not have "
+            f"(keys: {sorted(values)})"
+        ) from None
+
+
+def find_grader(name: str) -> Any | None:
+    """The registered grader of that name (importing graders.<name> registers it); None if there is none."""
+    try:
+        importlib.import_module(f"graders.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"graders.{name}":
+            raise
+    from graders.registry import get_grader
+
+    try:
+        return get_grader(name)
+    except ValueError:
+        return None
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node a pydantic error location points at (as deep as the file goes).
+
+    A list index applied to a mapping is skipped: `source.local` may be one mapping instead of a list.
+    """
+    if node is None:
+        return None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            if isinstance(part, int):
+                continue
+            entry = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if entry is None:
+                break
+            node = entry[1] if isinstance(entry[1], yaml.MappingNode | yaml.SequenceNode) else entry[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+    return node.start_mark.line + 1
+
+
+def _problems_error(
+    path: Path, node: yaml.Node | None, problems: list[tuple[tuple[Any, ...], str]]
+) -> ConfigFileError:
+    lines = []
+    for loc, message in problems:
+        line = _line_of(node, loc)
+        where = f"{path}:{line}" if line else str(path)
+        lines.append(f"{where}: field '{'.'.join(map(str, loc)) or '(top level)'}': {message}")
+    return ConfigFileError("\n".join(lines))
+
+
+def _reject_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    """PyYAML keeps the last of two equal keys silently; in a task file that is always a mistake."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                raise ConfigFileError(
+                    f"{path}:{key.start_mark.line + 1}: key {name!r} repeats the one on line {seen[name]}"
+                )
+            seen[name] = key.start_mark.line + 1
+            _reject_duplicate_keys(value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for value in node.value:
+            _reject_duplicate_keys(value, path)
+
+
+class Task:
+    """One task file, validated; loads its items and builds grade requests."""
+
+    def __init__(self, spec: TaskSpec, file: Path, file_hash: str) -> None:
+        self.spec = spec
+        self.file = file
+        self.file_hash = file_hash
+        self.name = spec.name
+        self.category = spec.category
+        self.ood = spec.ood
+        self.max_tokens = spec.generation.max_tokens
+        self.stop = list(spec.generation.stop)
+        self.grader = spec.grader.name
+        self.grader_options = dict(spec.grader.options)
+        self.is_code = spec.grader.name == "code"
+        self._grader = find_grader(self.grader)
+
+    def __repr__(self) -> str:
+        return f"Task({self.name!r}, file={str(self.file)!r})"
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Task:
+        path = Path(path)
+        data, node = load_yaml_text(path)
+        _reject_duplicate_keys(node, path)
+        try:
+            spec = TaskSpec.model_validate(data if data is not None else {})
+        except ValidationError as exc:
+            raise _problems_error(path, node, [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]) from None
+        problems = spec.semantic_errors()
+        if spec.name != path.stem:
+            problems.append((("name",), f"task name {spec.name!r} must equal the file name {path.stem!r}"))
+        grader = find_grader(spec.grader.name)
+        if grader is None:
+            problems.append((("grader", "name"), f"no grader named {spec.grader.name!r} is registered"))
+        else:
+            try:
+                grader.Options.model_validate(spec.grader.options)
+            except ValidationError as exc:
+                for error in exc.errors():
+                    problems.append((("grader", "options", *error["loc"]), error["msg"]))
+        if spec.preprocess:
+            try:
+                from harness.task_data import resolve_function
+
+                resolve_function(spec.preprocess)
+            except TaskDataError as exc:
+                problems.append((("preprocess",), str(exc)))
+        if problems:
+            raise _problems_error(path, node, problems)
+        return cls(spec, path, hashlib.sha256(path.read_bytes()).hexdigest())
+
+    # ----------------------------------------------------------------- items
+
+    def normalised_items(self, data_dir: Path | None, *, full: bool = False) -> list[dict[str, Any]]:
+        """The items as flat dicts of item keys (before rendering), in run order."""
+        return self._raw_items(data_dir, full)[0]
+
+    def exemplars(self, data_dir: Path | None) -> list[dict[str, Any]]:
+        """The few-shot exemplar items (empty when the task is zero-shot)."""
+        return self._exemplars(data_dir)
+
+    def _raw_items(
+        self, data_dir: Path | None, full: bool, allow_hub: bool = True
+    ) -> tuple[list[dict[str, Any]], int]:
+        spec = self.spec
+        parts = load_parts(spec.name, spec.source, spec.fields, data_dir, allow_hub=allow_hub)
+        items = build_items(spec.name, parts, spec.choices, spec.preprocess, data_dir)
+        total = len(items)
+        if spec.subset is not None and not full:
+            items = draw_subset(items, spec.subset)
+        return items, total
+
+    def _exemplars(self, data_dir: Path | None) -> list[dict[str, Any]]:
+        shot = self.spec.prompt.fewshot
+        if shot is None:
+            return []
+        parts = load_parts(f"{self.name} (few-shot)", shot.source, shot.fields, data_dir)
+        return build_items(f"{self.name} (few-shot)", parts, self.spec.choices, shot.preprocess, data_dir)
+
+    def load_items(
+        self, data_dir: Path | None, *, limit: int | None = None, full: bool = False
+    ) -> list[TaskItem]:
+        """The items of a run: the paper-sized subset (all with full=True), the first `limit` of them."""
+        data_dir = Path(data_dir) if data_dir is not None else None
+        items, _ = self._raw_items(data_dir, full)
+        if limit is not None:
+            items = items[:limit]
+        exemplars = self._exemplars(data_dir)
+        return [self.render(item, exemplars) for item in items]
+
+    def count_items(self, data_dir: Path | None, *, allow_hub: bool = True) -> tuple[int, int]:
+        """(items of a default run, items with --full)."""
+        items, total = self._raw_items(data_dir, full=False, allow_hub=allow_hub)
+        return len(items), total
+
+    def render_messages(self, item: dict[str, Any], exemplars: list[dict[str, Any]]) -> list[ChatMessage]:
+        """The chat messages of one item: system (if any), few-shot turns (if as_messages), the user turn."""
+        prompt = self.spec.prompt
+        item_id = str(item.get("id"))
+        values = dict(item)
+        turns: list[ChatMessage] = []
+        shot = prompt.fewshot
+        if shot is not None:
+            shots = [
+                ex for ex in exemplars if shot.match is None or ex.get(shot.match) == item.get(shot.match)
+            ]
+            shots = shots[: shot.n] if shot.n else shots
+            if shot.as_messages:
+                answer_template = shot.answer_template or ""  # FewShotSpec requires it with as_messages
+                for ex in shots:
+                    turns.append(
+                        ChatMessage(
+                            role="user", content=_format(shot.template, ex, self.name, "few-shot", item_id)
+                        )
+                    )
+                    turns.append(
+                        ChatMessage(
+                            role="assistant",
+                            content=_format(answer_template, ex, self.name, "few-shot", item_id),
+                        )
+                    )
+            else:
+                values["fewshot"] = shot.joiner.join(
+                    _format(shot.template, ex, self.name, "few-shot", item_id) for ex in shots
+                )
+        messages = []
+        if prompt.system is not None:
+            messages.append(
+                ChatMessage(
+                    role="system", content=_format(prompt.system, values, self.name, "prompt.system", item_id)
+                )
+            )
+        messages.extend(turns)
+        messages.append(
+            ChatMessage(role="user", content=_format(prompt.user, values, self.name, "prompt.user", item_id))
+        )
+        return messages
+
+    def render(self, item: dict[str, Any], exemplars: list[dict[str, Any]]) -> TaskItem:
+        """One normalised item -> the TaskItem the scheduler sends (messages, hash, gold, router query)."""
+        messages = self.render_messages(item, exemplars)
+        meta = {"part": str(item["part"])}
+        if self.spec.subset and self.spec.subset.stratify:
+            meta[self.spec.subset.stratify] = str(item[self.spec.subset.stratify])
+        return TaskItem(
+            task=self.name,
+            id=item["id"],
+            query=_format(self.spec.prompt.query, item, self.name, "prompt.query", item["id"]),
+            messages=messages,
+            prompt_hash=messages_hash(messages),
+            gold=self._gold(item),
+            meta=meta,
+        )
+
+    def _gold(self, item: dict[str, Any]) -> Any:
+        spec = self.spec.grader.gold
+        try:
+            gold = item[spec] if isinstance(spec, str) else {field: item[key] for field, key in spec.items()}
+        except KeyError as exc:
+            raise TaskDataError(
+                f"task {self.name}, item {item['id']}: grader.gold needs item key {exc.args[0]!r}"
+            ) from None
+        if self._grader is not None:
+            try:
+                self._grader.parse_gold(gold)
+            except ValueError as exc:  # GraderConfigError
+                raise TaskDataError(
+                    f"task {self.name}, item {item['id']}: gold does not fit the grader: {exc}"
+                ) from None
+        return gold
+
+    # ----------------------------------------------------------------- grading and records
+
+    def grade_request(self, gold: Any, response: str | None, finish_reason: str | None) -> GradeRequest:
+        return GradeRequest(
+            grader=self.grader,
+            response=response,
+            finish_reason=finish_reason,
+            gold=gold,
+            options=self.grader_options,
+        )
+
+    def item_record(self, item: TaskItem) -> ItemRecord:
+        return ItemRecord(
+            task=self.name,
+            item_id=item.id,
+            category=self.category,
+            ood=self.ood,
+            query=item.query,
+            prompt_hash=item.prompt_hash,
+            gold=item.gold,
+        )
+
+    def source_summary(self) -> str:
+        source = self.spec.source
+        parts = []
+        if source.local:
+            parts.append("local " + ", ".join(p.files for p in source.local))
+        if source.hub:
+            hubs = sorted({p.path for p in source.hub})
+            parts.append("hub " + ", ".join(hubs))
+        return "; ".join(parts)
+
+
+def discover_tasks(directory: Path | None = None) -> dict[str, Task]:
+    """Every *.yaml task file of the directory (default: harness.settings.tasks_dir()), by name."""
+    directory = Path(directory) if directory is not None else settings.tasks_dir()
+    if not directory.is_dir():
+        raise ConfigFileError(f"task directory {directory} does not exist")
+    tasks: dict[str, Task] = {}
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        task = Task.from_file(path)
+        if task.name in tasks:
+            raise ConfigFileError(f"{path}: task {task.name!r} is also defined in {tasks[task.name].file}")
+        tasks[task.name] = task
+    return tasks
+
+
+def select_tasks(selector: str, directory: Path | None = None) -> list[Task]:
+    """Tasks named by a selector: "all" (every non-OOD task), "ood", names and globs, comma-separated."""
+    known = discover_tasks(directory)
+    chosen: dict[str, Task] = {}
+    tokens = [token.strip() for token in selector.split(",") if token.strip()]
+    if not tokens:
+        raise ValueError("empty task selector; use 'all', 'ood', task names or globs like 'bbh*'")
+    for token in tokens:
+        if token == "all":
+            matches = [name for name, task in known.items() if not task.ood]
+        elif token == "ood":
+            matches = [name for name, task in known.items() if task.ood]
+        else:
+            matches = fnmatch.filter(known, token)
+        if not matches:
+            raise ValueError(
+                f"no task matches {token!r}; known tasks: {', '.join(sorted(known))} (or 'all', 'ood')"
+            )
+        for name in matches:
+            chosen.setdefault(name, known[name])
+    return list(chosen.values())
+
+
+def task_summaries(tasks: list[Task] | dict[str, Task], data_dir: Path | None) -> list[TaskSummary]:
+    """One line per task for `harness tasks`: item counts from the local mirror, or why they are unknown.
+
+    The hub is not contacted (listing tasks must stay fast and offline).
+    """
+    summaries = []
+    for task in tasks.values() if isinstance(tasks, dict) else tasks:
+        summary = TaskSummary(
+            name=task.name,
+            category=task.category,
+            ood=task.ood,
+            paper_size=task.spec.paper_size,
+            source=task.source_summary(),
+        )
+        try:
+            summary.items, summary.full_items = task.count_items(data_dir, allow_hub=False)
+        except (TaskDataError, OSError) as exc:
+            summary.unavailable = str(exc)
+        summaries.append(summary)
+    return summaries

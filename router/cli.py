@@ -1,0 +1,296 @@
+"""`harness route ...`: fit, evaluate, select, sweep and import for the Avengers router."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from router.cluster import CLUSTERERS
+from router.embedders import DEFAULT_EMBEDDER
+
+DEFAULT_SEEDS = "42,999,2024,2025,3407"
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"split fraction must be strictly between 0 and 1 (got {value})")
+    return value
+
+
+def _add_fit_options(parser: argparse.ArgumentParser, *, k_default: int = 64) -> None:
+    parser.add_argument("--k", type=int, default=k_default, help="number of clusters (default %(default)s)")
+    parser.add_argument("--embedder", default=DEFAULT_EMBEDDER,
+                        help="minilm (offline, default), st:<model>, or openai:<model>@<base_url>")
+    parser.add_argument("--split", type=_fraction, default=None,
+                        help="calibration fraction of a hashed per-task split; default: the run's recorded "
+                             "split (imported train/test files) if any, else 0.7")
+    parser.add_argument("--clusterer", choices=CLUSTERERS, default="kmeans")
+    parser.add_argument("--routing", choices=("nearest", "soft"), default="nearest",
+                        help="nearest cluster (paper) or soft top-clusters voting (authors' code)")
+    parser.add_argument("--shrinkage", type=float, default=1.0,
+                        help="pseudo-count pulling small clusters' profiles to the model's global accuracy")
+
+
+def add_route_commands(subparsers) -> None:
+    """Register the `route` command group on an argparse subparsers object."""
+    route = subparsers.add_parser("route", help="the Avengers router: fit, eval, select, sweep, import")
+    commands = route.add_subparsers(dest="route_command", required=True, metavar="COMMAND")
+
+    fit = commands.add_parser("fit", help="cluster calibration queries and write a router artifact")
+    fit.add_argument("--run", required=True, help="run directory or run name")
+    _add_fit_options(fit)
+    fit.add_argument("--seed", type=int, default=42)
+    fit.add_argument("--out", type=Path, default=None, help="artifact path (.npz); default <run>/router/")
+    fit.set_defaults(route_handler=cmd_fit)
+
+    ev = commands.add_parser("eval", help="evaluate a router, the single models and the baselines")
+    ev.add_argument("--run", required=True)
+    ev.add_argument("--router", required=True, type=Path, help="artifact written by `route fit`")
+    ev.add_argument("--seeds", type=_int_list, default=_int_list(DEFAULT_SEEDS))
+    ev.add_argument("--top-n", type=int, default=1, help="models per query (n>1 uses Model-Switch)")
+    ev.add_argument("--samples", type=int, default=None, help="samples per query (default: all stored)")
+    ev.add_argument("--knn-k", type=int, default=10, help="neighbours of the kNN-router baseline")
+    ev.add_argument("--out", type=Path, default=None, help="report folder; default <run>/router/eval-<name>")
+    ev.set_defaults(route_handler=cmd_eval)
+
+    select = commands.add_parser("select", help="choose a model subset by s(m) = sum_c 1/rank_c(m)")
+    select.add_argument("--run", required=True)
+    select.add_argument("--budget", type=int, required=True)
+    select.add_argument("--router", type=Path, default=None, help="use this artifact instead of fitting one")
+    _add_fit_options(select)
+    select.add_argument("--seed", type=int, default=42)
+    select.set_defaults(route_handler=cmd_select)
+
+    sweep = commands.add_parser("sweep", help="accuracy vs number of clusters K (and vs number of models)")
+    sweep.add_argument("--run", required=True)
+    sweep.add_argument("--k", type=_int_list, default=_int_list("1,4,16,64,256,1024"), dest="ks")
+    sweep.add_argument("--embedder", default=DEFAULT_EMBEDDER)
+    sweep.add_argument("--split", type=_fraction, default=None)
+    sweep.add_argument("--clusterer", choices=CLUSTERERS, default="kmeans")
+    sweep.add_argument("--routing", choices=("nearest", "soft"), default="nearest")
+    sweep.add_argument("--shrinkage", type=float, default=1.0)
+    sweep.add_argument("--seeds", type=_int_list, default=_int_list(DEFAULT_SEEDS))
+    sweep.add_argument("--top-n", type=int, default=1)
+    sweep.add_argument("--samples", type=int, default=None)
+    sweep.add_argument("--models-k", type=int, default=64, help="K used for the #models curve")
+    sweep.add_argument("--plot", action="store_true", help="also write k_sweep.png and model_count.png")
+    sweep.add_argument("--out", type=Path, default=None, help="folder; default <run>/router/sweep")
+    sweep.set_defaults(route_handler=cmd_sweep)
+
+    imp = commands.add_parser("import", help="load a public per-query results table into a run")
+    imp.add_argument("path", type=Path, help="RouterDC folder, or a long-format .csv/.jsonl")
+    imp.add_argument("--format", choices=("routerdc", "long"), required=True)
+    imp.add_argument("--run", required=True, help="run directory or run name (created if needed)")
+    imp.add_argument("--ood", default="", help="comma-separated tasks to mark out-of-distribution (routerdc)")
+    imp.add_argument("--score-kind", action="append", default=[], metavar="TASK=mc|fraction",
+                     help="override RouterDC score detection for a task (repeatable)")
+    imp.set_defaults(route_handler=cmd_import)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _load(run: str):
+    from router.runs import open_table, resolve_run
+
+    run_dir = resolve_run(run)
+    table, recorded = open_table(run_dir)
+    return run_dir, table, recorded
+
+
+def _embeddings(table, spec: str, console):
+    from router.embedders import make_embedder
+    from router.runs import embed_table
+
+    started = time.perf_counter()
+    embedder = make_embedder(spec, progress=True)
+    embeddings = embed_table(table, embedder)
+    console.log(f"embedded {len(table)} queries with {spec} in {time.perf_counter() - started:.1f}s")
+    return embeddings
+
+
+def _config(args, seed: int):
+    from router.model import RouterConfig
+
+    return RouterConfig(
+        k=args.k if hasattr(args, "k") else args.models_k,
+        clusterer=args.clusterer,
+        embedder=args.embedder,
+        seed=seed,
+        split_fraction=args.split,
+        shrinkage=args.shrinkage,
+        routing=args.routing,
+    )
+
+
+def _book(table, args):
+    from router.scoring import ScoreBook
+
+    return ScoreBook(table, samples=getattr(args, "samples", None), top_n=getattr(args, "top_n", 1))
+
+
+def _fit_router(args, run_dir, table, recorded, console):
+    from router.evaluate import fit_on_rows, split_provider
+    from router.scoring import ScoreBook
+
+    embeddings = _embeddings(table, args.embedder, console)
+    split = split_provider(table, recorded, args.split)(args.seed)
+    rows = table.rows_of(split.calibration)
+    if len(rows) == 0:
+        raise SystemExit("route: the split leaves no calibration items")
+    config = _config(args, args.seed)
+    started = time.perf_counter()
+    router = fit_on_rows(table, ScoreBook(table), embeddings, rows, config, split.source)
+    console.log(
+        f"fitted K={router.meta.n_clusters} ({config.clusterer}) on {len(rows)} calibration items "
+        f"({split.source} split) in {time.perf_counter() - started:.2f}s"
+    )
+    return router
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_fit(args) -> int:
+    console = _console()
+    run_dir, table, recorded = _load(args.run)
+    router = _fit_router(args, run_dir, table, recorded, console)
+    out = args.out or run_dir / "router" / f"router-k{args.k}-{args.clusterer}-s{args.seed}.npz"
+    path = router.save(out)
+    print(path)
+    console.log(f"models: {', '.join(router.models)}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from router.evaluate import evaluate, split_provider
+    from router.model import Router
+    from router.reports import markdown_table, write_report
+
+    console = _console()
+    run_dir, table, recorded = _load(args.run)
+    router = Router.load(args.router)
+    config = router.config
+    missing = [m for m in router.models if m not in table.models]
+    if missing:
+        raise SystemExit(f"route eval: the router knows models the run lacks: {', '.join(missing)}")
+    embeddings = _embeddings(table, config.embedder, console)
+    book = _book(table, args)
+    report = evaluate(
+        table, embeddings, config, args.seeds, split_provider(table, recorded, config.split_fraction),
+        book=book, knn_k=args.knn_k, fitted=router, progress=console.log,
+    )
+    out = args.out or run_dir / "router" / f"eval-{args.router.stem}-top{book.top_n}"
+    written = write_report(report, out)
+    print(markdown_table(report))
+    if report.ood_tasks:
+        print()
+        print(markdown_table(report, ood=True))
+    console.log(f"report written to {written['markdown']}")
+    return 0
+
+
+def cmd_select(args) -> int:
+    from router.model import Router
+    from router.selection import select_models, selection_table
+
+    console = _console()
+    if args.router is not None:
+        router = Router.load(args.router)
+    else:
+        run_dir, table, recorded = _load(args.run)
+        router = _fit_router(args, run_dir, table, recorded, console)
+    print("| model | s(m) | global accuracy |\n|---|---:|---:|")
+    for model, score, acc in selection_table(router):
+        print(f"| {model} | {score:.3f} | {100 * acc:.2f} |")
+    chosen = select_models(router, args.budget)
+    print(f"\nselected ({len(chosen)}): {', '.join(chosen)}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from router.evaluate import split_provider, sweep_k, sweep_model_count
+    from router.reports import plot_k_sweep, plot_model_count
+
+    console = _console()
+    run_dir, table, recorded = _load(args.run)
+    embeddings = _embeddings(table, args.embedder, console)
+    book = _book(table, args)
+    split_for = split_provider(table, recorded, args.split)
+    args.k = args.models_k
+    config = _config(args, args.seeds[0])
+    points = sweep_k(table, embeddings, config, args.ks, args.seeds, split_for, book=book, progress=console.log)
+    out = args.out or run_dir / "router" / "sweep"
+    out.mkdir(parents=True, exist_ok=True)
+    print("| K | validation | test |\n|---:|---:|---:|")
+    for p in points:
+        print(f"| {p.k} | {p.validation:.2f} ± {p.validation_std:.2f} | {p.test:.2f} ± {p.test_std:.2f} |")
+    curve = sweep_model_count(table, embeddings, config, args.seeds, split_for, book=book)
+    print("\n| #models | test | models |\n|---:|---:|---|")
+    for c in curve:
+        print(f"| {c.budget} | {c.test:.2f} ± {c.test_std:.2f} | {', '.join(c.models)} |")
+    (out / "k_sweep.json").write_text(json.dumps([p.model_dump() for p in points], indent=2), encoding="utf-8")
+    (out / "model_count.json").write_text(json.dumps([c.model_dump() for c in curve], indent=2), encoding="utf-8")
+    if args.plot:
+        plot_k_sweep(points, out / "k_sweep.png")
+        plot_model_count(curve, out / "model_count.png")
+    console.log(f"sweep written to {out}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from results.store import ResultsStore
+    from router.importers import import_long, import_routerdc
+    from router.runs import run_dir_for_import
+
+    run_dir = run_dir_for_import(args.run)
+    kinds = {}
+    for entry in args.score_kind:
+        task, sep, kind = entry.partition("=")
+        if not sep or kind not in ("mc", "fraction"):
+            raise SystemExit(f"route import: --score-kind expects TASK=mc or TASK=fraction, got {entry!r}")
+        kinds[task] = kind
+    with ResultsStore(run_dir) as store:
+        if args.format == "routerdc":
+            ood = {t for t in args.ood.split(",") if t}
+            summary = import_routerdc(args.path, store, score_kinds=kinds, ood_tasks=ood)
+        else:
+            summary = import_long(args.path, store)
+    print(json.dumps({"run": str(run_dir), **summary.model_dump()}, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (`python -m router.cli route ...`) for use before the harness CLI wires it in."""
+    parser = argparse.ArgumentParser(prog="harness")
+    add_route_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.route_handler(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Offline evaluation of the Avengers router and its references over several seeds.
+
+For each seed: take the split (the run's recorded split, or a hashed split with that seed), fit
+the router on the calibration items with that clustering seed, and score every method on the
+test items from the stored samples. Figures are accuracies in percent, averaged over seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from router import baselines
+from router.model import Router, RouterConfig
+from router.scoring import ScoreBook
+from router.selection import select_models
+from router.split import Split, hashed_split
+from router.table import OutcomeTable
+
+MethodKind = Literal["model", "baseline", "avengers", "reference"]
+AVENGERS = "Avengers"
+ORACLE = "Oracle"
+
+
+class MethodScores(BaseModel):
+    name: str
+    kind: MethodKind
+    per_seed: list[dict[str, float]] = Field(default_factory=list, description="task -> accuracy (%) per seed")
+
+    def mean(self, task: str) -> float:
+        return float(np.mean([s[task] for s in self.per_seed if task in s])) if self.per_seed else float("nan")
+
+    def std(self, task: str) -> float:
+        return float(np.std([s[task] for s in self.per_seed if task in s])) if self.per_seed else float("nan")
+
+    def average(self, tasks: Sequence[str]) -> float:
+        """Mean over seeds of the per-seed mean over ``tasks``."""
+        values = [np.mean([s[t] for t in tasks]) for s in self.per_seed if tasks and all(t in s for t in tasks)]
+        return float(np.mean(values)) if values else float("nan")
+
+
+class EvalReport(BaseModel):
+    tasks: list[str]
+    categories: dict[str, str]
+    ood_tasks: list[str]
+    models: list[str]
+    seeds: list[int]
+    config: RouterConfig
+    top_n: int
+    samples: int | None
+    split_source: str
+    methods: list[MethodScores]
+    routing_share: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="task -> model -> share of test queries routed there first (pooled seeds)"
+    )
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def in_distribution(self) -> list[str]:
+        return [t for t in self.tasks if t not in self.ood_tasks]
+
+    def method(self, name: str) -> MethodScores:
+        for m in self.methods:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+SplitFor = Callable[[int], Split]
+
+
+def split_provider(table: OutcomeTable, recorded: Split | None, fraction: float | None) -> SplitFor:
+    """The recorded split for every seed when there is one and no fraction is forced, else a hashed split."""
+    if recorded is not None and fraction is None:
+        return lambda seed: recorded
+    frac = 0.7 if fraction is None else fraction
+    return lambda seed: hashed_split(table.keys, fraction=frac, seed=seed, ood_tasks=table.ood_tasks)
+
+
+def fit_on_rows(
+    table: OutcomeTable, book: ScoreBook, embeddings: np.ndarray, rows: np.ndarray, config: RouterConfig,
+    split_source: str,
+) -> Router:
+    return Router.fit(
+        embeddings[rows],
+        book.mean[rows],
+        table.models,
+        config,
+        calibration_keys=[table.keys[i] for i in rows],
+        split_source=split_source,
+    )
+
+
+def _check_split(table: OutcomeTable, calibration: np.ndarray, test: np.ndarray) -> None:
+    if len(calibration) == 0:
+        raise ValueError("the split leaves no calibration item with graded samples")
+    if len(test) == 0:
+        raise ValueError("the split leaves no test item with graded samples")
+
+
+def evaluate(
+    table: OutcomeTable,
+    embeddings: np.ndarray,
+    config: RouterConfig,
+    seeds: Sequence[int],
+    split_for: SplitFor,
+    *,
+    book: ScoreBook,
+    knn_k: int = 10,
+    fitted: Router | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvalReport:
+    """All methods over ``seeds``. ``fitted`` (a loaded artifact) is used as is for the seed it was fitted with."""
+    names = table.models
+    methods: dict[str, MethodScores] = {}
+
+    def record(name: str, kind: MethodKind, per_task: dict[str, float]) -> None:
+        methods.setdefault(name, MethodScores(name=name, kind=kind)).per_seed.append(per_task)
+
+    share_counts: dict[str, np.ndarray] = {}
+    split_source = "hash"
+    for seed in seeds:
+        split = split_for(seed)
+        split_source = split.source
+        calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
+        _check_split(table, calibration, test)
+        if progress:
+            progress(f"seed {seed}: fitting on {len(calibration)} calibration items, testing {len(test)}")
+        seed_config = config.model_copy(update={"seed": seed})
+        if fitted is not None and fitted.config.seed == seed and fitted.models == names:
+            router = fitted
+        else:
+            router = fit_on_rows(table, book, embeddings, calibration, seed_config, split.source)
+        order = router.order(embeddings[test])
+
+        for j, name in enumerate(names):
+            record(name, "model", book.per_task(test, book.single[test, j]))
+        record("Random Router", "baseline", book.per_task(test, book.routed(test, baselines.random_orders(len(test), len(names), seed))))
+        single = baselines.best_single(book, calibration)
+        record(f"Best Single ({names[single]})", "baseline", book.per_task(test, book.single[test, single]))
+        record("Max Expert", "baseline", book.per_task(test, book.routed(test, baselines.max_expert_orders(book, calibration, test))))
+        knn = baselines.knn_orders(embeddings[calibration], book.mean[calibration], embeddings[test], names, knn_k)
+        record(f"kNN Router (k={knn_k})", "baseline", book.per_task(test, book.routed(test, knn)))
+        record(ORACLE, "reference", book.per_task(test, book.single[test].max(axis=1)))
+        record(AVENGERS, "avengers", book.per_task(test, book.routed(test, order)))
+
+        tasks = table.task_of[test]
+        for task in sorted(set(tasks.tolist())):
+            counts = np.bincount(order[tasks == task, 0], minlength=len(names)).astype(np.float64)
+            share_counts[task] = share_counts.get(task, np.zeros(len(names))) + counts
+
+    order_kinds = {"model": 0, "baseline": 1, "reference": 2, "avengers": 3}
+    ordered = sorted(methods.values(), key=lambda m: order_kinds[m.kind])
+    share = {
+        task: {name: float(c / counts.sum()) for name, c in zip(names, counts, strict=True)}
+        for task, counts in share_counts.items()
+    }
+    notes = [
+        f"Accuracy (%) on the test items, mean over seeds {', '.join(map(str, seeds))}.",
+        "Single models and one-model routes use Self-Consistency over the stored samples"
+        + (f" (first {book.samples})" if book.samples else "")
+        + f"; Avengers and the kNN router use top-{book.top_n}"
+        + (" with Model-Switch." if book.top_n > 1 else "."),
+        "Code tasks have no answer to vote on: they are scored by the chosen model's first sample.",
+        "Where a run stores only a score per item and model (imported tables), that score is used as the"
+        " model's expected correctness on the item (no voting).",
+        "Best Single and Max Expert are chosen on the calibration items; Oracle takes the best model per query.",
+    ]
+    return EvalReport(
+        tasks=table.tasks,
+        categories=table.categories,
+        ood_tasks=sorted(table.ood_tasks),
+        models=names,
+        seeds=list(seeds),
+        config=config,
+        top_n=book.top_n,
+        samples=book.samples,
+        split_source=split_source,
+        methods=ordered,
+        routing_share=share,
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+class SweepPoint(BaseModel):
+    k: int
+    validation: float
+    validation_std: float
+    test: float
+    test_std: float
+
+
+def _avg(per_task: dict[str, float], tasks: Sequence[str]) -> float:
+    present = [per_task[t] for t in tasks if t in per_task]
+    return float(np.mean(present)) if present else float("nan")
+
+
+def sweep_k(
+    table: OutcomeTable,
+    embeddings: np.ndarray,
+    config: RouterConfig,
+    ks: Sequence[int],
+    seeds: Sequence[int],
+    split_for: SplitFor,
+    *,
+    book: ScoreBook,
+    validation_fraction: float = 0.8,
+    progress: Callable[[str], None] | None = None,
+) -> list[SweepPoint]:
+    """In-distribution average vs K. Validation: fit on a hashed ``validation_fraction`` of the calibration
+    items and score the rest of them; test: fit on all calibration items and score the test items."""
+    in_dist = [t for t in table.tasks if t not in table.ood_tasks]
+    points = []
+    for k in ks:
+        validation_scores, test_scores = [], []
+        for seed in seeds:
+            if progress:
+                progress(f"K={k} seed {seed}")
+            split = split_for(seed)
+            cfg = config.model_copy(update={"k": k, "seed": seed})
+            inner = hashed_split(sorted(split.calibration), fraction=validation_fraction, seed=seed)
+            fit_rows, val_rows = table.rows_of(inner.calibration), table.rows_of(inner.test)
+            router = fit_on_rows(table, book, embeddings, fit_rows, cfg, split.source)
+            validation_scores.append(_avg(book.per_task(val_rows, book.routed(val_rows, router.order(embeddings[val_rows]))), in_dist))
+            calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
+            router = fit_on_rows(table, book, embeddings, calibration, cfg, split.source)
+            test_scores.append(_avg(book.per_task(test, book.routed(test, router.order(embeddings[test]))), in_dist))
+        points.append(
+            SweepPoint(
+                k=k,
+                validation=float(np.mean(validation_scores)),
+                validation_std=float(np.std(validation_scores)),
+                test=float(np.mean(test_scores)),
+                test_std=float(np.std(test_scores)),
+            )
+        )
+    return points
+
+
+class ModelCountPoint(BaseModel):
+    budget: int
+    models: list[str] = Field(description="models selected with the first seed")
+    test: float
+    test_std: float
+
+
+def sweep_model_count(
+    table: OutcomeTable,
+    embeddings: np.ndarray,
+    config: RouterConfig,
+    seeds: Sequence[int],
+    split_for: SplitFor,
+    *,
+    book: ScoreBook,
+    budgets: Sequence[int] | None = None,
+) -> list[ModelCountPoint]:
+    """In-distribution test average when routing only among the s(m)-selected ``budget`` models."""
+    in_dist = [t for t in table.tasks if t not in table.ood_tasks]
+    budgets = list(budgets or range(1, len(table.models) + 1))
+    results: dict[int, list[float]] = {b: [] for b in budgets}
+    chosen: dict[int, list[str]] = {}
+    for seed in seeds:
+        split = split_for(seed)
+        calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
+        router = fit_on_rows(table, book, embeddings, calibration, config.model_copy(update={"seed": seed}), split.source)
+        for budget in budgets:
+            selected = select_models(router, budget)
+            chosen.setdefault(budget, selected)
+            sub = router.restricted_to(selected)
+            positions = np.array([table.models.index(m) for m in selected])
+            order = positions[sub.order(embeddings[test])]
+            results[budget].append(_avg(book.per_task(test, book.routed(test, order)), in_dist))
+    return [
+        ModelCountPoint(budget=b, models=chosen[b], test=float(np.mean(v)), test_std=float(np.std(v)))
+        for b, v in results.items()
+    ]

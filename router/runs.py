@@ -1,0 +1,80 @@
+"""Glue between a run directory and the router: open the store, read the table, embed, find the split."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from harness import settings
+from results.records import TaskInfo
+from router.embedders import Embedder
+from router.split import SPLIT_META_KEY, Split, decode_split_meta, explicit_split
+from router.table import OutcomeTable, load_table
+
+log = logging.getLogger(__name__)
+
+
+class RunError(ValueError):
+    pass
+
+
+def resolve_run(run: str | Path) -> Path:
+    """A run directory, or the name of one under the runs directory."""
+    path = Path(run).expanduser()
+    if (path / "results.sqlite").is_file():
+        return path
+    named = settings.runs_dir() / str(run)
+    if (named / "results.sqlite").is_file():
+        return named
+    raise RunError(f"run {run!r}: neither {path} nor {named} holds a results.sqlite")
+
+
+def run_dir_for_import(run: str | Path) -> Path:
+    """Where `route import` writes: an existing path as given, else a (new) run name under the runs directory."""
+    path = Path(run).expanduser()
+    if path.is_dir() or "/" in str(run) or str(run).startswith("."):
+        return path
+    return settings.runs_dir() / str(run)
+
+
+def task_infos(task_names: list[str]) -> dict[str, TaskInfo]:
+    """TaskInfo for tasks that have a task file (imported tables usually have none)."""
+    infos: dict[str, TaskInfo] = {}
+    try:
+        from harness.task_spec import TaskSpec
+        from harness.yaml_model import load_yaml_model
+    except ImportError:  # pragma: no cover - the harness always ships these
+        return infos
+    root = settings.tasks_dir()
+    for name in task_names:
+        path = root / f"{name}.yaml"
+        if not path.is_file():
+            continue
+        spec = load_yaml_model(path, TaskSpec)
+        infos[name] = TaskInfo(
+            category=spec.category,
+            grader=spec.grader.name,
+            grader_options=spec.grader.options,
+            is_code=spec.grader.name == "code",
+        )
+    return infos
+
+
+def open_table(run_dir: Path) -> tuple[OutcomeTable, Split | None]:
+    from results.store import ResultsStore
+
+    with ResultsStore(run_dir, readonly=True) as store:
+        tasks = store.tasks()
+        table = load_table(store, task_infos=task_infos(tasks))
+        recorded = store.get_meta(SPLIT_META_KEY)
+    split = None
+    if recorded:
+        parts, source = decode_split_meta(recorded)
+        split = explicit_split(parts, source=source, ood_tasks=table.ood_tasks)
+    return table, split
+
+
+def embed_table(table: OutcomeTable, embedder: Embedder) -> np.ndarray:
+    return embedder.embed(table.queries)

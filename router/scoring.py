@@ -1,0 +1,94 @@
+"""Per-item correctness of a routing decision, computed offline from stored samples.
+
+One model (n = 1): Self-Consistency over that model's first ``samples`` samples.
+Several models (n > 1): Model-Switch over the ranked models, ``samples // n`` samples each.
+Code tasks (TaskInfo.is_code) have no answer to vote on: the first sample of the first model counts.
+A model with no graded sample for an item scores 0 there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from router.table import OutcomeTable
+from router.voting import Equivalence, exact_match, model_switch, self_consistency
+
+EquivalenceFor = Callable[[str], Equivalence]
+
+
+def grader_equivalence(table: OutcomeTable) -> EquivalenceFor:
+    """Answer equivalence from each task's grader (graders.same_answer); exact match without a TaskInfo."""
+
+    def for_task(task: str) -> Equivalence:
+        info = table.task_infos.get(task)
+        if info is None:
+            return exact_match
+
+        def same(a: str, b: str) -> bool:
+            from graders import same_answer  # imported on first use: score-only runs never need it
+
+            return same_answer(info.grader, a, b, info.grader_options)
+
+        return same
+
+    return for_task
+
+
+class ScoreBook:
+    """Correctness lookups for one table and one sampling budget."""
+
+    def __init__(
+        self,
+        table: OutcomeTable,
+        *,
+        samples: int | None = None,
+        top_n: int = 1,
+        equivalence_for: EquivalenceFor | None = None,
+    ):
+        if top_n < 1:
+            raise ValueError(f"top-n must be >= 1 (got {top_n})")
+        if samples is not None and samples < 1:
+            raise ValueError(f"samples must be >= 1 (got {samples})")
+        self.table = table
+        self.samples = samples
+        self.top_n = min(top_n, len(table.models))
+        self.equivalence_for = equivalence_for or grader_equivalence(table)
+        self._same = {task: self.equivalence_for(task) for task in table.tasks}
+        self._code = {task: bool(table.task_infos.get(task) and table.task_infos[task].is_code) for task in table.tasks}
+        self.mean = table.mean_scores()
+        self.single = self._self_consistency_matrix()
+
+    def _self_consistency_matrix(self) -> np.ndarray:
+        out = np.zeros((len(self.table), len(self.table.models)))
+        for i, ((task, _), row) in enumerate(zip(self.table.keys, self.table.cells, strict=True)):
+            same, code = self._same[task], self._code[task]
+            for j, samples in enumerate(row):
+                if samples:
+                    out[i, j] = self_consistency(samples, same, k=self.samples, first_sample_only=code)
+        return out
+
+    def routed(self, rows: np.ndarray, orders: np.ndarray) -> np.ndarray:
+        """Correctness of each item in ``rows`` given its model order (best first)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.top_n == 1:
+            return self.single[rows, orders[:, 0]]
+        per_model = None if self.samples is None else max(1, self.samples // self.top_n)
+        out = np.empty(len(rows))
+        for n, (i, order) in enumerate(zip(rows, orders, strict=True)):
+            task = self.table.keys[i][0]
+            cells = [self.table.cells[i][j] for j in order[: self.top_n]]
+            out[n] = model_switch(
+                cells, self._same[task], k_per_model=per_model, first_sample_only=self._code[task]
+            ).score
+        return out
+
+    def per_task(self, rows: np.ndarray, correctness: np.ndarray) -> dict[str, float]:
+        """Accuracy in percent per task over ``rows``."""
+        tasks = self.table.task_of[rows]
+        return {task: 100.0 * float(correctness[tasks == task].mean()) for task in sorted(set(tasks.tolist()))}
+
+    def model_accuracy(self, rows: np.ndarray, models: Sequence[int] | None = None) -> dict[int, dict[str, float]]:
+        models = range(len(self.table.models)) if models is None else models
+        return {j: self.per_task(rows, self.single[rows, j]) for j in models}
