@@ -4,7 +4,7 @@ Run by bench/scheduler.py with the Python of a separate virtual environment that
 (never the project's own environment). It builds `generate_until` Instances directly from a jsonl file of
 {"id", "question", ...} rows (no hub datasets, no task registry), sends them through
 LocalChatCompletion.generate_until with num_concurrent=C, and prints one JSON line:
-{"elapsed_s", "requests", "answered", "distinct_answers", "lm_eval_version"}.
+{"elapsed_s", "cpu_s", "requests", "answered", "distinct_answers", "lm_eval_version"}.
 
     python bench/_lmeval_driver.py --base-url http://127.0.0.1:8001/v1 --concurrency 256 \
         --data items.jsonl --items 20000
@@ -34,6 +34,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--data", required=True, help="jsonl file with a 'question' field per row")
     parser.add_argument("--items", type=int, required=True, help="use the first N rows")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="requests per row, as a task's `repeats: k` makes lm-eval send"
+    )
     parser.add_argument("--max-tokens", type=int, default=2048)
     parser.add_argument("--temperature", type=float, default=0.7)
     args = parser.parse_args()
@@ -60,6 +63,7 @@ def main() -> None:
         "temperature": args.temperature,
         "do_sample": True,
     }
+    # lm-eval's `repeats: k` turns each doc into one Instance whose request is sent k times.
     instances = [
         Instance(
             request_type="generate_until",
@@ -69,9 +73,11 @@ def main() -> None:
                 dict(gen_kwargs),
             ),
             idx=index,
+            metadata=("bench_synth", index, args.repeats),
         )
         for index, row in enumerate(rows)
     ]
+    requests = [instance for instance in instances for _ in range(args.repeats)]  # as lm_eval.evaluator does
     model = LocalChatCompletion(
         base_url=args.base_url.rstrip("/") + "/chat/completions",
         model="loopback",
@@ -81,14 +87,18 @@ def main() -> None:
         max_retries=3,
         timeout=600,
     )
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    answers = model.generate_until(instances, disable_tqdm=True)
+    answers = model.generate_until(requests, disable_tqdm=True)
     elapsed = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     print(
         json.dumps(
             {
                 "elapsed_s": elapsed,
-                "requests": len(instances),
+                "cpu_s": cpu_s,
+                "requests": len(requests),
                 "answered": sum(1 for a in answers if isinstance(a, str) and a),
                 "distinct_answers": sorted({str(a) for a in answers})[:5],
                 "lm_eval_version": version("lm_eval"),

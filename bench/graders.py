@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graders import GradeRequest, grade, grade_many  # noqa: E402
 from graders.code import humaneval_gold  # noqa: E402
+from graders.math import extract_math_answer, math_verify_equal  # noqa: E402
 from graders.sandbox import isolation_mode  # noqa: E402
 from harness.settings import data_dir  # noqa: E402
 
@@ -42,7 +43,11 @@ def bench_math(root: Path, workers: int) -> None:
 
     items = [json.loads(line) for line in (root / "math500" / "test.jsonl").open()]
     requests = [
-        GradeRequest(grader="math", response=f"Working through it carefully, so the answer is \\boxed{{{it['answer']}}}.", gold=it["answer"])
+        GradeRequest(
+            grader="math",
+            response=f"Working through it carefully, so the answer is \\boxed{{{it['answer']}}}.",
+            gold=it["answer"],
+        )
         for it in items
     ]
     start = time.perf_counter()
@@ -50,25 +55,43 @@ def bench_math(root: Path, workers: int) -> None:
     ours_serial = time.perf_counter() - start
     right = sum(r.correct for r in results)
 
+    # The grader skips math-verify when the strings already match; time the math-verify path itself too.
     start = time.perf_counter()
-    peer_right = sum(bool(verify(parse(f"\\boxed{{{it['answer']}}}"), parse(f"\\boxed{{{it['answer']}}}"))) for it in items)
+    mv_right = sum(
+        bool(math_verify_equal(it["answer"], extract_math_answer(r.response or "") or ""))
+        for it, r in zip(items, requests, strict=True)
+    )
+    ours_mv = time.perf_counter() - start
+
+    start = time.perf_counter()
+    peer_right = sum(
+        bool(verify(parse(f"\\boxed{{{it['answer']}}}"), parse(f"\\boxed{{{it['answer']}}}"))) for it in items
+    )
     peer = time.perf_counter() - start
 
     start = time.perf_counter()
     pooled = grade_many(requests, workers=workers)
     ours_pool = time.perf_counter() - start
     print(f"math  ours serial          : {rate(len(requests), ours_serial)}  right {right}/{len(requests)}")
+    print(f"math  ours, math-verify path: {rate(len(requests), ours_mv)}  right {mv_right}/{len(requests)}")
     print(f"math  bare math-verify     : {rate(len(items), peer)}  right {peer_right}/{len(items)}")
     print(f"math  ours grade_many({workers})   : {rate(len(requests), ours_pool)}  right {sum(r.correct for r in pooled)}/{len(requests)}"
           "  (includes worker start-up)")  # fmt: skip
-    print(f"math  ratio ours/peer serial throughput: {peer / ours_serial:.2f}")
+    print(
+        f"math  ratio ours/peer serial throughput: {peer / ours_serial:.2f} (math-verify path: {peer / ours_mv:.2f})"
+    )
 
 
 def literal_inputs(test_source: str) -> list[list[object]]:
     """Argument lists of `candidate(...)` calls in a HumanEval check() whose arguments are literals."""
     inputs = []
     for node in ast.walk(ast.parse(test_source)):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "candidate" and not node.keywords:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "candidate"
+            and not node.keywords
+        ):
             try:
                 inputs.append([ast.literal_eval(arg) for arg in node.args])
             except (ValueError, SyntaxError, TypeError):
@@ -98,7 +121,8 @@ def _evalplus_check(args: tuple) -> bool:
 def bench_code(root: Path, copies: int, workers: int) -> None:
     path = root / "humaneval" / "HumanEval.jsonl.gz"
     os.environ.setdefault("HUMANEVAL_OVERRIDE_PATH", str(path))  # evalplus cannot download here
-    records = [json.loads(line) for line in gzip.open(path, "rt")]
+    with gzip.open(path, "rt") as lines:
+        records = [json.loads(line) for line in lines]
     cases = []
     for rec in records:
         code = rec["prompt"] + rec["canonical_solution"]
@@ -106,11 +130,17 @@ def bench_code(root: Path, copies: int, workers: int) -> None:
         expected = expected_outputs(code, rec["entry_point"], inputs) if inputs else None
         if expected is not None:
             cases.append((rec, code, inputs, expected))
-    print(f"code  tasks with literal check inputs: {len(cases)}/{len(records)}; copies {copies}; isolation {isolation_mode()}")
+    print(
+        f"code  tasks with literal check inputs: {len(cases)}/{len(records)}; copies {copies}; isolation {isolation_mode()}"
+    )
 
     requests = [
-        GradeRequest(grader="code", response=rec["canonical_solution"], gold=humaneval_gold(rec).model_dump(),
-                     options={"prompt_prefix": rec["prompt"]})  # fmt: skip
+        GradeRequest(
+            grader="code",
+            response=rec["canonical_solution"],
+            gold=humaneval_gold(rec).model_dump(),
+            options={"prompt_prefix": rec["prompt"]},
+        )  # fmt: skip
         for rec, *_ in cases
         for _ in range(copies)
     ]
@@ -119,21 +149,31 @@ def bench_code(root: Path, copies: int, workers: int) -> None:
     ours_s = time.perf_counter() - start
     failed = [r.detail for r in ours if not r.correct]
 
-    jobs = [(code, inputs, rec["entry_point"], expected) for rec, code, inputs, expected in cases for _ in range(copies)]
+    jobs = [
+        (code, inputs, rec["entry_point"], expected)
+        for rec, code, inputs, expected in cases
+        for _ in range(copies)
+    ]
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         peer = list(pool.map(_evalplus_check, jobs, chunksize=4))
     peer_s = time.perf_counter() - start
 
-    print(f"code  ours (sandbox, {workers} workers)   : {rate(len(requests), ours_s)}  passed {len(requests) - len(failed)}/{len(requests)}")
-    print(f"code  evalplus untrusted_check ({workers}): {rate(len(jobs), peer_s)}  passed {sum(peer)}/{len(jobs)}")
+    print(
+        f"code  ours (sandbox, {workers} workers)   : {rate(len(requests), ours_s)}  passed {len(requests) - len(failed)}/{len(requests)}"
+    )
+    print(
+        f"code  evalplus untrusted_check ({workers}): {rate(len(jobs), peer_s)}  passed {sum(peer)}/{len(jobs)}"
+    )
     print(f"code  ratio ours/evalplus throughput: {peer_s / ours_s:.2f}")
     if failed:
         print("code  our failures (first 3):", failed[:3])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--copies", type=int, default=10, help="copies of each HumanEval canonical solution")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", choices=["math", "code"])

@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,7 @@ ANSWER = "The answer is 42."
 GOLD = "42"
 MAX_TOKENS = 16
 DEFAULT_LMEVAL_PYTHON = "/tmp/bench-lmeval-venv/bin/python"
+SECTIONS = ["instant", "samples", "delay", "rss"]
 LMEVAL_DRIVER = Path(__file__).resolve().parent / "_lmeval_driver.py"
 
 TASK_FILE = f"""\
@@ -104,6 +106,11 @@ def _raise_fd_limit() -> None:
 
 def _maxrss_kib(who: int = resource.RUSAGE_SELF) -> int:
     return resource.getrusage(who).ru_maxrss  # KiB on Linux
+
+
+def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ----------------------------------------------------------------------------- role: the peer server
@@ -218,7 +225,7 @@ class PeerServer:
 
 
 def harness_run(
-    base_url: str, concurrency: int, items_limit: int, run_dir: Path, profile: Path | None
+    base_url: str, concurrency: int, items_limit: int, samples: int, run_dir: Path, profile: Path | None
 ) -> None:
     """One Scheduler.run in this process (env: HARNESS_TASKS_DIR, HARNESS_DATA_DIR); prints a JSON line."""
     _raise_fd_limit()
@@ -231,8 +238,8 @@ def harness_run(
     from results.store import ResultsStore
 
     rss_imported = _maxrss_kib()
-    tasks = select_tasks(TASK_NAME)
-    items = load_items(tasks, EvalRequest(tasks=TASK_NAME, limit=items_limit, show_progress=False))
+    request = EvalRequest(tasks=TASK_NAME, limit=items_limit, show_progress=False)
+    tasks, items = load_items(select_tasks(request.tasks), request)
     loaded = sum(len(v) for v in items.values())
     if loaded != items_limit:
         raise SystemExit(f"expected {items_limit} items, the task loaded {loaded}")
@@ -240,9 +247,8 @@ def harness_run(
     store.upsert_items(task.item_record(item) for task in tasks for item in items[task.name])
     rss_loaded = _maxrss_kib()
     spec = ModelSpec(name=MODEL_NAME, base_urls=[base_url], max_concurrency=concurrency)
-    scheduler = Scheduler(
-        store, [spec], SamplingOverrides(samples=1, concurrency=concurrency, max_tokens=MAX_TOKENS)
-    )
+    overrides = SamplingOverrides(samples=samples, concurrency=concurrency, max_tokens=MAX_TOKENS)
+    scheduler = Scheduler(store, [spec], overrides)
 
     profiler = None
     if profile is not None:
@@ -250,9 +256,12 @@ def harness_run(
 
         profiler = cProfile.Profile()
         profiler.enable()
+    cpu_before, children_cpu_before = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     stats = asyncio.run(scheduler.run(tasks, items))
     wall = time.perf_counter() - started
+    cpu = _cpu_s() - cpu_before
+    grading_cpu = _cpu_s(resource.RUSAGE_CHILDREN) - children_cpu_before  # pool workers, reaped at shutdown
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -262,29 +271,25 @@ def harness_run(
     counts = store.counts()
     latency_sum = sum(record.latency_s or 0.0 for record in store.iter_samples())
     store.close()
-    print(
-        json.dumps(
-            {
-                "wall_s": wall,
-                "requests": stats.requests,
-                "request_errors": stats.request_errors,
-                "samples_written": stats.samples_written,
-                "graded": stats.graded,
-                "stored_samples": counts["samples"],
-                "stored_graded": counts["graded"],
-                "stored_right": counts["by_task_model"]
-                .get(TASK_NAME, {})
-                .get(MODEL_NAME, {})
-                .get("right", 0),
-                "client_latency_sum_s": latency_sum,
-                "rss_imported_kib": rss_imported,
-                "rss_loaded_kib": rss_loaded,
-                "rss_peak_kib": rss_peak,
-                "rss_children_kib": rss_children,
-            }
-        ),
-        flush=True,
-    )
+    right = counts["by_task_model"].get(TASK_NAME, {}).get(MODEL_NAME, {}).get("right", 0)
+    result = {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "grading_cpu_s": grading_cpu,
+        "requests": stats.requests,
+        "request_errors": stats.request_errors,
+        "samples_written": stats.samples_written,
+        "graded": stats.graded,
+        "stored_samples": counts["samples"],
+        "stored_graded": counts["graded"],
+        "stored_right": right,
+        "client_latency_sum_s": latency_sum,
+        "rss_imported_kib": rss_imported,
+        "rss_loaded_kib": rss_loaded,
+        "rss_peak_kib": rss_peak,
+        "rss_children_kib": rss_children,
+    }
+    print(json.dumps(result), flush=True)
 
 
 # ----------------------------------------------------------------------------- the orchestrator
@@ -312,86 +317,240 @@ class Workspace:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("w") as handle:
                 for i in range(size):
-                    row = {
-                        "id": f"q{i:06d}",
-                        "question": f"Question {i}: what is six times seven?",
-                        "answer": GOLD,
-                    }
-                    handle.write(json.dumps(row) + "\n")
+                    question = f"Question {i}: what is six times seven?"
+                    handle.write(json.dumps({"id": f"q{i:06d}", "question": question, "answer": GOLD}) + "\n")
 
 
-def _child_json(cmd: list[str], env: dict[str, str] | None, what: str, timeout: float) -> dict[str, Any]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+@dataclass
+class Measurement:
+    """One client run against the peer server; `samples` stored/answered, `requests` seen by the server."""
+
+    system: str
+    concurrency: int
+    samples: int
+    wall_s: float
+    cpu_s: float  # client process (for the harness: the scheduler's process, grading workers separately)
+    grading_cpu_s: float
+    server: dict[str, Any]
+    raw: dict[str, Any]
+
+    @property
+    def rps(self) -> float:
+        return self.server["requests"] / self.wall_s
+
+    @property
+    def sps(self) -> float:
+        return self.samples / self.wall_s
+
+    @property
+    def cpu_ms_per_sample(self) -> float:
+        return 1000 * (self.cpu_s + self.grading_cpu_s) / self.samples
+
+    def utilisation(self) -> float:
+        """Server-side mean in-flight (time inside handlers / client wall) over the configured concurrency."""
+        return self.server["busy_s"] / self.wall_s / self.concurrency
+
+
+class Bench:
+    def __init__(self, ws: Workspace, lmeval_python: str | None, why_no_lmeval: str | None):
+        self.ws = ws
+        self.lmeval_python = lmeval_python
+        self.why_no_lmeval = why_no_lmeval
+        self.problems: list[str] = []
+
+    def _check(self, label: str, ok: bool, detail: str) -> None:
+        if not ok:
+            self.problems.append(f"{label}: {detail}")
+
+    def harness(self, server: PeerServer, concurrency: int, items: int, samples: int = 1) -> Measurement:
+        run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.ws.root))
+        env = {
+            **os.environ,
+            "HARNESS_TASKS_DIR": str(self.ws.tasks_dir),
+            "HARNESS_DATA_DIR": str(self.ws.data_dir(items)),
+        }
+        cmd = [sys.executable, __file__, "--role", "harness", "--base-url", server.base_url]
+        cmd += ["--concurrency", str(concurrency), "--items", str(items), "--samples", str(samples)]
+        cmd += ["--run-dir", str(run_dir)]
+        label = f"harness C={concurrency} N={items}x{samples}"
+        server.reset()
+        raw = _child_json(cmd, env, label)
+        stats = server.stats()
+        expected = items * samples
+        self._check(
+            label,
+            raw["stored_samples"] == expected and not raw["request_errors"],
+            f"stored {raw['stored_samples']}/{expected} samples, {raw['request_errors']} request errors",
+        )
+        self._check(
+            label,
+            raw["stored_graded"] == expected and raw["stored_right"] == expected,
+            f"graded {raw['stored_graded']}, right {raw['stored_right']} of {expected}",
+        )
+        self._check(
+            label, stats["requests"] == items, f"server saw {stats['requests']} requests for {items} items"
+        )
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return Measurement(
+            "harness", concurrency, expected, raw["wall_s"], raw["cpu_s"], raw["grading_cpu_s"], stats, raw
+        )
+
+    def lmeval(self, server: PeerServer, concurrency: int, items: int, repeats: int = 1) -> Measurement:
+        assert self.lmeval_python is not None
+        cmd = [self.lmeval_python, str(LMEVAL_DRIVER), "--base-url", server.base_url]
+        cmd += [
+            "--concurrency",
+            str(concurrency),
+            "--data",
+            str(self.ws.dataset(items)),
+            "--items",
+            str(items),
+        ]
+        cmd += ["--repeats", str(repeats), "--max-tokens", str(MAX_TOKENS)]
+        label = f"lm-eval C={concurrency} N={items}x{repeats}"
+        server.reset()
+        raw = _child_json(cmd, None, label)
+        stats = server.stats()
+        expected = items * repeats
+        self._check(
+            label,
+            raw["answered"] == expected and stats["requests"] == expected,
+            f"answered {raw['answered']}, server saw {stats['requests']} of {expected}",
+        )
+        self._check(label, raw["distinct_answers"] == [ANSWER], f"answers {raw['distinct_answers']}")
+        return Measurement("lm-eval", concurrency, expected, raw["elapsed_s"], raw["cpu_s"], 0.0, stats, raw)
+
+    # ------------------------------------------------------------------------- sections
+
+    def instant(self, server: PeerServer, profile: Profile) -> None:
+        n = profile.instant_items
+        print(
+            f"\n== 1, 2, 5. instant server (delay 0): N={n} items x 1 sample, best of {profile.repeats} "
+            "alternating runs"
+        )
+        print(
+            "   harness: Scheduler.run wall incl. SQLite store + grading pool start/stop; lm-eval: generate_until "
+            "wall, no storage, no grading"
+        )
+        print(
+            f"{'C':>5} {'harness rps':>11} {'lm-eval rps':>11} {'ratio':>6}  {'cpu ms/req h (grading)':>22} "
+            f"{'l':>5} {'cpu ratio':>9}  {'srv mean/C':>10} {'peak':>5}  runs"
+        )
+        for c in profile.concurrencies:
+            runs_h, runs_l = [], []
+            for _ in range(profile.repeats):
+                runs_h.append(self.harness(server, c, n))
+                if self.why_no_lmeval is None:
+                    runs_l.append(self.lmeval(server, c, n))
+            self._row(c, runs_h, runs_l, per="req")
+        if self.why_no_lmeval:
+            print(f"   lm-eval not measured: {self.why_no_lmeval}")
+        print(
+            "   goal: ratio >= 3.00x.  cpu = CPU seconds the client spent per request (harness: scheduler process "
+            "+ grading workers); cpu ratio = lm-eval / harness, the load-independent view."
+        )
+        print(
+            "   srv mean/C = server time inside handlers / client wall / C (tiny here: an instant server is never the"
+            " bottleneck); peak = server's peak in-flight."
+        )
+
+    def instant_samples(self, server: PeerServer, profile: Profile, samples: int = 4) -> None:
+        n, c = profile.instant_items // samples, 256
+        print(
+            f"\n== 1b. same, {samples} samples per item ({n} items at C={c}): the harness asks for n={samples} in one "
+            f"request, lm-eval sends {samples} requests (as its `repeats` does); figures are samples/s"
+        )
+        print(
+            f"{'C':>5} {'harness sps':>11} {'lm-eval sps':>11} {'ratio':>6}  {'cpu ms/smp h (grading)':>22} "
+            f"{'l':>5} {'cpu ratio':>9}  {'srv mean/C':>10} {'peak':>5}  runs"
+        )
+        runs_h, runs_l = [], []
+        for _ in range(profile.repeats):
+            runs_h.append(self.harness(server, c, n, samples=samples))
+            if self.why_no_lmeval is None:
+                runs_l.append(self.lmeval(server, c, n, repeats=samples))
+        self._row(c, runs_h, runs_l, per="sample")
+
+    def _row(self, c: int, runs_h: list[Measurement], runs_l: list[Measurement], per: str) -> None:
+        def rate(m: Measurement) -> float:
+            return m.rps if per == "req" else m.sps
+
+        def cpu(m: Measurement) -> float:
+            count = m.server["requests"] if per == "req" else m.samples
+            return 1000 * (m.cpu_s + m.grading_cpu_s) / count
+
+        best_h = max(runs_h, key=rate)
+        grading = (
+            1000 * best_h.grading_cpu_s / (best_h.server["requests"] if per == "req" else best_h.samples)
+        )
+        cells = f"{c:>5} {rate(best_h):11.0f}"
+        runs = "h " + "/".join(f"{rate(m):.0f}" for m in runs_h)
+        if runs_l:
+            best_l = max(runs_l, key=rate)
+            cells += f" {rate(best_l):11.0f} {rate(best_h) / rate(best_l):5.2f}x"
+            cpu_cells = f"{cpu(best_h):10.2f} ({grading:.2f})       {cpu(best_l):5.2f} {cpu(best_l) / cpu(best_h):8.2f}x"
+            runs += "  l " + "/".join(f"{rate(m):.0f}" for m in runs_l)
+        else:
+            cells += f" {'n/a':>11} {'n/a':>6}"
+            cpu_cells = f"{cpu(best_h):10.2f} ({grading:.2f})       {'n/a':>5} {'n/a':>9}"
+        util = f"{best_h.utilisation():10.4f} {best_h.server['peak_in_flight']:>5}"
+        print(f"{cells}  {cpu_cells}  {util}  {runs}", flush=True)
+
+    def delay(self, server: PeerServer, profile: Profile) -> None:
+        d = server.delay
+        print(
+            f"\n== 2, 3. server with a {d:g} s delay: harness wall vs ideal N/C x {d:g} s (goal wall/ideal <= 1.02)"
+        )
+        print(
+            f"{'C':>5} {'N':>6} {'ideal s':>7} {'wall s':>7} {'wall/ideal':>10} {'span/ideal':>10} "
+            f"{'mean in-flight/C':>16} {'peak':>5}"
+        )
+        for c in profile.concurrencies:
+            for k in profile.delay_multiples:
+                n = k * c
+                m = self.harness(server, c, n)
+                ideal = n / c * d
+                span = m.server["span_s"]
+                print(
+                    f"{c:>5} {n:>6} {ideal:7.2f} {m.wall_s:7.3f} {m.wall_s / ideal:10.3f} {span / ideal:10.3f} "
+                    f"{m.utilisation():16.3f} {m.server['peak_in_flight']:>5}",
+                    flush=True,
+                )
+        print(
+            "   span = the server's first request start -> last request end, i.e. without the grading pool's start-up"
+            " and shut-down and the final flush; mean in-flight/C = server busy time / wall / C."
+        )
+
+    def rss(self, server: PeerServer, profile: Profile) -> None:
+        n, c = profile.rss_items, 256
+        print(f"\n== 4. peak RSS: one harness child process, N={n} items x 1 sample at C={c}, instant server")
+        m = self.harness(server, c, n)
+        mib = 1024.0
+        imported, loaded, peak = (
+            m.raw[k] / mib for k in ("rss_imported_kib", "rss_loaded_kib", "rss_peak_kib")
+        )
+        scale = 100_000 / n
+        print(
+            f"   ru_maxrss: {imported:.0f} MiB after imports, {loaded:.0f} MiB after loading {n} items + store, "
+            f"{peak:.0f} MiB after the run ({m.sps:.0f} samples/s)"
+        )
+        note = "" if n == 100_000 else f" (scaled linearly from {n})"
+        print(
+            f"   per 100k stored samples: {(peak - imported) * scale:.0f} MiB incl. the items, "
+            f"{(peak - loaded) * scale:.0f} MiB for the run itself{note}"
+        )
+        print(
+            f"   grading workers: largest child's peak RSS {m.raw['rss_children_kib'] / mib:.0f} MiB "
+            "(RUSAGE_CHILDREN; each worker holds its own copy)"
+        )
+
+
+def _child_json(cmd: list[str], env: dict[str, str] | None, what: str) -> dict[str, Any]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(lines[-1])
-
-
-def run_harness(
-    ws: Workspace, server: PeerServer, concurrency: int, items: int, profile: Path | None = None
-) -> dict[str, Any]:
-    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=ws.root))
-    env = {**os.environ, "HARNESS_TASKS_DIR": str(ws.tasks_dir), "HARNESS_DATA_DIR": str(ws.data_dir(items))}
-    cmd = [
-        sys.executable,
-        __file__,
-        "--role",
-        "harness",
-        "--base-url",
-        server.base_url,
-        "--concurrency",
-        str(concurrency),
-        "--items",
-        str(items),
-        "--run-dir",
-        str(run_dir),
-    ]
-    if profile is not None:
-        cmd += ["--profile", str(profile)]
-    server.reset()
-    result = _child_json(cmd, env, f"harness run C={concurrency} N={items}", timeout=1800)
-    result["server"] = server.stats()
-    problems = []
-    if result["stored_samples"] != items or result["request_errors"]:
-        problems.append(
-            f"stored {result['stored_samples']}/{items} samples, {result['request_errors']} request errors"
-        )
-    if result["stored_graded"] != items or result["stored_right"] != items:
-        problems.append(f"graded {result['stored_graded']}, right {result['stored_right']} of {items}")
-    if result["server"]["requests"] != items:
-        problems.append(f"server saw {result['server']['requests']} requests for {items} samples")
-    result["problems"] = problems
-    return result
-
-
-def run_lmeval(
-    python: str, ws: Workspace, server: PeerServer, concurrency: int, items: int
-) -> dict[str, Any]:
-    cmd = [
-        python,
-        str(LMEVAL_DRIVER),
-        "--base-url",
-        server.base_url,
-        "--concurrency",
-        str(concurrency),
-        "--data",
-        str(ws.dataset(items)),
-        "--items",
-        str(items),
-        "--max-tokens",
-        str(MAX_TOKENS),
-    ]
-    server.reset()
-    result = _child_json(cmd, None, f"lm-eval run C={concurrency} N={items}", timeout=1800)
-    result["server"] = server.stats()
-    problems = []
-    if result["answered"] != items or result["server"]["requests"] != items:
-        problems.append(
-            f"answered {result['answered']}, server saw {result['server']['requests']} of {items}"
-        )
-    result["problems"] = problems
-    return result
 
 
 def lmeval_available(python: str | None) -> str | None:
@@ -411,123 +570,6 @@ def lmeval_available(python: str | None) -> str | None:
     return None
 
 
-def utilisation(result: dict[str, Any], concurrency: int) -> tuple[float, float]:
-    """(server-side mean in-flight / C, server peak in-flight / C) over the client's wall time."""
-    mean_in_flight = result["server"]["busy_s"] / result["wall_s"]
-    return mean_in_flight / concurrency, result["server"]["peak_in_flight"] / concurrency
-
-
-def _note_problems(label: str, result: dict[str, Any], problems: list[str]) -> None:
-    problems.extend(f"{label}: {p}" for p in result.get("problems", []))
-
-
-def bench_instant(
-    ws: Workspace,
-    server: PeerServer,
-    profile: Profile,
-    lmeval_python: str | None,
-    why_no_lmeval: str | None,
-    problems: list[str],
-) -> None:
-    n = profile.instant_items
-    print(
-        f"\n== 1+2+5. instant server (delay 0), N={n} requests per run, best of {profile.repeats} "
-        "(runs alternate harness / lm-eval)"
-    )
-    print(
-        "   harness = Scheduler.run wall (store + grading included); lm-eval = generate_until wall (no storage)"
-    )
-    header = f"{'C':>5} {'harness rps':>12} {'lm-eval rps':>12} {'ratio':>7}  {'srv mean/C':>10} {'srv peak':>8}  runs (rps)"
-    print(header)
-    for c in profile.concurrencies:
-        harness_runs: list[dict[str, Any]] = []
-        lmeval_runs: list[dict[str, Any]] = []
-        for _ in range(profile.repeats):
-            result = run_harness(ws, server, c, n)
-            _note_problems(f"harness C={c}", result, problems)
-            harness_runs.append(result)
-            if why_no_lmeval is None:
-                assert lmeval_python is not None
-                result = run_lmeval(lmeval_python, ws, server, c, n)
-                _note_problems(f"lm-eval C={c}", result, problems)
-                lmeval_runs.append(result)
-        best_h = min(harness_runs, key=lambda r: r["wall_s"])
-        h_rps = n / best_h["wall_s"]
-        mean_u, peak = utilisation(best_h, c)
-        runs = "h " + "/".join(f"{n / r['wall_s']:.0f}" for r in harness_runs)
-        if lmeval_runs:
-            best_l = min(lmeval_runs, key=lambda r: r["elapsed_s"])
-            l_rps = n / best_l["elapsed_s"]
-            ratio = f"{h_rps / l_rps:6.2f}x"
-            runs += "  l " + "/".join(f"{n / r['elapsed_s']:.0f}" for r in lmeval_runs)
-            l_text = f"{l_rps:12.0f}"
-        else:
-            ratio, l_text = "    n/a", f"{'n/a':>12}"
-        print(
-            f"{c:>5} {h_rps:12.0f} {l_text} {ratio}  {mean_u:10.3f} {best_h['server']['peak_in_flight']:>8}  {runs}",
-            flush=True,
-        )
-    if why_no_lmeval:
-        print(f"   lm-eval not measured: {why_no_lmeval}")
-    print(
-        "   goal: ratio >= 3.00x.  srv mean/C = server-side time inside handlers / client wall / C: with an"
-    )
-    print(
-        "   instant server this shows how little of the wall the server is busy (the client is the bottleneck)."
-    )
-
-
-def bench_delay(ws: Workspace, server: PeerServer, profile: Profile, problems: list[str]) -> None:
-    print(
-        f"\n== 2+3. server with {server.delay:g} s delay: wall vs ideal N/C x {server.delay:g} s (goal <= 1.02)"
-    )
-    print(
-        f"{'C':>5} {'N':>6} {'ideal s':>8} {'wall s':>8} {'wall/ideal':>10} {'span/ideal':>10} "
-        f"{'mean in-flight/C':>16} {'peak':>6}"
-    )
-    for c in profile.concurrencies:
-        for k in profile.delay_multiples:
-            n = k * c
-            result = run_harness(ws, server, c, n)
-            _note_problems(f"delay C={c} N={n}", result, problems)
-            ideal = n / c * server.delay
-            mean_u, _ = utilisation(result, c)
-            span = result["server"]["span_s"]
-            print(
-                f"{c:>5} {n:>6} {ideal:8.2f} {result['wall_s']:8.3f} {result['wall_s'] / ideal:10.3f} "
-                f"{span / ideal:10.3f} {mean_u:16.3f} {result['server']['peak_in_flight']:>6}",
-                flush=True,
-            )
-    print(
-        "   span = server's first request start -> last request end (excludes process-pool start-up and the"
-    )
-    print("   final grade/flush); mean in-flight/C = server busy time / wall / C.")
-
-
-def bench_rss(ws: Workspace, server: PeerServer, profile: Profile, problems: list[str]) -> None:
-    n, c = profile.rss_items, 256
-    print(f"\n== 4. peak RSS: one harness child process, N={n} samples at C={c} against the instant server")
-    result = run_harness(ws, server, c, n)
-    _note_problems(f"rss N={n}", result, problems)
-    mib = 1024.0
-    imported, loaded, peak = result["rss_imported_kib"], result["rss_loaded_kib"], result["rss_peak_kib"]
-    per_100k_total = (peak - imported) / mib * 100_000 / n
-    per_100k_run = (peak - loaded) / mib * 100_000 / n
-    print(
-        f"   ru_maxrss after imports {imported / mib:.0f} MiB, after loading {n} items + store "
-        f"{loaded / mib:.0f} MiB, after the run {peak / mib:.0f} MiB ({n / result['wall_s']:.0f} req/s)"
-    )
-    scaled = "" if n == 100_000 else f"  (scaled linearly from {n})"
-    print(
-        f"   per 100k stored samples: {per_100k_total:.0f} MiB incl. the items, {per_100k_run:.0f} MiB for the "
-        f"run itself{scaled}"
-    )
-    print(
-        f"   grading pool workers' peak RSS (RUSAGE_CHILDREN, largest single child): "
-        f"{result['rss_children_kib'] / mib:.0f} MiB"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -536,56 +578,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lmeval-python",
         default=os.environ.get("LMEVAL_PYTHON", DEFAULT_LMEVAL_PYTHON),
-        help="Python of the venv holding lm-eval (default $LMEVAL_PYTHON or %(default)s)",
+        help="Python of the venv holding lm-eval (default: $LMEVAL_PYTHON, else %(default)s)",
     )
-    parser.add_argument(
-        "--skip",
-        action="append",
-        default=[],
-        choices=["instant", "delay", "rss"],
-        help="leave out a section (repeatable)",
-    )
+    parser.add_argument("--skip", action="append", default=[], choices=SECTIONS, help="leave out a section")
     parser.add_argument("--delay", type=float, default=1.0, help="latency of the delay server, seconds")
-    # internal roles: the bench re-runs this file as the server and as each harness child
+    # internal roles: the bench re-runs this file as the peer server and as each harness child
     parser.add_argument(
         "--role", choices=["bench", "serve", "harness"], default="bench", help=argparse.SUPPRESS
     )
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--items", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--samples", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--profile", type=Path, help="harness role: write a cProfile dump here")
+    parser.add_argument("--profile", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.role == "serve":
         serve(args.delay)
         return 0
     if args.role == "harness":
-        harness_run(args.base_url, args.concurrency, args.items, args.run_dir, args.profile)
+        harness_run(args.base_url, args.concurrency, args.items, args.samples, args.run_dir, args.profile)
         return 0
 
     profile = QUICK if args.quick else FULL
     started = time.perf_counter()
-    why_no_lmeval = lmeval_available(args.lmeval_python) if "instant" not in args.skip else None
-    problems: list[str] = []
+    lmeval_python = args.lmeval_python or None
+    wants_lmeval = not {"instant", "samples"} <= set(args.skip)
+    why_no_lmeval = lmeval_available(lmeval_python) if wants_lmeval else None
     with tempfile.TemporaryDirectory(prefix="bench-scheduler-") as tmp:
         ws = Workspace(Path(tmp))
-        sizes = {profile.instant_items, profile.rss_items}
+        sizes = {profile.instant_items, profile.instant_items // 4, profile.rss_items}
         sizes |= {k * c for c in profile.concurrencies for k in profile.delay_multiples}
         ws.prepare(sizes)
         print(
-            f"bench/scheduler.py ({'quick' if args.quick else 'full'}), python {sys.version.split()[0]}, "
-            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; lm-eval: {args.lmeval_python}"
+            f"bench/scheduler.py ({'quick' if args.quick else 'full'}): Python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; lm-eval Python: {lmeval_python}"
         )
+        bench = Bench(ws, lmeval_python, why_no_lmeval)
         instant = PeerServer(0.0, ws.root)
         delayed = PeerServer(args.delay, ws.root) if "delay" not in args.skip else None
         try:
             if "instant" not in args.skip:
-                bench_instant(ws, instant, profile, args.lmeval_python, why_no_lmeval, problems)
+                bench.instant(instant, profile)
+            if "samples" not in args.skip:
+                bench.instant_samples(instant, profile)
             if delayed is not None:
-                bench_delay(ws, delayed, profile, problems)
+                bench.delay(delayed, profile)
             if "rss" not in args.skip:
-                bench_rss(ws, instant, profile, problems)
+                bench.rss(instant, profile)
         finally:
             instant.stop()
             if delayed is not None:
@@ -593,12 +634,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ntotal bench time {time.perf_counter() - started:.0f} s; load average now {os.getloadavg()[0]:.2f}"
     )
-    if problems:
-        print("CORRECTNESS PROBLEMS (figures above are not trustworthy):")
-        for problem in problems:
+    if bench.problems:
+        print("CORRECTNESS PROBLEMS (the figures above are not trustworthy):")
+        for problem in bench.problems:
             print(f"  - {problem}")
         return 1
-    print("all runs stored, graded (every sample 'right') and counted by the server exactly once per sample")
+    print(
+        "checked: every run stored and graded every sample ('right'), and the server counted exactly the "
+        "expected requests"
+    )
     return 0
 
 

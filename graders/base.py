@@ -27,8 +27,12 @@ class GradeRequest(BaseModel):
 
 
 class GradeResult(BaseModel):
-    score: float = Field(ge=0.0, le=1.0, description="1.0 right, 0.0 wrong; partial credit where a grader allows it")
-    extracted: str | None = Field(default=None, description="the answer pulled out of the response, normalised")
+    score: float = Field(
+        ge=0.0, le=1.0, description="1.0 right, 0.0 wrong; partial credit where a grader allows it"
+    )
+    extracted: str | None = Field(
+        default=None, description="the answer pulled out of the response, normalised"
+    )
     reason: GradeReason
     detail: str = ""
 

@@ -26,9 +26,12 @@ class ChoiceGold(StrictModel):
 
 
 class ChoiceOptions(StrictModel):
-    letters: str = Field(default="ABCD", description='valid option letters, e.g. "ABCD", "ABCDE", or a range "A-J"')
+    letters: str = Field(
+        default="ABCD", description='valid option letters, e.g. "ABCD", "ABCDE", or a range "A-J"'
+    )
     choices: list[str] | None = Field(
-        default=None, description="option texts in letter order; lets a response that repeats a choice's text count"
+        default=None,
+        description="option texts in letter order; lets a response that repeats a choice's text count",
     )
 
     @field_validator("letters")
@@ -62,7 +65,9 @@ def _patterns(letters: str) -> dict[str, re.Pattern[str]]:
             rf"[\*_`\s]*[\(\[]?\s*({cls}){after}",
             re.IGNORECASE,
         ),
-        "option_first": re.compile(rf"\b(?:option|choice)\s+\(?({cls})\)?\s+is\s+(?:the\s+)?correct", re.IGNORECASE),
+        "option_first": re.compile(
+            rf"\b(?:option|choice)\s+\(?({cls})\)?\s+is\s+(?:the\s+)?correct", re.IGNORECASE
+        ),
         "bare_line": re.compile(rf"^[\*_`\s]*[\(\[]?({cls})[\)\]]?[\*_`\s]*[.:]?[\*_`\s]*$"),
         "bold": re.compile(rf"(?:\*\*|__)\s*[\(\[]?({cls})(?:[\)\].:]|\s*(?:\*\*|__))"),
         "leading": re.compile(rf"^[\*_`\s]*[\(\[]?({cls})(?:[\)\].:]|\s*$)"),
@@ -92,11 +97,15 @@ def _match_choice_text(text: str, choices: list[str], letters: str) -> str | Non
     exact = [letters[i] for i, c in enumerate(normalised) if c and c == said]
     if len(exact) == 1:
         return exact[0]
-    mentioned = [letters[i] for i, c in enumerate(normalised) if c and re.search(rf"\b{re.escape(c)}\b", said)]
+    mentioned = [
+        letters[i] for i, c in enumerate(normalised) if c and re.search(rf"\b{re.escape(c)}\b", said)
+    ]
     return mentioned[0] if len(mentioned) == 1 else None
 
 
-def extract_choice_letter(response: str, letters: str = "ABCD", choices: list[str] | None = None) -> str | None:
+def extract_choice_letter(
+    response: str, letters: str = "ABCD", choices: list[str] | None = None
+) -> str | None:
     """Most explicit signal first: answer phrases, \\boxed{}, a bare letter line, bold letters,
     a line starting with a letter marker, and finally the repeated text of one choice."""
     pats = _patterns(letters + letters.lower())
@@ -141,7 +150,9 @@ class ChoiceGrader(Grader):
     def extract(self, response: str, options: ChoiceOptions, gold: object) -> str | None:
         return extract_choice_letter(response, options.letters, options.choices)
 
-    def judge(self, extracted: str, gold: ChoiceGold, options: ChoiceOptions, request: GradeRequest) -> Judgement:
+    def judge(
+        self, extracted: str, gold: ChoiceGold, options: ChoiceOptions, request: GradeRequest
+    ) -> Judgement:
         if gold.answer not in options.letters:
             raise GraderConfigError(f"gold letter {gold.answer!r} is not among letters {options.letters!r}")
         return Judgement(correct=extracted == gold.answer)

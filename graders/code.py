@@ -16,7 +16,9 @@ class CodeGold(StrictModel):
     """Gold: test code run after the solution in the same namespace, e.g. HumanEval's `test` plus
     ``check(entry_point)``, or MBPP's assert lines; optional setup code run first."""
 
-    tests: str = Field(min_length=1, description="program text appended after the solution; must raise on failure")
+    tests: str = Field(
+        min_length=1, description="program text appended after the solution; must raise on failure"
+    )
     setup: str = Field(default="", description="run before the solution (e.g. MBPP test_setup_code)")
     entry_point: str | None = Field(default=None, description="name of the function under test")
 
@@ -61,7 +63,9 @@ def build_program(code: str, entry_point: str | None, prompt_prefix: str | None)
 
 def humaneval_gold(record: dict[str, Any]) -> CodeGold:
     """CodeGold for a HumanEval/HumanEval+ record (test defines check(candidate))."""
-    return CodeGold(tests=f"{record['test']}\n\ncheck({record['entry_point']})\n", entry_point=record["entry_point"])
+    return CodeGold(
+        tests=f"{record['test']}\n\ncheck({record['entry_point']})\n", entry_point=record["entry_point"]
+    )
 
 
 @register

@@ -26,7 +26,9 @@ class ExactOptions(StrictModel):
     case_sensitive: bool = False
     ignore_punctuation: bool = Field(default=False, description="drop ASCII punctuation before comparing")
     ignore_whitespace: bool = Field(default=False, description="drop all whitespace (e.g. Dyck sequences)")
-    words: bool = Field(default=False, description="compare as word lists, ignoring commas/newlines between words")
+    words: bool = Field(
+        default=False, description="compare as word lists, ignoring commas/newlines between words"
+    )
     kk: bool = Field(default=False, description="Knights & Knaves: compare name -> knight/knave assignments")
 
 
@@ -47,7 +49,7 @@ def normalise(text: str, options: ExactOptions) -> str:
 
 
 def extract_exact(response: str) -> str | None:
-    """"the answer is X" / "Answer: X" (also \\boxed{X}), else the last non-empty line."""
+    """ "the answer is X" / "Answer: X" (also \\boxed{X}), else the last non-empty line."""
     for candidate in (answer_phrase(response), last_boxed(response), last_line(response)):
         if candidate:
             cleaned = strip_wrappers(candidate)
@@ -57,14 +59,16 @@ def extract_exact(response: str) -> str | None:
 
 
 def _letter_target(extracted: str) -> str | None:
-    """"(A)", "A", "(A) the text", "A)" -> "A"; for BBH multiple-choice targets."""
+    """ "(A)", "A", "(A) the text", "A)" -> "A"; for BBH multiple-choice targets."""
     match = re.match(r"^[\(\[]?([A-Z])(?:[\)\].:]|\s|$)", extracted.strip())
     return match.group(1) if match else None
 
 
 # ---- Knights & Knaves -----------------------------------------------------------------------
 
-_ROLE_STATEMENT = r"\b{name}\b(?:\s*\*\*)?\s*(?:is|was|must\s+be|would\s+be|:|-|=)\s*(not\s+)?(?:an?\s+)?\**(knight|knave)"
+_ROLE_STATEMENT = (
+    r"\b{name}\b(?:\s*\*\*)?\s*(?:is|was|must\s+be|would\s+be|:|-|=)\s*(not\s+)?(?:an?\s+)?\**(knight|knave)"
+)
 
 
 def _gold_roles(answer: Any) -> dict[str, Role]:
@@ -97,7 +101,9 @@ def parse_roles(text: str, names: list[str]) -> dict[str, Role]:
 
 def _conclusion(text: str) -> str:
     """The part after the last conclusion marker, where the final assignment is stated."""
-    markers = list(re.finditer(r"conclusion|final answer|the answer is|answer:|therefore|in summary", text, re.I))
+    markers = list(
+        re.finditer(r"conclusion|final answer|the answer is|answer:|therefore|in summary", text, re.I)
+    )
     return text[markers[-1].start() :] if markers else text
 
 
@@ -128,7 +134,9 @@ class ExactGrader(Grader):
             return format_roles(roles, names) or None
         return extract_exact(response)
 
-    def judge(self, extracted: str, gold: ExactGold, options: ExactOptions, request: GradeRequest) -> Judgement:
+    def judge(
+        self, extracted: str, gold: ExactGold, options: ExactOptions, request: GradeRequest
+    ) -> Judgement:
         if options.kk:
             expected = _gold_roles(gold.answer)
             got = _roles_from_formatted(extracted)

@@ -24,7 +24,8 @@ class LabelOptions(StrictModel):
         default_factory=dict, description="extra surface forms per label; only when the task defines them"
     )
     letters: bool = Field(
-        default=False, description='labels were shown as lettered options (A = labels[0]); "C" / "(C) Sad" map too'
+        default=False,
+        description='labels were shown as lettered options (A = labels[0]); "C" / "(C) Sad" map too',
     )
 
     @model_validator(mode="after")
@@ -103,7 +104,9 @@ class LabelGrader(Grader):
     def extract(self, response: str, options: LabelOptions, gold: object) -> str | None:
         return extract_label(response, options)
 
-    def judge(self, extracted: str, gold: LabelGold, options: LabelOptions, request: GradeRequest) -> Judgement:
+    def judge(
+        self, extracted: str, gold: LabelGold, options: LabelOptions, request: GradeRequest
+    ) -> Judgement:
         gold_label = _canonical(gold.answer, options)
         if gold_label is None:
             raise GraderConfigError(f"gold label {gold.answer!r} is not in the label set {options.labels}")

@@ -29,7 +29,8 @@ class MathGold(StrictModel):
 
 class MathOptions(StrictModel):
     integer_answer: bool = Field(
-        default=False, description="AIME-style: the answer must be an integer 0..999 and is compared as an integer"
+        default=False,
+        description="AIME-style: the answer must be an integer 0..999 and is compared as an integer",
     )
     integer_range: tuple[int, int] = Field(default=(0, 999), description="allowed range when integer_answer")
 

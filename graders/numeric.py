@@ -60,7 +60,9 @@ def parse_number(text: str) -> ParsedNumber | None:
         if den == 0:
             return None
         value /= den
-    negative = match.group("sign") in ("-", "\u2212") or bool(match.group("neg_paren") and match.group("close_paren"))
+    negative = match.group("sign") in ("-", "\u2212") or bool(
+        match.group("neg_paren") and match.group("close_paren")
+    )
     return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")))
 
 
@@ -79,7 +81,9 @@ def close(a: float, b: float, options: NumericOptions) -> bool:
 
 
 def numbers_match(a: ParsedNumber, b: ParsedNumber, options: NumericOptions) -> bool:
-    return any(close(x, y, options) for x in candidates(a, options.percent) for y in candidates(b, options.percent))
+    return any(
+        close(x, y, options) for x in candidates(a, options.percent) for y in candidates(b, options.percent)
+    )
 
 
 def extract_number_text(response: str) -> str | None:
@@ -105,16 +109,22 @@ class NumericGrader(Grader):
     def extract(self, response: str, options: NumericOptions, gold: object) -> str | None:
         return extract_number_text(response)
 
-    def judge(self, extracted: str, gold: NumericGold, options: NumericOptions, request: GradeRequest) -> Judgement:
+    def judge(
+        self, extracted: str, gold: NumericGold, options: NumericOptions, request: GradeRequest
+    ) -> Judgement:
         gold_number = (
-            ParsedNumber(value=float(gold.answer)) if not isinstance(gold.answer, str) else parse_number(gold.answer)
+            ParsedNumber(value=float(gold.answer))
+            if not isinstance(gold.answer, str)
+            else parse_number(gold.answer)
         )
         if gold_number is None:
             raise GraderConfigError(f"numeric: gold {gold.answer!r} has no number in it")
         answer = parse_number(extracted)
         if answer is None:
             return Judgement(correct=False, detail=f"no number in {extracted!r}")
-        return Judgement(correct=numbers_match(answer, gold_number, options), detail=f"parsed {answer.value:g}")
+        return Judgement(
+            correct=numbers_match(answer, gold_number, options), detail=f"parsed {answer.value:g}"
+        )
 
     def same_answer(self, a: str, b: str, options: NumericOptions) -> bool:
         pa, pb = parse_number(a), parse_number(b)

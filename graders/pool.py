@@ -21,8 +21,9 @@ def grade_request(request: GradeRequest) -> GradeResult:
 
 
 def _warm_up() -> None:
-    import graders  # noqa: F401  registers every grader
     import math_verify  # noqa: F401  import cost paid once per worker, not on the first item
+
+    import graders  # noqa: F401  registers every grader
 
 
 class GradingPool:
@@ -68,7 +69,9 @@ class GradingPool:
         if isinstance(exc, BrokenProcessPool) and self._processes is not None:
             self._processes.shutdown(wait=False, cancel_futures=True)
             self._processes = None  # a fresh pool on the next request
-        return GradeResult(score=0.0, reason="error", detail=f"grading worker failed: {type(exc).__name__}: {exc}")
+        return GradeResult(
+            score=0.0, reason="error", detail=f"grading worker failed: {type(exc).__name__}: {exc}"
+        )
 
     async def grade(self, request: GradeRequest) -> GradeResult:
         loop = asyncio.get_running_loop()
@@ -76,7 +79,9 @@ class GradingPool:
         try:
             return await asyncio.wait_for(future, self.timeout_s)
         except TimeoutError:
-            return GradeResult(score=0.0, reason="error", detail=f"grading took longer than {self.timeout_s} s")
+            return GradeResult(
+                score=0.0, reason="error", detail=f"grading took longer than {self.timeout_s} s"
+            )
         except (BrokenProcessPool, OSError) as exc:
             return self._recover(exc)
 
@@ -87,7 +92,11 @@ class GradingPool:
             try:
                 results.append(future.result(timeout=self.timeout_s))
             except TimeoutError:
-                results.append(GradeResult(score=0.0, reason="error", detail=f"grading took longer than {self.timeout_s} s"))
+                results.append(
+                    GradeResult(
+                        score=0.0, reason="error", detail=f"grading took longer than {self.timeout_s} s"
+                    )
+                )
             except (BrokenProcessPool, OSError) as exc:
                 results.append(self._recover(exc))
         return results

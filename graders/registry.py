@@ -115,7 +115,9 @@ def missing_answer_reason(request: GradeRequest) -> str:
 
 def _error_result(extracted: str | None, exc: BaseException) -> GradeResult:
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return GradeResult(score=0.0, extracted=extracted, reason="error", detail=f"grader failed: {summary}"[:2000])
+    return GradeResult(
+        score=0.0, extracted=extracted, reason="error", detail=f"grader failed: {summary}"[:2000]
+    )
 
 
 _REGISTRY: dict[str, Grader] = {}

@@ -23,6 +23,7 @@ private pipe after the last part (see graders/sandbox_runner.py).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -98,7 +99,9 @@ class _UidSlot:
             if _slot_pid != os.getpid():  # forked: the parent's bookkeeping does not apply here
                 _free_slots, _slot_pid = list(range(_SLOTS_PER_PROCESS)), os.getpid()
             if not _free_slots:
-                raise GradingInfrastructureError(f"more than {_SLOTS_PER_PROCESS} concurrent sandboxes in one process")
+                raise GradingInfrastructureError(
+                    f"more than {_SLOTS_PER_PROCESS} concurrent sandboxes in one process"
+                )
             self.slot = _free_slots.pop()
         return _UID_BASE + os.getpid() * _SLOTS_PER_PROCESS + self.slot
 
@@ -116,7 +119,9 @@ def _interpreter_paths() -> list[str]:
     paths.update(os.path.realpath(p) for p in site.getsitepackages() if os.path.isdir(p))
     # Keep only the outermost paths.
     ordered = sorted(paths, key=len)
-    return [p for i, p in enumerate(ordered) if not any(p.startswith(q.rstrip("/") + "/") for q in ordered[:i])]
+    return [
+        p for i, p in enumerate(ordered) if not any(p.startswith(q.rstrip("/") + "/") for q in ordered[:i])
+    ]
 
 
 def _private_ancestor(path: str) -> str | None:
@@ -169,7 +174,9 @@ def _mount_script(workdir: str, reserved_fd: int) -> str:
 
 
 def _command(mode: str, workdir: str, result_fd: int, uid: int | None) -> list[str]:
-    python = [sys.executable, "-I", "-c", _RUNNER_SOURCE]
+    # -S: no site import (its .pth hooks cost tens of ms per run); the runner appends the
+    # site-packages directories to sys.path itself, so installed packages still import.
+    python = [sys.executable, "-I", "-S", "-c", _RUNNER_SOURCE]
     if mode == "namespaces":
         drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all", "--no-new-privs", "--"]  # fmt: skip
@@ -177,7 +184,17 @@ def _command(mode: str, workdir: str, result_fd: int, uid: int | None) -> list[s
         return ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
                 "--", "/bin/sh", "-c", script]  # fmt: skip
     if mode == "userns":
-        return ["unshare", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", *python]
+        return [
+            "unshare",
+            "--map-root-user",
+            "--net",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            "--",
+            *python,
+        ]
     return python
 
 
@@ -193,6 +210,15 @@ def _environment(workdir: str) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+
+
+def _processes_of_this_user() -> int:
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                count += os.stat(f"/proc/{entry}").st_uid == uid
+    return count
 
 
 # ---- running -------------------------------------------------------------------------------
@@ -241,14 +267,17 @@ def _read_until_exit(
                 break
     finally:
         selector.close()
-    return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), bytes(buffers[result_fd]), timed_out
+    return (
+        bytes(buffers[proc.stdout.fileno()]),
+        bytes(buffers[proc.stderr.fileno()]),
+        bytes(buffers[result_fd]),
+        timed_out,
+    )
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
@@ -273,7 +302,9 @@ def _run(mode: str, parts: list[tuple[str, str]], limits: SandboxLimits) -> Sand
             "result_fd": write_end,
             "parts": parts,
             "block_sockets": mode == "plain",
-            "shared_uid": mode != "namespaces",
+            "site_packages": [p for p in site.getsitepackages() if os.path.isdir(p)],
+            # RLIMIT_NPROC counts every process of the real uid; only "namespaces" has a uid of its own.
+            "nproc_in_use": 0 if mode == "namespaces" else _processes_of_this_user(),
             "limits": {
                 "cpu_s": limits.cpu_s or max(1, int(limits.timeout_s + 0.999)),
                 "memory_headroom_bytes": limits.memory_headroom_mb * 1024 * 1024,

@@ -7,6 +7,7 @@ appears in the program's source, argv or environment, so a program that exits ea
 (``os._exit(0)``, ``sys.exit(0)``) or prints "PASSED" cannot produce the marker.
 """
 
+import contextlib
 import json
 import os
 import resource
@@ -19,17 +20,6 @@ def _vm_size_bytes():
             if line.startswith("VmSize:"):
                 return int(line.split()[1]) * 1024
     return 64 * 1024 * 1024
-
-
-def _processes_of_this_user():
-    uid, count = os.getuid(), 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                count += os.stat("/proc/" + entry).st_uid == uid
-            except OSError:
-                pass
-    return count
 
 
 def _set_limit(kind, value):
@@ -56,6 +46,7 @@ def _main():
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    sys.path.extend(payload["site_packages"])
     result_fd = payload["result_fd"]
     marker = payload.pop("nonce").encode()
     limits = payload["limits"]
@@ -63,7 +54,7 @@ def _main():
     _set_limit(resource.RLIMIT_CPU, limits["cpu_s"])
     _set_limit(resource.RLIMIT_FSIZE, limits["fsize_bytes"])
     _set_limit(resource.RLIMIT_NOFILE, limits["nofile"])
-    nproc = limits["nproc"] + (_processes_of_this_user() if payload["shared_uid"] else 0)
+    nproc = limits["nproc"] + payload["nproc_in_use"]
     _set_limit(resource.RLIMIT_NPROC, nproc)
     _set_limit(resource.RLIMIT_AS, _vm_size_bytes() + limits["memory_headroom_bytes"])
     if payload["block_sockets"]:
@@ -77,16 +68,14 @@ def _main():
             exec(compile(source, "<" + name + ">", "exec"), namespace)
         except BaseException as exc:  # includes SystemExit: exiting early is a failure
             try:
-                sys.stderr.write("\nsandbox: %s raised %s: %.300s\n" % (name, type(exc).__name__, exc))
+                sys.stderr.write(f"\nsandbox: {name} raised {type(exc).__name__}: {str(exc)[:300]}\n")
                 sys.stderr.flush()
             except BaseException:
                 pass
             exit_now(1)
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):
             stream.flush()
-        except BaseException:
-            pass
     write(result_fd, marker)
     exit_now(0)
 

@@ -18,22 +18,42 @@ err_console = Console(stderr=True)
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate models on tasks (resumable)")
-    p.add_argument("--tasks", default="all", help="'all' (in-distribution), 'ood', names or globs, comma-separated")
-    p.add_argument("--model", action="append", default=[], metavar="NAME=URL[,URL]",
-                   help="an OpenAI-compatible endpoint (repeatable); replicas comma-separated")
+    p.add_argument(
+        "--tasks", default="all", help="'all' (in-distribution), 'ood', names or globs, comma-separated"
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=URL[,URL]",
+        help="an OpenAI-compatible endpoint (repeatable); replicas comma-separated",
+    )
     p.add_argument("--models", type=Path, metavar="POOL.yaml", help="a model pool file")
     p.add_argument("--samples", type=int, default=1, help="samples per item (default 1)")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--max-tokens", type=int, default=None, help="default: each task file's own")
-    p.add_argument("--concurrency", type=int, default=None, help="in-flight requests per replica (overrides the pool)")
+    p.add_argument(
+        "--concurrency", type=int, default=None, help="in-flight requests per replica (overrides the pool)"
+    )
     p.add_argument("--seed", type=int, default=1234, help="run seed; each sample's seed is derived from it")
     p.add_argument("--limit", type=int, default=None, help="first N items of each task")
     p.add_argument("--full", action="store_true", help="all items where the paper used a subset")
-    p.add_argument("--run", default=None, help="run name (default: derived from the command, so reruns resume)")
-    p.add_argument("--output", type=Path, default=None, help="runs directory (default ./runs or $HARNESS_RUNS_DIR)")
-    p.add_argument("--data-dir", type=Path, default=None, help="local benchmark mirror (or $HARNESS_DATA_DIR)")
+    p.add_argument(
+        "--run", default=None, help="run name (default: derived from the command, so reruns resume)"
+    )
+    p.add_argument(
+        "--output", type=Path, default=None, help="runs directory (default ./runs or $HARNESS_RUNS_DIR)"
+    )
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="local benchmark mirror (or $HARNESS_DATA_DIR)"
+    )
     p.add_argument("--grading-workers", type=int, default=None, help="grader processes (default: CPU count)")
+    p.add_argument(
+        "--skip-unavailable",
+        action="store_true",
+        help="skip (with a warning) tasks whose data is neither in the data dir nor reachable on the hub",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_eval)
 
@@ -65,6 +85,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         output=args.output,
         data_dir=args.data_dir,
         grading_workers=args.grading_workers,
+        skip_unavailable=args.skip_unavailable,
         show_progress=not args.no_progress,
     )
     return eval_main(request)
@@ -88,15 +109,21 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
         table.add_column(column)
     for row in task_summaries(tasks, settings.data_dir(args.data_dir)):
         table.add_row(
-            row.name, row.category, "yes" if row.ood else "", str(row.paper_size or ""),
-            str(row.available), row.source,
+            row.name,
+            row.category,
+            "yes" if row.ood else "",
+            str(row.paper_size or ""),
+            str(row.available),
+            row.source,
         )
     console.print(table)
     return 0
 
 
 def _add_run_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="print a stored run's metrics table (and rewrite report.md/results.json)")
+    p = sub.add_parser(
+        "report", help="print a stored run's metrics table (and rewrite report.md/results.json)"
+    )
     p.add_argument("run", help="run name or directory")
     p.add_argument("--output", type=Path, default=None)
     p.set_defaults(func=_cmd_report)
@@ -147,9 +174,13 @@ def _add_servers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve-default", help="run the embedded default model server in the foreground")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
-    p.set_defaults(func=lambda a: __import__("harness.embedded", fromlist=["x"]).serve_default_main(a.host, a.port))
+    p.set_defaults(
+        func=lambda a: __import__("harness.embedded", fromlist=["x"]).serve_default_main(a.host, a.port)
+    )
 
-    p = sub.add_parser("serve-pool", help="launch `vllm serve` for every model of a pool file with a launch block")
+    p = sub.add_parser(
+        "serve-pool", help="launch `vllm serve` for every model of a pool file with a launch block"
+    )
     p.add_argument("pool", type=Path)
     p.add_argument("--endpoints-out", type=Path, default=Path("endpoints.yaml"))
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for every server's health")
@@ -175,11 +206,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors caused by input, configuration or environment: shown as one clear line, not a traceback."""
+    from harness.embedded import LocalExtraMissing, ServerStartError
+    from harness.task_data import TaskDataError
+    from results.store import StoreError
+    from router.embedders import EmbeddingError
+
+    return (
+        ValueError,
+        FileNotFoundError,
+        ConnectionError,
+        KeyError,
+        TaskDataError,
+        StoreError,
+        LocalExtraMissing,
+        ServerStartError,
+        EmbeddingError,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ConfigFileError, FileNotFoundError, KeyError, ValueError) as exc:
+    except _user_errors() as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         err_console.print(f"[red]error:[/] {message}")
         return 2

@@ -44,7 +44,9 @@ class RequestFailure(BaseModel):
 
 
 class EndpointError(Exception):
-    def __init__(self, kind: ErrorKind, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self, kind: ErrorKind, message: str, status: int | None = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.kind: ErrorKind = kind
         self.status = status
@@ -147,7 +149,9 @@ class EndpointClient:
                     if response.status >= 500:
                         kind = "transient"
                     retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-                    raise EndpointError(kind, f"HTTP {response.status}: {message}", response.status, retry_after)
+                    raise EndpointError(
+                        kind, f"HTTP {response.status}: {message}", response.status, retry_after
+                    )
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             raise EndpointError("transient", f"{type(exc).__name__}: {exc}") from exc
         return self._parse(raw, time.perf_counter() - started)
@@ -158,7 +162,9 @@ class EndpointClient:
             choices = payload["choices"]
             parsed = [
                 Choice(
-                    text=(c.get("message") or {}).get("content") if self.spec.mode == ApiMode.CHAT else c.get("text"),
+                    text=(c.get("message") or {}).get("content")
+                    if self.spec.mode == ApiMode.CHAT
+                    else c.get("text"),
                     finish_reason=c.get("finish_reason"),
                 )
                 for c in sorted(choices, key=lambda c: c.get("index", 0))
@@ -193,3 +199,22 @@ class EndpointClient:
         except EndpointError as exc:
             return RequestFailure(kind=exc.kind, message=str(exc), status=exc.status, attempts=attempts)
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+
+async def check_reachable(spec: ModelSpec, session: aiohttp.ClientSession) -> list[str]:
+    """GET /models on every replica before a run. Unreachable replicas raise; odd answers are returned as warnings."""
+    warnings: list[str] = []
+    for url in spec.urls():
+        try:
+            async with session.get(
+                url + "/models",
+                headers={"Authorization": f"Bearer {key}"} if (key := spec.api_key()) else {},
+                timeout=aiohttp.ClientTimeout(total=None, connect=spec.connect_timeout_s, sock_read=60),
+            ) as response:
+                if response.status >= 400:
+                    warnings.append(f"model {spec.name}: {url}/models answered HTTP {response.status}")
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            raise ConnectionError(
+                f"model {spec.name}: cannot reach {url} ({type(exc).__name__}: {exc}); is the server up?"
+            ) from exc
+    return warnings

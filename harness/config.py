@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.launch_spec import LaunchSpec
 from harness.yaml_model import ConfigFileError, load_yaml_model
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
@@ -26,17 +27,26 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="the name results are stored under")
-    base_urls: list[AnyHttpUrl] = Field(min_length=1, description="replica base URLs, e.g. http://gpu1:8000/v1")
-    served_model_id: str | None = Field(default=None, description="the `model` sent to the server; default: name")
+    base_urls: list[AnyHttpUrl] = Field(
+        default_factory=list,
+        description="replica base URLs, e.g. http://gpu1:8000/v1 (may be left out with launch)",
+    )
+    served_model_id: str | None = Field(
+        default=None, description="the `model` sent to the server; default: name"
+    )
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     mode: ApiMode = ApiMode.CHAT
     max_concurrency: int = Field(default=64, ge=1, le=100_000, description="in-flight requests per replica")
     request_timeout_s: float = Field(default=1800.0, gt=0, description="idle/read timeout of one request")
     connect_timeout_s: float = Field(default=30.0, gt=0)
-    max_attempts: int = Field(default=6, ge=1, le=50, description="tries per request on 429/5xx/connection errors")
-    supports_n: bool | None = Field(default=None, description="server honours n>1; None = detect on first request")
+    max_attempts: int = Field(
+        default=6, ge=1, le=50, description="tries per request on 429/5xx/connection errors"
+    )
+    supports_n: bool | None = Field(
+        default=None, description="server honours n>1; None = detect on first request"
+    )
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra JSON fields, e.g. vLLM top_k")
-    launch: dict[str, Any] | None = Field(default=None, description="`harness serve-pool` launch block")
+    launch: LaunchSpec | None = Field(default=None, description="how `harness serve-pool` starts vLLM for it")
 
     @model_validator(mode="before")
     @classmethod
@@ -47,6 +57,14 @@ class ModelSpec(BaseModel):
             data = {**data, "base_urls": [data["base_url"]]}
             del data["base_url"]
         return data
+
+    @model_validator(mode="after")
+    def _reachable_somehow(self) -> ModelSpec:
+        if not self.base_urls and self.launch is None:
+            raise ValueError(
+                f"model {self.name!r} needs base_urls (or a launch block for `harness serve-pool`)"
+            )
+        return self
 
     @field_validator("name")
     @classmethod
@@ -68,6 +86,11 @@ class ModelSpec(BaseModel):
         return key
 
     def urls(self) -> list[str]:
+        if not self.base_urls:
+            raise ConfigFileError(
+                f"model {self.name} has a launch block but no base_urls: start it with "
+                "`python -m harness serve-pool POOL.yaml` and evaluate with `--models endpoints.yaml`"
+            )
         return [str(url).rstrip("/") for url in self.base_urls]
 
 
@@ -95,7 +118,9 @@ def parse_model_shorthand(text: str) -> ModelSpec:
     """`name=url[,url…]` as given to --model."""
     name, sep, urls = text.partition("=")
     if not sep or not name or not urls:
-        raise ConfigFileError(f"--model {text!r}: expected NAME=URL[,URL...], e.g. qwen7b=http://gpu1:8000/v1")
+        raise ConfigFileError(
+            f"--model {text!r}: expected NAME=URL[,URL...], e.g. qwen7b=http://gpu1:8000/v1"
+        )
     try:
         return ModelSpec(name=name.strip(), base_urls=[u.strip() for u in urls.split(",") if u.strip()])
     except ValueError as exc:

@@ -10,13 +10,16 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import aiohttp
 from pydantic import BaseModel, Field
 from rich.console import Console
 
 from harness import settings
+from harness.client import check_reachable
 from harness.config import ModelSpec
 from harness.progress import RunProgress
 from harness.scheduler import RunStats, SamplingOverrides, Scheduler
+from harness.task_data import TaskDataError
 from harness.taskset import Task, TaskItem, select_tasks
 from results.store import ResultsStore
 
@@ -33,6 +36,9 @@ class EvalRequest(BaseModel):
     output: Path | None = None
     data_dir: Path | None = None
     grading_workers: int | None = None
+    skip_unavailable: bool = Field(
+        default=False, description="warn about and skip tasks whose data cannot be loaded"
+    )
     show_progress: bool = True
 
 
@@ -63,9 +69,27 @@ def default_run_name(task_names: Sequence[str], model_names: Sequence[str], requ
     return f"{label.replace('/', '_')}-{digest}"
 
 
-def load_items(tasks: Sequence[Task], request: EvalRequest) -> dict[str, list[TaskItem]]:
+def load_items(tasks: Sequence[Task], request: EvalRequest) -> tuple[list[Task], dict[str, list[TaskItem]]]:
+    """Every task's items, loaded before any request is made, so missing data fails fast."""
     data_dir = settings.data_dir(request.data_dir)
-    return {task.name: task.load_items(data_dir, limit=request.limit, full=request.full) for task in tasks}
+    loaded: dict[str, list[TaskItem]] = {}
+    failures: list[str] = []
+    for task in tasks:
+        try:
+            loaded[task.name] = task.load_items(data_dir, limit=request.limit, full=request.full)
+        except TaskDataError as exc:
+            failures.append(f"{task.name}: {exc}")
+    if failures and not request.skip_unavailable:
+        raise TaskDataError(
+            "cannot load the data of some tasks (add --skip-unavailable to evaluate the others):\n  "
+            + "\n  ".join(failures)
+        )
+    for failure in failures:
+        console.print(f"[yellow]skipped[/] {failure}")
+    usable = [t for t in tasks if t.name in loaded]
+    if not usable:
+        raise TaskDataError("no selected task has loadable data")
+    return usable, loaded
 
 
 @contextlib.asynccontextmanager
@@ -76,17 +100,26 @@ async def model_pool(models: list[ModelSpec]) -> AsyncIterator[list[ModelSpec]]:
         return
     from harness.embedded import EmbeddedServer
 
-    console.print("[bold]No endpoint given:[/] starting the embedded default model (SmolLM2-135M-Instruct on CPU)")
+    console.print(
+        "[bold]No endpoint given:[/] starting the embedded default model (SmolLM2-135M-Instruct on CPU)"
+    )
     async with EmbeddedServer() as server:
         yield [server.model_spec()]
+
+
+async def preflight(models: Sequence[ModelSpec]) -> None:
+    async with aiohttp.ClientSession() as session:
+        for spec in models:
+            for warning in await check_reachable(spec, session):
+                console.print(f"[yellow]warning:[/] {warning}")
 
 
 async def run_eval(request: EvalRequest) -> EvalOutcome:
     from harness.manifest_io import prepare_run_dir, write_run_report
 
-    tasks = select_tasks(request.tasks)
-    items = load_items(tasks, request)
+    tasks, items = load_items(select_tasks(request.tasks), request)
     async with model_pool(request.models) as models:
+        await preflight(models)
         run_name = request.run or default_run_name([t.name for t in tasks], [m.name for m in models], request)
         run_dir = settings.runs_dir(request.output) / run_name
         store = ResultsStore(run_dir)

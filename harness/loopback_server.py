@@ -162,7 +162,9 @@ class LoopbackServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--answer", default="The answer is \\boxed{0}.", help="the text every request gets")
@@ -171,8 +173,13 @@ def main(argv: list[str] | None = None) -> None:
 
     async def serve() -> None:
         text = args.answer
-        server = LoopbackServer(answer=lambda body: text, delay_s=args.delay, supports_n=not args.no_n,
-                                port=args.port, keep_bodies=False)
+        server = LoopbackServer(
+            answer=lambda body: text,
+            delay_s=args.delay,
+            supports_n=not args.no_n,
+            port=args.port,
+            keep_bodies=False,
+        )
         await server.start()
         print(json.dumps({"base_url": server.base_url}), flush=True)
         await asyncio.Event().wait()

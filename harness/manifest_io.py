@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 def task_info(tasks: Sequence[Task]) -> dict[str, TaskInfo]:
     return {
-        t.name: TaskInfo(category=t.category, grader=t.grader, grader_options=t.grader_options, is_code=t.is_code)
+        t.name: TaskInfo(
+            category=t.category, grader=t.grader, grader_options=t.grader_options, is_code=t.is_code
+        )
         for t in tasks
     }
 

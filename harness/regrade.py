@@ -21,7 +21,8 @@ def regrade_run(run_dir: Path, *, task: str | None = None, workers: int | None =
         if missing:
             raise KeyError(f"task file(s) not found for stored task(s): {', '.join(missing)}")
         requests = [
-            tasks[s.task].grade_request(gold[(s.task, s.item_id)], s.response, s.finish_reason) for s in samples
+            tasks[s.task].grade_request(gold[(s.task, s.item_id)], s.response, s.finish_reason)
+            for s in samples
         ]
         results = grade_many(requests, workers=workers)
         store.update_grades([(s.key, r) for s, r in zip(samples, results, strict=True)])

@@ -43,7 +43,9 @@ class SamplingOverrides(BaseModel):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     max_tokens: int | None = Field(default=None, ge=1)
     seed: int = 1234
-    concurrency: int | None = Field(default=None, ge=1, description="overrides every replica's max_concurrency")
+    concurrency: int | None = Field(
+        default=None, ge=1, description="overrides every replica's max_concurrency"
+    )
 
 
 def sample_seed(run_seed: int, task: str, item_id: str, sample_index: int) -> int:
@@ -156,9 +158,10 @@ class Scheduler:
             self.progress.start(total)
         self._install_interrupt_handler()
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-        async with aiohttp.ClientSession(connector=connector) as session, GradingPool(
-            self.grading_workers
-        ) as pool:
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            GradingPool(self.grading_workers) as pool,
+        ):
             writer = asyncio.create_task(self._writer())
             self._regrade_pending(pool, by_name, gold)
             endpoints = [self._endpoints(session, spec) for spec in self.models]
@@ -206,7 +209,8 @@ class Scheduler:
     def _endpoints(self, session: aiohttp.ClientSession, spec: ModelSpec) -> ModelEndpoints:
         capacity = self.overrides.concurrency or spec.max_concurrency
         replicas = [
-            Replica(EndpointClient(session, spec, url, RetryPolicy.for_model(spec)), capacity) for url in spec.urls()
+            Replica(EndpointClient(session, spec, url, RetryPolicy.for_model(spec)), capacity)
+            for url in spec.urls()
         ]
         return ModelEndpoints(spec, replicas, spec.supports_n)
 
@@ -226,7 +230,12 @@ class Scheduler:
                 replica.in_flight -= 1
 
     async def _run_unit(
-        self, endpoints: ModelEndpoints, replica: Replica, unit: WorkUnit, queue: deque[WorkUnit], pool: GradingPool
+        self,
+        endpoints: ModelEndpoints,
+        replica: Replica,
+        unit: WorkUnit,
+        queue: deque[WorkUnit],
+        pool: GradingPool,
     ) -> None:
         params = task_params(unit.task, self.overrides)
         first = unit.sample_indices[0]
@@ -242,7 +251,9 @@ class Scheduler:
         if n > 1 and len(received) < n:
             # The server ignored n (llama.cpp does): keep what came back, ask for the rest one by one.
             endpoints.supports_n = False
-            queue.extend(WorkUnit(unit.task, unit.item, unit.model, [i]) for i in unit.sample_indices[len(received):])
+            queue.extend(
+                WorkUnit(unit.task, unit.item, unit.model, [i]) for i in unit.sample_indices[len(received) :]
+            )
         elif n > 1 and endpoints.supports_n is None:
             endpoints.supports_n = True
         records = [
@@ -254,7 +265,13 @@ class Scheduler:
             self._schedule_grade(pool, unit.task, unit.item.gold, record)
 
     def _sample_record(
-        self, unit: WorkUnit, index: int, params: SamplingParams, seed: int, result: Completion, choice_index: int
+        self,
+        unit: WorkUnit,
+        index: int,
+        params: SamplingParams,
+        seed: int,
+        result: Completion,
+        choice_index: int,
     ) -> SampleRecord:
         choice = result.choices[choice_index]
         batched = len(unit.sample_indices) > 1
@@ -305,7 +322,9 @@ class Scheduler:
         self._grading.add(job)
         job.add_done_callback(self._grading.discard)
 
-    def _regrade_pending(self, pool: GradingPool, tasks: dict[str, Task], gold: dict[tuple[str, str], object]) -> None:
+    def _regrade_pending(
+        self, pool: GradingPool, tasks: dict[str, Task], gold: dict[tuple[str, str], object]
+    ) -> None:
         """Rows stored by an earlier, interrupted run but not yet graded."""
         for record in self.store.iter_samples(ungraded_only=True):
             task = tasks.get(record.task)

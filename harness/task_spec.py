@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -29,6 +29,15 @@ BASE_ITEM_KEYS = frozenset({"id", "question", "answer", "part", "index"})
 CHOICE_ITEM_KEYS = frozenset({"choices", "choice_list", "choice_labels", "answer_text", "answer_index"})
 # Keys only available inside a few-shot exemplar template.
 FEWSHOT_KEYS = frozenset({"fewshot"})
+
+
+class SpecProblem(NamedTuple):
+    """A mistake found after schema validation: where (pydantic-style location), what, and optionally the
+    text to look for inside a multi-line value so the error can name the exact line."""
+
+    loc: tuple[Any, ...]
+    message: str
+    needle: str | None = None
 
 
 class StrictModel(BaseModel):
@@ -369,23 +378,29 @@ class TaskSpec(StrictModel):
             keys |= CHOICE_ITEM_KEYS
         return keys
 
-    def semantic_errors(self) -> list[tuple[tuple[Any, ...], str]]:
-        """Cross-field mistakes (unknown template fields, gold keys, subset keys) as (location, message)."""
-        errors: list[tuple[tuple[Any, ...], str]] = []
+    def semantic_errors(self) -> list[SpecProblem]:
+        """Cross-field mistakes: unknown template fields, gold keys, subset keys, choices without options."""
+        errors: list[SpecProblem] = []
         keys = self.item_keys()
         if self.fields.choices is not None and self.choices is None:
             errors.append(
-                (("fields", "choices"), "fields.choices is set but the task has no `choices:` block")
+                SpecProblem(
+                    ("fields", "choices"), "fields.choices is set but the task has no `choices:` block"
+                )
             )
         if self.choices is not None and self.fields.choices is None:
             errors.append(
-                (("choices",), "a `choices:` block needs fields.choices (which row field holds the options)")
+                SpecProblem(
+                    ("choices",),
+                    "a `choices:` block needs fields.choices (which row field holds the options)",
+                )
             )
 
         def check(loc: tuple[Any, ...], names: list[str] | set[str], allowed: set[str]) -> None:
-            unknown = sorted(set(names) - allowed)
+            unknown = [name for name in names if name not in allowed]
             if unknown:
-                errors.append((loc, f"unknown field(s) {unknown}; known item keys: {sorted(allowed)}"))
+                message = f"unknown field(s) {sorted(set(unknown))}; known item keys: {sorted(allowed)}"
+                errors.append(SpecProblem(loc, message, needle="{" + unknown[0]))
 
         prompt_keys = keys | (
             {"fewshot"} if self.prompt.fewshot and not self.prompt.fewshot.as_messages else set()
@@ -405,10 +420,10 @@ class TaskSpec(StrictModel):
                     ("prompt", "fewshot", "answer_template"), template_fields(shot.answer_template), shot_keys
                 )
             if shot.match and shot.match not in keys:
-                errors.append((("prompt", "fewshot", "match"), f"unknown item key {shot.match!r}"))
+                errors.append(SpecProblem(("prompt", "fewshot", "match"), f"unknown item key {shot.match!r}"))
         for loc, key in self.grader.gold_keys():
             if key not in keys:
-                errors.append((loc, f"unknown item key {key!r}; known item keys: {sorted(keys)}"))
+                errors.append(SpecProblem(loc, f"unknown item key {key!r}; known item keys: {sorted(keys)}"))
         if self.subset and self.subset.stratify and self.subset.stratify not in keys:
-            errors.append((("subset", "stratify"), f"unknown item key {self.subset.stratify!r}"))
+            errors.append(SpecProblem(("subset", "stratify"), f"unknown item key {self.subset.stratify!r}"))
         return errors

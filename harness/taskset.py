@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from graders.base import GradeRequest
 from harness import settings
 from harness.task_data import TaskDataError, build_items, draw_subset, load_parts
-from harness.task_spec import TaskSpec
+from harness.task_spec import SpecProblem, TaskSpec
 from harness.yaml_model import ConfigFileError, load_yaml_text
 from results.records import ItemRecord
 
@@ -100,13 +100,15 @@ def find_grader(name: str) -> Any | None:
         return None
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...], needle: str | None = None) -> int | None:
     """1-based line of the YAML node a pydantic error location points at (as deep as the file goes).
 
-    A list index applied to a mapping is skipped: `source.local` may be one mapping instead of a list.
+    A list index applied to a mapping is skipped (`source.local` may be one mapping instead of a list).
+    Inside a literal block scalar (`|`), the line holding `needle` is named when it is found.
     """
     if node is None:
         return None
+    line = node.start_mark.line + 1
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             if isinstance(part, int):
@@ -114,20 +116,24 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
             entry = next(((k, v) for k, v in node.value if k.value == str(part)), None)
             if entry is None:
                 break
-            node = entry[1] if isinstance(entry[1], yaml.MappingNode | yaml.SequenceNode) else entry[0]
+            key, node = entry
+            line = key.start_mark.line + 1 if isinstance(node, yaml.ScalarNode) else node.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             node = node.value[part]
+            line = node.start_mark.line + 1
         else:
             break
-    return node.start_mark.line + 1
+    if needle and isinstance(node, yaml.ScalarNode) and node.style == "|":
+        hits = [n for n, text in enumerate(str(node.value).splitlines()) if needle in text]
+        if hits:
+            line = node.start_mark.line + 2 + hits[0]
+    return line
 
 
-def _problems_error(
-    path: Path, node: yaml.Node | None, problems: list[tuple[tuple[Any, ...], str]]
-) -> ConfigFileError:
+def _problems_error(path: Path, node: yaml.Node | None, problems: list[SpecProblem]) -> ConfigFileError:
     lines = []
-    for loc, message in problems:
-        line = _line_of(node, loc)
+    for loc, message, needle in problems:
+        line = _line_of(node, loc, needle)
         where = f"{path}:{line}" if line else str(path)
         lines.append(f"{where}: field '{'.'.join(map(str, loc)) or '(top level)'}': {message}")
     return ConfigFileError("\n".join(lines))
@@ -178,26 +184,32 @@ class Task:
         try:
             spec = TaskSpec.model_validate(data if data is not None else {})
         except ValidationError as exc:
-            raise _problems_error(path, node, [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]) from None
+            raise _problems_error(
+                path, node, [SpecProblem(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+            ) from None
         problems = spec.semantic_errors()
         if spec.name != path.stem:
-            problems.append((("name",), f"task name {spec.name!r} must equal the file name {path.stem!r}"))
+            problems.append(
+                SpecProblem(("name",), f"task name {spec.name!r} must equal the file name {path.stem!r}")
+            )
         grader = find_grader(spec.grader.name)
         if grader is None:
-            problems.append((("grader", "name"), f"no grader named {spec.grader.name!r} is registered"))
+            problems.append(
+                SpecProblem(("grader", "name"), f"no grader named {spec.grader.name!r} is registered")
+            )
         else:
             try:
                 grader.Options.model_validate(spec.grader.options)
             except ValidationError as exc:
                 for error in exc.errors():
-                    problems.append((("grader", "options", *error["loc"]), error["msg"]))
+                    problems.append(SpecProblem(("grader", "options", *error["loc"]), error["msg"]))
         if spec.preprocess:
             try:
                 from harness.task_data import resolve_function
 
                 resolve_function(spec.preprocess)
             except TaskDataError as exc:
-                problems.append((("preprocess",), str(exc)))
+                problems.append(SpecProblem(("preprocess",), str(exc)))
         if problems:
             raise _problems_error(path, node, problems)
         return cls(spec, path, hashlib.sha256(path.read_bytes()).hexdigest())

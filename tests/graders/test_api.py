@@ -63,7 +63,9 @@ def test_grade_many_keeps_order_across_graders() -> None:
 
 async def test_grading_pool_from_asyncio() -> None:
     requests = [
-        GradeRequest(grader="math", response=f"so the answer is \\boxed{{{n}}}", gold=str(n if n % 2 else n + 1))
+        GradeRequest(
+            grader="math", response=f"so the answer is \\boxed{{{n}}}", gold=str(n if n % 2 else n + 1)
+        )
         for n in range(6)
     ] + [GradeRequest(grader="code", response="def double(x):\n    return 2 * x", gold=CODE_GOLD)]
     async with GradingPool(workers=2) as pool:

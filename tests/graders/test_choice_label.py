@@ -85,7 +85,9 @@ def test_label_underscores_and_synonyms() -> None:
     assert run("label", "Answer: no emotion", "no_emotion", labels=DAILY).reason == "right"
     assert run("label", "The emotion is happy.", "happiness", labels=DAILY).reason == "no_answer"
     synonyms = {"happiness": ["happy", "joy"]}
-    assert run("label", "The emotion is happy.", "happiness", labels=DAILY, synonyms=synonyms).reason == "right"
+    assert (
+        run("label", "The emotion is happy.", "happiness", labels=DAILY, synonyms=synonyms).reason == "right"
+    )
 
 
 def test_label_letters() -> None:

@@ -17,7 +17,10 @@ from graders.sandbox import isolation_mode
 from tests.graders.helpers import run
 
 PROMPT = 'from typing import List\n\n\ndef add(xs: List[int], k: int) -> List[int]:\n    """Add k to every element."""\n'
-GOLD = {"tests": "def check(candidate):\n    assert candidate([1, 2], 1) == [2, 3]\n    assert candidate([], 5) == []\n\ncheck(add)\n", "entry_point": "add"}
+GOLD = {
+    "tests": "def check(candidate):\n    assert candidate([1, 2], 1) == [2, 3]\n    assert candidate([], 5) == []\n\ncheck(add)\n",
+    "entry_point": "add",
+}
 GOOD = "```python\ndef add(xs: List[int], k: int) -> List[int]:\n    return [x + k for x in xs]\n```"
 FAST = {"timeout_s": 3}
 
@@ -138,7 +141,14 @@ FAKE_PASS = "import os\nprint('PASSED')\nprint('READY')\nfor fd in range(3, 64):
         (SYS_EXIT, "SystemExit"),
         (FAKE_PASS, "exit code 0"),
     ],
-    ids=["fork_bomb", "infinite_loop", "allocate_10GB", "os_exit_before_asserts", "sys_exit", "prints_passed"],
+    ids=[
+        "fork_bomb",
+        "infinite_loop",
+        "allocate_10GB",
+        "os_exit_before_asserts",
+        "sys_exit",
+        "prints_passed",
+    ],
 )
 def test_hostile_program_is_contained_and_next_sample_grades_right(prelude: str, why: str) -> None:
     hostile = grade_code(_solution(prelude))
@@ -149,7 +159,9 @@ def test_hostile_program_is_contained_and_next_sample_grades_right(prelude: str,
 
 def test_rm_rf_outside_the_temp_dir(sentinels: list[Path]) -> None:
     if isolation_mode() != "namespaces":
-        pytest.skip(f"filesystem isolation needs root (namespaces mode); this machine runs {isolation_mode()!r}")
+        pytest.skip(
+            f"filesystem isolation needs root (namespaces mode); this machine runs {isolation_mode()!r}"
+        )
     prelude = "import os, shutil\n" + "\n".join(
         f"os.system('rm -rf {d}')\nshutil.rmtree({str(d)!r}, ignore_errors=True)" for d in sentinels
     )
@@ -172,7 +184,9 @@ def test_no_network_to_a_local_listener(listener) -> None:
 
 def test_environment_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_TEST_SECRET", "s3cret")
-    prelude = "import os\nassert 'HARNESS_TEST_SECRET' not in os.environ\nassert os.environ['HOME'] == os.getcwd()"
+    prelude = (
+        "import os\nassert 'HARNESS_TEST_SECRET' not in os.environ\nassert os.environ['HOME'] == os.getcwd()"
+    )
     assert grade_code(_solution(prelude)).reason == "right"
 
 

@@ -13,7 +13,10 @@ from tests.graders.helpers import run
     ("response", "expected"),
     [
         ("So $x = 2$ and the result is \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
-        ("First \\boxed{3}, then corrected: \\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "\\left( 3, \\frac{\\pi}{2} \\right)"),
+        (
+            "First \\boxed{3}, then corrected: \\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}",
+            "\\left( 3, \\frac{\\pi}{2} \\right)",
+        ),
         ("\\fbox{42}", "42"),
         ("Thus the answer is $\\dfrac{3}{4}$.", "\\dfrac{3}{4}"),
         ("**Final Answer:** 17", "17"),
@@ -49,7 +52,10 @@ def test_equivalent_answers_grade_right(gold: str, answer: str) -> None:
     assert result.score == 1.0
 
 
-@pytest.mark.parametrize(("gold", "answer"), [("\\frac{1}{2}", "0.25"), ("[2,5)", "[2,5]"), ("2\\sqrt{2}", "\\sqrt{2}"), ("10", "11")])
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [("\\frac{1}{2}", "0.25"), ("[2,5)", "[2,5]"), ("2\\sqrt{2}", "\\sqrt{2}"), ("10", "11")],
+)
 def test_different_answers_grade_wrong(gold: str, answer: str) -> None:
     result = run("math", f"\\boxed{{{answer}}}", gold)
     assert (result.reason, result.score) == ("wrong", 0.0)
@@ -64,7 +70,10 @@ def test_sympy_fallback_for_plain_expressions() -> None:
 
 def test_no_answer_and_truncated_are_distinct() -> None:
     assert run("math", "Let me think about the triangle first.", "5").reason == "no_answer"
-    assert run("math", "Let me think about the triangle first and", "5", finish_reason="length").reason == "truncated"
+    assert (
+        run("math", "Let me think about the triangle first and", "5", finish_reason="length").reason
+        == "truncated"
+    )
     assert run("math", None, "5", finish_reason=None).reason == "truncated"
     # An answer stated before the cut-off still counts.
     assert run("math", "so \\boxed{5}. Let me double", "5", finish_reason="length").reason == "right"

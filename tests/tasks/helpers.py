@@ -31,7 +31,11 @@ def wrong_answer(task: Task, items: list[TaskItem], position: int) -> Any:
     answer = gold_answer(items[position].gold)
     if task.grader == "choice":
         letters = task.grader_options.get("letters", "ABCD")
-        letters = "".join(LETTERS[LETTERS.index(letters[0]) : LETTERS.index(letters[-1]) + 1]) if "-" in letters else letters
+        letters = (
+            "".join(LETTERS[LETTERS.index(letters[0]) : LETTERS.index(letters[-1]) + 1])
+            if "-" in letters
+            else letters
+        )
         return letters[(letters.index(answer) + 1) % len(letters)]
     return gold_answer(items[(position + 1) % len(items)].gold)
 
@@ -55,5 +59,7 @@ def grade_all(task: Task, items: list[TaskItem], answers: list[Any]) -> GoldRepo
         if result.correct:
             report.right += 1
         else:
-            report.failures.append(f"{item.id}: answer {answer!r} -> {result.reason} ({result.extracted!r}) {result.detail}")
+            report.failures.append(
+                f"{item.id}: answer {answer!r} -> {result.reason} ({result.extracted!r}) {result.detail}"
+            )
     return report

@@ -48,12 +48,14 @@ def test_gold_answers_grade_right_and_wrong_answers_grade_wrong(name, tasks, dat
     buggy = [item for item in all_items if item.id in known]
     assert len(buggy) == len(known), f"{name}: known-bug ids not found: {known - {i.id for i in buggy}}"
     still_failing = grade_all(task, buggy, [gold_answer(item.gold) for item in buggy])
-    assert still_failing.right == 0, f"{name}: grader fixed for some of {sorted(known)}; remove them from KNOWN_GRADER_BUGS"
+    assert still_failing.right == 0, (
+        f"{name}: grader fixed for some of {sorted(known)}; remove them from KNOWN_GRADER_BUGS"
+    )
     items = [item for item in all_items if item.id not in known]
 
     right = grade_all(task, items, [gold_answer(item.gold) for item in items])
-    assert right.fraction >= 0.99, f"{name}: {right.right}/{right.total} gold answers right; failing:\n" + "\n".join(
-        right.failures[:30]
+    assert right.fraction >= 0.99, (
+        f"{name}: {right.right}/{right.total} gold answers right; failing:\n" + "\n".join(right.failures[:30])
     )
 
     wrong = grade_all(task, items, [wrong_answer(task, items, i) for i in range(len(items))])

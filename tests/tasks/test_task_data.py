@@ -25,7 +25,9 @@ from harness.task_spec import ChoicesSpec, FieldMap, LocalPart, SourceSpec, Subs
 from harness.taskset import Task, render_completion_prompt
 
 REPO = Path(__file__).resolve().parents[2]
-ROWS = [{"qid": f"q{i}", "text": f"question {i}", "key": "B", "options": ["w", "x", "y", "z"]} for i in range(3)]
+ROWS = [
+    {"qid": f"q{i}", "text": f"question {i}", "key": "B", "options": ["w", "x", "y", "z"]} for i in range(3)
+]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -70,7 +72,10 @@ def test_json_records_csv_tsv_yaml_text(tmp_path):
     (tmp_path / "t.tsv").write_text("id\ttext\n1\tx y\n", encoding="utf-8")
     assert read_local_part(tmp_path, local("t.tsv", "tsv"))[0][2] == [{"id": "1", "text": "x y"}]
     (tmp_path / "p.yaml").write_text("problems:\n  - {name: a}\n  - {name: b}\n", encoding="utf-8")
-    assert read_local_part(tmp_path, local("p.yaml", "yaml", records="problems"))[0][2] == [{"name": "a"}, {"name": "b"}]
+    assert read_local_part(tmp_path, local("p.yaml", "yaml", records="problems"))[0][2] == [
+        {"name": "a"},
+        {"name": "b"},
+    ]
     (tmp_path / "prompt.txt").write_text("Q: 1\nA: 2\n", encoding="utf-8")
     assert read_local_part(tmp_path, local("prompt.txt", "text"))[0][2] == [{"text": "Q: 1\nA: 2\n"}]
 
@@ -88,7 +93,9 @@ def test_encrypted_zip_read_in_memory(tmp_path):
     import pyzipper
 
     archive = tmp_path / "dataset.zip"
-    with pyzipper.AESZipFile(archive, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as zf:
+    with pyzipper.AESZipFile(
+        archive, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+    ) as zf:
         zf.setpassword(b"open-sesame")
         zf.writestr("dataset/main.csv", "Record ID,Question\nr1,What?\n")
     before = sorted(p.name for p in tmp_path.rglob("*"))
@@ -96,9 +103,13 @@ def test_encrypted_zip_read_in_memory(tmp_path):
     assert read_local_part(tmp_path, part)[0][2] == [{"Record ID": "r1", "Question": "What?"}]
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing unpacked to disk
     with pytest.raises(TaskDataError, match="cannot read 'dataset/main.csv'"):
-        read_local_part(tmp_path, local("dataset.zip", "csv", zip_member="dataset/main.csv", zip_password="wrong"))
+        read_local_part(
+            tmp_path, local("dataset.zip", "csv", zip_member="dataset/main.csv", zip_password="wrong")
+        )
     with pytest.raises(TaskDataError, match="no member 'dataset/other.csv'"):
-        read_local_part(tmp_path, local("dataset.zip", "csv", zip_member="dataset/other.csv", zip_password="open-sesame"))
+        read_local_part(
+            tmp_path, local("dataset.zip", "csv", zip_member="dataset/other.csv", zip_password="open-sesame")
+        )
 
 
 def test_records_path_must_lead_to_a_list(tmp_path):
@@ -117,7 +128,11 @@ def choices(**kw) -> ChoicesSpec:
     ("raw", "answer", "answer_is"),
     [
         (["w", "x", "y", "z"], "B", "label"),  # plain list, letters implied
-        ([{"label": "1", "text": "w"}, {"label": "2", "text": "x"}, {"label": "3", "text": "y"}], "2", "label"),
+        (
+            [{"label": "1", "text": "w"}, {"label": "2", "text": "x"}, {"label": "3", "text": "y"}],
+            "2",
+            "label",
+        ),
         ({"label": ["A", "B", "C"], "text": ["w", "x", "y"]}, "B", "label"),  # hub column layout
         ({"A": "w", "B": "x", "C": "y", "D": "z"}, "B", "label"),  # MedQA layout
         (["w", "x"], 1, "index"),
@@ -216,8 +231,16 @@ def test_load_items_renders_messages_gold_and_records(write_task, tmp_path):
     assert (request.grader, request.gold, request.options) == ("choice", {"answer": "B"}, {})
     record = task.item_record(first)
     assert (record.task, record.item_id, record.category, record.query, record.prompt_hash) == (
-        "demo", "q0", "knowledge", "question 0", first.prompt_hash)
-    assert render_completion_prompt(first.messages) == "You are careful.\n\n" + first.messages[1].content + "\n\n"
+        "demo",
+        "q0",
+        "knowledge",
+        "question 0",
+        first.prompt_hash,
+    )
+    assert (
+        render_completion_prompt(first.messages)
+        == "You are careful.\n\n" + first.messages[1].content + "\n\n"
+    )
 
 
 def test_ids_default_to_part_and_row_and_must_be_unique(write_task, tmp_path):
@@ -241,7 +264,9 @@ def test_missing_row_field_names_task_file_row_and_field(write_task, tmp_path):
 
 def test_gold_is_checked_against_the_grader(write_task, tmp_path):
     write_jsonl(tmp_path / "data" / "demo" / "items.jsonl", ROWS)
-    task = Task.from_file(write_task("demo", TASK.replace("gold: {answer: answer}", "gold: {answer: question}")))
+    task = Task.from_file(
+        write_task("demo", TASK.replace("gold: {answer: answer}", "gold: {answer: question}"))
+    )
     with pytest.raises(TaskDataError, match="item q0: gold does not fit the grader"):
         task.load_items(tmp_path / "data")
 
@@ -252,18 +277,23 @@ def test_few_shot_block_and_chat_turns(write_task, tmp_path):
     write_jsonl(tmp_path / "data" / "shots" / "dev.jsonl", shots)
     block = TASK.replace(
         'user: "{question}',
-        'fewshot:\n    source: {local: {files: shots/dev.jsonl, format: jsonl}}\n'
-        '    fields: {id: qid, question: text, answer: key, choices: options}\n'
+        "fewshot:\n    source: {local: {files: shots/dev.jsonl, format: jsonl}}\n"
+        "    fields: {id: qid, question: text, answer: key, choices: options}\n"
         '    n: 2\n    template: "Q: {question} A: {answer}"\n  user: "{fewshot}\\n\\n{question}',
     )
     task = Task.from_file(write_task("demo", block))
     content = task.load_items(tmp_path / "data")[0].messages[1].content
     assert content.startswith("Q: shot 0 A: A\n\nQ: shot 1 A: A\n\nquestion 0")
-    turns = block.replace('    n: 2\n', '    n: 2\n    as_messages: true\n    answer_template: "{answer}"\n').replace(
-        "{fewshot}\\n\\n", "")
+    turns = block.replace(
+        "    n: 2\n", '    n: 2\n    as_messages: true\n    answer_template: "{answer}"\n'
+    ).replace("{fewshot}\\n\\n", "")
     task = Task.from_file(write_task("demo", turns))
     messages = task.load_items(tmp_path / "data")[0].messages
-    assert [(m.role, m.content) for m in messages[1:4]] == [("user", "Q: shot 0 A: A"), ("assistant", "A"), ("user", "Q: shot 1 A: A")]
+    assert [(m.role, m.content) for m in messages[1:4]] == [
+        ("user", "Q: shot 0 A: A"),
+        ("assistant", "A"),
+        ("user", "Q: shot 1 A: A"),
+    ]
 
 
 def test_no_data_anywhere_names_both_ways(tmp_path):
@@ -288,10 +318,19 @@ def test_offline_hub_error_names_data_dir_and_hub_id(write_task, tmp_path):
             print(type(exc).__name__, exc)
         """
     )
-    env = {**os.environ, "HARNESS_TASKS_DIR": str(task_dir), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf")}
+    env = {
+        **os.environ,
+        "HARNESS_TASKS_DIR": str(task_dir),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+    }
     env.pop("HARNESS_DATA_DIR", None)
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("TaskDataError task demo: cannot load the hub dataset example-org/demo-dataset")
+    assert out.stdout.startswith(
+        "TaskDataError task demo: cannot load the hub dataset example-org/demo-dataset"
+    )
     assert "--data-dir / $HARNESS_DATA_DIR" in out.stdout and "demo/*.jsonl" in out.stdout

@@ -56,7 +56,13 @@ def error_of(write_task, text: str, name: str = "demo") -> str:
 
 def test_valid_file_loads(write_task):
     task = Task.from_file(write_task("demo", VALID))
-    assert (task.name, task.category, task.grader, task.max_tokens, task.is_code) == ("demo", "knowledge", "choice", 64, False)
+    assert (task.name, task.category, task.grader, task.max_tokens, task.is_code) == (
+        "demo",
+        "knowledge",
+        "choice",
+        64,
+        False,
+    )
     assert len(task.file_hash) == 64
 
 
@@ -80,10 +86,10 @@ def test_bad_enum_in_nested_list(write_task):
 
 
 def test_unknown_template_field(write_task):
-    text = VALID.replace("    {question}\n", "    {questoin}\n")
+    text = VALID.replace("    {choices}\n", "    {choice}\n")
     message = error_of(write_task, text)
-    assert f":{line_of(text, 'user: |-')}: field 'prompt.user'" in message
-    assert "questoin" in message and "question" in message
+    assert f":{line_of(text, '{choice}')}: field 'prompt.user'" in message  # the line inside the block
+    assert "['choice']" in message and "'choices'" in message
 
 
 def test_positional_template_field_rejected(write_task):
@@ -119,7 +125,10 @@ def test_name_must_match_file(write_task):
 def test_duplicate_key(write_task):
     text = VALID.replace("paper_size: 2", "paper_size: 2\npaper_size: 3")
     message = error_of(write_task, text)
-    assert f":{line_of(text, 'paper_size: 3')}: key 'paper_size' repeats the one on line {line_of(text, 'paper_size: 2')}" in message
+    assert (
+        f":{line_of(text, 'paper_size: 3')}: key 'paper_size' repeats the one on line {line_of(text, 'paper_size: 2')}"
+        in message
+    )
 
 
 def test_invalid_yaml(write_task):
@@ -131,7 +140,10 @@ def test_invalid_yaml(write_task):
 def test_preprocess_must_resolve(write_task):
     text = VALID.replace("fields:\n", 'preprocess: "tasks.custom.nowhere:fn"\nfields:\n', 1)
     message = error_of(write_task, text)
-    assert f":{line_of(text, 'preprocess:')}: field 'preprocess'" in message and "tasks.custom.nowhere" in message
+    assert (
+        f":{line_of(text, 'preprocess:')}: field 'preprocess'" in message
+        and "tasks.custom.nowhere" in message
+    )
 
 
 def test_preprocess_reference_shape(write_task):
@@ -147,9 +159,14 @@ def test_choices_field_needs_choices_block(write_task):
 
 
 def test_subset_needs_exactly_one_rule(write_task):
-    text = VALID.replace("generation:", "subset: {seed: 1, size: 1, per_group: 1, stratify: part}\ngeneration:")
+    text = VALID.replace(
+        "generation:", "subset: {seed: 1, size: 1, per_group: 1, stratify: part}\ngeneration:"
+    )
     message = error_of(write_task, text)
-    assert f":{line_of(text, 'subset:')}: field 'subset'" in message and "exactly one of size and per_group" in message
+    assert (
+        f":{line_of(text, 'subset:')}: field 'subset'" in message
+        and "exactly one of size and per_group" in message
+    )
 
 
 def test_all_errors_reported_together(write_task):
@@ -163,7 +180,9 @@ def test_all_errors_reported_together(write_task):
 
 def make_suite(write_task) -> Path:
     for name, ood in [("alpha", False), ("beta", True), ("bbh_dates", False), ("bbh_nav", False)]:
-        text = VALID.replace("name: demo", f"name: {name}").replace("paper_size: 2", f"paper_size: 2\nood: {str(ood).lower()}")
+        text = VALID.replace("name: demo", f"name: {name}").replace(
+            "paper_size: 2", f"paper_size: 2\nood: {str(ood).lower()}"
+        )
         path = write_task(name, text)
     return path.parent
 
@@ -203,8 +222,19 @@ def test_select_empty_selector(write_task):
 
 def test_shipped_task_files_are_valid():
     tasks = discover_tasks()
-    mine = {"aime", "math500", "livemathbench", "mathbench", "arc_challenge", "mmlu_pro", "gpqa", "medqa", "finqa",
-            "winogrande", "brainteaser"}
+    mine = {
+        "aime",
+        "math500",
+        "livemathbench",
+        "mathbench",
+        "arc_challenge",
+        "mmlu_pro",
+        "gpqa",
+        "medqa",
+        "finqa",
+        "winogrande",
+        "brainteaser",
+    }
     assert mine <= set(tasks)
     assert {name for name, task in tasks.items() if task.ood} >= {"mathbench", "winogrande", "brainteaser"}
     assert "mathbench" not in names(select_tasks("all")) and "mathbench" in names(select_tasks("ood"))

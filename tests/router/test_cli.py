@@ -1,0 +1,104 @@
+"""`route import|fit|eval|select|sweep` through the argparse parser the harness CLI mounts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from router.cli import add_route_commands
+from router.model import Router
+
+ARITHMETIC = ["What is {a} plus {b}?"]
+GEOGRAPHY = ["Name the capital city of the country with the code {a}."]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness")
+    add_route_commands(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def _run(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    return args.route_handler(args)
+
+
+@pytest.fixture
+def long_table(tmp_path):
+    """Arithmetic questions only model 'calc' gets right, geography only 'atlas'; 'both' gets half of each."""
+    rows = []
+    for topic, templates, winner in (("arith", ARITHMETIC, "calc"), ("geo", GEOGRAPHY, "atlas")):
+        for n in range(24):
+            query = templates[0].format(a=n + 3, b=2 * n + 1)
+            split = "test" if n % 3 == 2 else "train"
+            for model in ("calc", "atlas", "both"):
+                correct = model == winner or (model == "both" and n % 2 == 0)
+                rows.append({"task": "quiz", "item": f"{topic}-{n}", "query": query, "model": model,
+                             "sample": 0, "correct": int(correct), "split": split, "category": "logic"})
+    path = tmp_path / "table.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_route_commands_end_to_end(tmp_path, long_table, monkeypatch, capsys):
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
+
+    assert _run(["route", "import", "--format", "long", str(long_table), "--run", "demo"]) == 0
+    imported = json.loads(capsys.readouterr().out)
+    assert imported["tasks"] == {"quiz": 48} and imported["split_recorded"]
+    assert (tmp_path / "runs" / "demo" / "results.sqlite").is_file()
+
+    artifact = tmp_path / "r.npz"
+    assert _run(["route", "fit", "--run", "demo", "--k", "2", "--seed", "7", "--out", str(artifact)]) == 0
+    assert capsys.readouterr().out.strip() == str(artifact)
+    router = Router.load(artifact)
+    assert router.meta.split_source == "long table" and router.meta.n_calibration == 32
+    assert router.route("What is 11 plus 5?") == ["calc"]
+    assert router.route("Name the capital city of the country with the code 40.", top_n=2)[0] == "atlas"
+
+    out = tmp_path / "eval"
+    assert _run(["route", "eval", "--run", "demo", "--router", str(artifact), "--seeds", "7,8",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "**Avengers**" in printed
+    report = json.loads((out / "report.json").read_text())
+    by_name = {m["name"]: m for m in report["methods"]}
+    avengers = [s["quiz"] for s in by_name["Avengers"]["per_seed"]]
+    assert avengers == [100.0, 100.0]
+    assert max(by_name[m]["per_seed"][0]["quiz"] for m in ("calc", "atlas", "both")) <= 50.0
+    assert (out / "table2.csv").is_file() and (out / "routing_share.png").stat().st_size > 1000
+
+    assert _run(["route", "select", "--run", "demo", "--budget", "2", "--k", "2"]) == 0
+    assert "selected (2): atlas, calc" in capsys.readouterr().out
+
+    sweep_out = tmp_path / "sweep"
+    assert _run(["route", "sweep", "--run", "demo", "--k", "1,2", "--seeds", "1", "--models-k", "2", "--plot",
+                 "--out", str(sweep_out)]) == 0
+    points = json.loads((sweep_out / "k_sweep.json").read_text())
+    assert [p["k"] for p in points] == [1, 2] and points[1]["test"] == 100.0
+    assert (sweep_out / "k_sweep.png").stat().st_size > 1000 and (sweep_out / "model_count.png").is_file()
+
+
+def test_parser_rejects_bad_values():
+    parser = _parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["route", "fit", "--run", "x", "--split", "1.5"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["route", "eval", "--run", "x", "--router", "r.npz", "--seeds", "a,b"])
+    args = parser.parse_args(["route", "eval", "--run", "x", "--router", "r.npz"])
+    assert args.seeds == [42, 999, 2024, 2025, 3407] and args.top_n == 1 and args.samples is None
+    args = parser.parse_args(["route", "sweep", "--run", "x"])
+    assert args.ks == [1, 4, 16, 64, 256, 1024]
+
+
+def test_missing_run_is_a_clear_error(tmp_path, monkeypatch):
+    from router.runs import RunError
+
+    monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path))
+    with pytest.raises(RunError, match="holds a results.sqlite"):
+        _run(["route", "fit", "--run", "nope"])
