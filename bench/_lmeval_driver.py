@@ -21,6 +21,7 @@ import time
 
 
 def _raise_fd_limit() -> None:
+    # Same as in bench/scheduler.py; this script runs in lm-eval's venv and imports nothing from the project.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

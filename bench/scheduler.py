@@ -14,26 +14,34 @@ One-time setup of the peer; lm-eval lives in its own virtual environment, never 
 
 Run (from the repository root):
 
-    python bench/scheduler.py                  # full bench, about 5-8 minutes on 2 cores
+    python bench/scheduler.py                  # full bench, about 8 minutes on 2 busy cores
     python bench/scheduler.py --quick          # under 2 minutes
     python bench/scheduler.py --lmeval-python /path/to/venv/bin/python   # or set $LMEVAL_PYTHON
 
-Figures printed:
-  1. requests/s at concurrency 64, 256, 1024 against the instant server (delay 0): harness vs lm-eval's
-     LocalChatCompletion(num_concurrent=C).generate_until (bench/_lmeval_driver.py in the venv), best of
-     --repeats alternating runs each, and harness_rps / lm_eval_rps (goal >= 3).
-  2. in-flight utilisation: the server's own accounting of time spent inside request handlers, divided by
-     the client's wall time and by C (mean achieved concurrency / configured), and the server's peak in-flight.
-  3. against a 1 s delay server, wall / (N/C) for N = a few multiples of C (goal <= 1.02).
-  4. peak RSS per 100k stored samples: ru_maxrss of the harness child process after the run minus its
-     ru_maxrss before the items are loaded (and the grading workers' peak, RUSAGE_CHILDREN, separately).
-     ru_maxrss rather than tracemalloc: it covers C extensions, SQLite and allocator overhead, which is
-     what a user's machine actually has to hold.
+    python bench/scheduler.py --skip rss       # sections: instant, samples, delay, rss
+
+Figures printed (every run is checked: all samples stored and graded 'right', the server saw exactly the
+expected number of requests; otherwise the bench says the figures are not trustworthy and exits 1):
+  1. requests/s at concurrency 64, 256, 1024 against the instant server (delay 0): the harness vs lm-eval's
+     LocalChatCompletion(num_concurrent=C).generate_until (bench/_lmeval_driver.py, run in the venv), best of
+     2 alternating runs (1 with --quick), harness_rps / lm_eval_rps (goal >= 3), and CPU seconds per request
+     of each client (harness: its process + grading workers), which the machine's other load does not skew.
+  1b. the same with 4 samples per item: one n=4 request from the harness, 4 requests from lm-eval (as its
+     `repeats` does), in samples/s.
+  2. in-flight utilisation: the server's own time inside request handlers / the client's wall time / C
+     (mean achieved concurrency over configured), and the server's peak in-flight.
+  3. against a 1 s delay server, wall / (N/C x 1 s) for N = 2C and 4C (goal <= 1.02), split into head
+     (run start -> first request), span (first request -> last response) and tail (-> run returns).
+  4. peak RSS per 100k stored samples: ru_maxrss of the harness child after the run minus its ru_maxrss after
+     imports (and minus after loading the items), for 100k samples (20k scaled with --quick); the grading
+     workers' peaks separately, from /proc VmHWM. ru_maxrss rather than tracemalloc: it counts C extensions,
+     SQLite and allocator overhead, which is what a user's machine has to hold.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -91,10 +99,10 @@ class Profile:
 
 
 FULL = Profile(
-    concurrencies=(64, 256, 1024), instant_items=10_000, repeats=2, delay_multiples=(2, 4), rss_items=100_000
+    concurrencies=(64, 256, 1024), instant_items=6_000, repeats=2, delay_multiples=(2, 4), rss_items=100_000
 )
 QUICK = Profile(
-    concurrencies=(64, 256, 1024), instant_items=3_000, repeats=1, delay_multiples=(2,), rss_items=20_000
+    concurrencies=(64, 256, 1024), instant_items=2_000, repeats=1, delay_multiples=(2,), rss_items=20_000
 )
 
 
@@ -111,6 +119,55 @@ def _maxrss_kib(who: int = resource.RUSAGE_SELF) -> int:
 def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
+
+
+class ChildPeakRss:
+    """Polls /proc for this process's children (the grading workers) and keeps each one's VmHWM.
+
+    RUSAGE_CHILDREN's ru_maxrss is no use here: a spawned worker is forked from this process before it
+    execs, so its recorded peak includes the parent's pages at fork time.
+    """
+
+    def __init__(self, interval_s: float = 0.5):
+        import threading
+
+        self.peaks_kib: dict[int, int] = {}
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="child-rss", daemon=True)
+
+    def _children(self) -> list[int]:
+        me = str(os.getpid())
+        found = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == me:  # field 4, ppid; the name may contain spaces
+                found.append(int(entry.name))
+        return found
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self._interval):
+            for pid in self._children():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peaks_kib[pid] = max(self.peaks_kib.get(pid, 0), int(line.split()[1]))
+
+    def __enter__(self) -> ChildPeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 # ----------------------------------------------------------------------------- role: the peer server
@@ -151,6 +208,9 @@ def serve(delay: float) -> None:
                     "in_flight": self.in_flight,
                     "busy_s": self.busy_s,
                     "span_s": span,
+                    # perf_counter is CLOCK_MONOTONIC on Linux: comparable with the client process's clock
+                    "first_start": self.first_start,
+                    "last_end": self.last_end,
                 }
             )
 
@@ -225,7 +285,13 @@ class PeerServer:
 
 
 def harness_run(
-    base_url: str, concurrency: int, items_limit: int, samples: int, run_dir: Path, profile: Path | None
+    base_url: str,
+    concurrency: int,
+    items_limit: int,
+    samples: int,
+    run_dir: Path,
+    profile: Path | None = None,
+    watch_children: bool = False,
 ) -> None:
     """One Scheduler.run in this process (env: HARNESS_TASKS_DIR, HARNESS_DATA_DIR); prints a JSON line."""
     _raise_fd_limit()
@@ -258,7 +324,9 @@ def harness_run(
         profiler.enable()
     cpu_before, children_cpu_before = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    stats = asyncio.run(scheduler.run(tasks, items))
+    workers_rss = ChildPeakRss()
+    with workers_rss if watch_children else contextlib.nullcontext():
+        stats = asyncio.run(scheduler.run(tasks, items))
     wall = time.perf_counter() - started
     cpu = _cpu_s() - cpu_before
     grading_cpu = _cpu_s(resource.RUSAGE_CHILDREN) - children_cpu_before  # pool workers, reaped at shutdown
@@ -266,7 +334,6 @@ def harness_run(
         profiler.disable()
         profiler.dump_stats(profile)
     rss_peak = _maxrss_kib()
-    rss_children = _maxrss_kib(resource.RUSAGE_CHILDREN)
 
     counts = store.counts()
     latency_sum = sum(record.latency_s or 0.0 for record in store.iter_samples())
@@ -274,6 +341,7 @@ def harness_run(
     right = counts["by_task_model"].get(TASK_NAME, {}).get(MODEL_NAME, {}).get("right", 0)
     result = {
         "wall_s": wall,
+        "started": started,
         "cpu_s": cpu,
         "grading_cpu_s": grading_cpu,
         "requests": stats.requests,
@@ -287,7 +355,7 @@ def harness_run(
         "rss_imported_kib": rss_imported,
         "rss_loaded_kib": rss_loaded,
         "rss_peak_kib": rss_peak,
-        "rss_children_kib": rss_children,
+        "worker_peak_rss_kib": sorted(workers_rss.peaks_kib.values(), reverse=True),
     }
     print(json.dumps(result), flush=True)
 
@@ -362,7 +430,9 @@ class Bench:
         if not ok:
             self.problems.append(f"{label}: {detail}")
 
-    def harness(self, server: PeerServer, concurrency: int, items: int, samples: int = 1) -> Measurement:
+    def harness(
+        self, server: PeerServer, concurrency: int, items: int, samples: int = 1, watch_children: bool = False
+    ) -> Measurement:
         run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.ws.root))
         env = {
             **os.environ,
@@ -371,7 +441,7 @@ class Bench:
         }
         cmd = [sys.executable, __file__, "--role", "harness", "--base-url", server.base_url]
         cmd += ["--concurrency", str(concurrency), "--items", str(items), "--samples", str(samples)]
-        cmd += ["--run-dir", str(run_dir)]
+        cmd += ["--run-dir", str(run_dir)] + (["--watch-children"] if watch_children else [])
         label = f"harness C={concurrency} N={items}x{samples}"
         server.reset()
         raw = _child_json(cmd, env, label)
@@ -503,28 +573,32 @@ class Bench:
         )
         print(
             f"{'C':>5} {'N':>6} {'ideal s':>7} {'wall s':>7} {'wall/ideal':>10} {'span/ideal':>10} "
-            f"{'mean in-flight/C':>16} {'peak':>5}"
+            f"{'head s':>6} {'tail s':>6} {'mean in-flight/C':>16} {'peak':>5}"
         )
         for c in profile.concurrencies:
             for k in profile.delay_multiples:
                 n = k * c
                 m = self.harness(server, c, n)
                 ideal = n / c * d
-                span = m.server["span_s"]
+                stats = m.server
+                head = stats["first_start"] - m.raw["started"]
+                tail = m.raw["started"] + m.wall_s - stats["last_end"]
                 print(
-                    f"{c:>5} {n:>6} {ideal:7.2f} {m.wall_s:7.3f} {m.wall_s / ideal:10.3f} {span / ideal:10.3f} "
-                    f"{m.utilisation():16.3f} {m.server['peak_in_flight']:>5}",
+                    f"{c:>5} {n:>6} {ideal:7.2f} {m.wall_s:7.3f} {m.wall_s / ideal:10.3f} "
+                    f"{stats['span_s'] / ideal:10.3f} {head:6.2f} {tail:6.2f} {m.utilisation():16.3f} "
+                    f"{stats['peak_in_flight']:>5}",
                     flush=True,
                 )
         print(
-            "   span = the server's first request start -> last request end, i.e. without the grading pool's start-up"
-            " and shut-down and the final flush; mean in-flight/C = server busy time / wall / C."
+            "   span = the server's first request start -> last request end; head = Scheduler.run start -> first"
+            " request at the server; tail = last response -> Scheduler.run returns (grading pool drain and"
+            " shut-down, final flush); mean in-flight/C = server busy time / wall / C."
         )
 
     def rss(self, server: PeerServer, profile: Profile) -> None:
         n, c = profile.rss_items, 256
         print(f"\n== 4. peak RSS: one harness child process, N={n} items x 1 sample at C={c}, instant server")
-        m = self.harness(server, c, n)
+        m = self.harness(server, c, n, watch_children=True)
         mib = 1024.0
         imported, loaded, peak = (
             m.raw[k] / mib for k in ("rss_imported_kib", "rss_loaded_kib", "rss_peak_kib")
@@ -540,8 +614,9 @@ class Bench:
             f"{(peak - loaded) * scale:.0f} MiB for the run itself{note}"
         )
         print(
-            f"   grading workers: largest child's peak RSS {m.raw['rss_children_kib'] / mib:.0f} MiB "
-            "(RUSAGE_CHILDREN; each worker holds its own copy)"
+            "   child processes of the run (grading workers, resource tracker), peak RSS each (VmHWM, polled): "
+            + ", ".join(f"{kib / mib:.0f}" for kib in m.raw["worker_peak_rss_kib"])
+            + " MiB"
         )
 
 
@@ -592,13 +667,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--watch-children", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.role == "serve":
         serve(args.delay)
         return 0
     if args.role == "harness":
-        harness_run(args.base_url, args.concurrency, args.items, args.samples, args.run_dir, args.profile)
+        harness_run(
+            args.base_url,
+            args.concurrency,
+            args.items,
+            args.samples,
+            args.run_dir,
+            args.profile,
+            args.watch_children,
+        )
         return 0
 
     profile = QUICK if args.quick else FULL

@@ -14,13 +14,21 @@ from graders.sandbox import SandboxLimits, run_program
 
 class CodeGold(StrictModel):
     """Gold: test code run after the solution in the same namespace, e.g. HumanEval's `test` plus
-    ``check(entry_point)``, or MBPP's assert lines; optional setup code run first."""
+    ``check(entry_point)``, or MBPP's assert lines; optional setup code run before the solution;
+    optional per-item prompt_prefix (see CodeOptions.prompt_prefix, which takes precedence)."""
 
     tests: str = Field(
         min_length=1, description="program text appended after the solution; must raise on failure"
     )
-    setup: str = Field(default="", description="run before the solution (e.g. MBPP test_setup_code)")
+    setup: str = Field(
+        default="",
+        description="run before the solution. (MBPP's test_setup_code uses the solution's classes, so it belongs "
+        "at the start of `tests` instead; see mbpp_gold.)",
+    )
     entry_point: str | None = Field(default=None, description="name of the function under test")
+    prompt_prefix: str | None = Field(
+        default=None, description="per-item prompt code (e.g. HumanEval's prompt)"
+    )
 
 
 class CodeOptions(StrictModel):
@@ -61,6 +69,14 @@ def build_program(code: str, entry_point: str | None, prompt_prefix: str | None)
     return prompt_prefix + code + "\n"  # a body-only completion continues the prompt
 
 
+def mbpp_gold(record: dict[str, Any]) -> CodeGold:
+    """CodeGold for an MBPP record: test_setup_code (it builds fixtures from the solution's classes, so it
+    runs after the solution, as in the original MBPP evaluation) then the test_list asserts."""
+    setup = (record.get("test_setup_code") or "").strip()
+    asserts = "\n".join(record["test_list"])
+    return CodeGold(tests=f"{setup}\n{asserts}\n" if setup else f"{asserts}\n")
+
+
 def humaneval_gold(record: dict[str, Any]) -> CodeGold:
     """CodeGold for a HumanEval/HumanEval+ record (test defines check(candidate))."""
     return CodeGold(
@@ -80,7 +96,7 @@ class CodeGrader(Grader):
         return extract_code(response, gold.entry_point)
 
     def judge(self, extracted: str, gold: CodeGold, options: CodeOptions, request: GradeRequest) -> Judgement:
-        program = build_program(extracted, gold.entry_point, options.prompt_prefix)
+        program = build_program(extracted, gold.entry_point, options.prompt_prefix or gold.prompt_prefix)
         parts = [("setup", gold.setup)] if gold.setup.strip() else []
         parts += [("solution", program), ("tests", gold.tests)]
         result = run_program(parts, options.sandbox)

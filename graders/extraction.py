@@ -54,6 +54,9 @@ def answer_phrase(text: str) -> str | None:
     matches = list(_ANSWER_PHRASE.finditer(text))
     for match in reversed(matches):
         tail = match.group("ans").strip()
+        # "Final Answer: The final answer is 5. I hope it is correct." -> the innermost phrase.
+        while (inner := _ANSWER_PHRASE.search(tail)) and inner.group("ans").strip():
+            tail = inner.group("ans").strip()
         if tail:
             return tail
     return None

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from harness.lifetime import new_session_dying_with_parent
+
 if TYPE_CHECKING:
     from harness.config import ModelSpec
 
@@ -163,7 +165,8 @@ class ManagedServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=self.env,
-                    start_new_session=True,
+                    # Own process group, and SIGTERM from the kernel if the harness dies (even by SIGKILL).
+                    preexec_fn=new_session_dying_with_parent,
                 )
             except OSError as exc:
                 raise ServerStartError(f"{self.label}: cannot start {self.argv[0]!r}: {exc}") from exc

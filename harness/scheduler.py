@@ -264,17 +264,8 @@ class Scheduler:
         for record in records:
             self._schedule_grade(pool, unit.task, unit.item.gold, record)
 
-    def _sample_record(
-        self,
-        unit: WorkUnit,
-        index: int,
-        params: SamplingParams,
-        seed: int,
-        result: Completion,
-        choice_index: int,
-    ) -> SampleRecord:
-        choice = result.choices[choice_index]
-        batched = len(unit.sample_indices) > 1
+    @staticmethod
+    def _record(unit: WorkUnit, index: int, params: SamplingParams, seed: int, **outcome: object) -> SampleRecord:
         return SampleRecord(
             task=unit.task.name,
             item_id=unit.item.id,
@@ -283,29 +274,32 @@ class Scheduler:
             seed=seed,
             prompt_hash=unit.item.prompt_hash,
             params=params,
+            **outcome,
+        )
+
+    def _sample_record(
+        self, unit: WorkUnit, index: int, params: SamplingParams, seed: int, result: Completion, choice_index: int
+    ) -> SampleRecord:
+        choice = result.choices[choice_index]
+        batched = len(unit.sample_indices) > 1
+        return self._record(
+            unit, index, params, seed,
             response=choice.text,
             finish_reason=choice.finish_reason,
             prompt_tokens=result.prompt_tokens,
             # With n>1 the server reports one total for all choices; a per-sample figure would be a guess.
             completion_tokens=None if batched else result.completion_tokens,
             latency_s=result.latency_s,
-        )
+        )  # fmt: skip
 
-    @staticmethod
     def _failure_record(
-        unit: WorkUnit, index: int, params: SamplingParams, seed: int, failure: RequestFailure
+        self, unit: WorkUnit, index: int, params: SamplingParams, seed: int, failure: RequestFailure
     ) -> SampleRecord:
-        return SampleRecord(
-            task=unit.task.name,
-            item_id=unit.item.id,
-            model=unit.model,
-            sample_index=index,
-            seed=seed,
-            prompt_hash=unit.item.prompt_hash,
-            params=params,
+        return self._record(
+            unit, index, params, seed,
             error=f"{failure.message} (after {failure.attempts} attempt(s))",
             error_kind=failure.kind,
-        )
+        )  # fmt: skip
 
     def _emit(self, records: Iterable[SampleRecord]) -> None:
         for record in records:

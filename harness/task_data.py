@@ -9,7 +9,6 @@ answer, lettered choices ...), which prompt templates and gold mappings read.
 from __future__ import annotations
 
 import csv
-import glob
 import gzip
 import importlib
 import io
@@ -51,7 +50,7 @@ class PreprocessContext:
     part: str
     data_dir: Path | None
     origin: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # the task file's preprocess_args
 
     def read(self, files: str, format: str, **options: Any) -> list[dict[str, Any]]:
         """Rows of extra local files (e.g. rules or exemplars) under the data dir, in sorted file order."""
@@ -78,7 +77,7 @@ def _open_bytes(path: Path, part: LocalPart) -> bytes:
                 return archive.read(part.zip_member)
         except KeyError as exc:
             raise TaskDataError(f"{path}: archive has no member {part.zip_member!r}") from exc
-        except RuntimeError as exc:  # wrong or missing password
+        except (RuntimeError, pyzipper.BadZipFile) as exc:  # wrong or missing password, damaged archive
             raise TaskDataError(f"{path}: cannot read {part.zip_member!r}: {exc}") from exc
     data = path.read_bytes()
     return gzip.decompress(data) if path.suffix == ".gz" else data
@@ -104,7 +103,8 @@ def parse_rows(data: bytes, part: LocalPart, where: str) -> list[dict[str, Any]]
     text = data.decode("utf-8-sig")
     if fmt == "jsonl":
         rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # split on "\n" only: str.splitlines would also split inside JSON strings holding U+2028 and the like
+        for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
                     rows.append(json.loads(line))
@@ -129,7 +129,7 @@ def _stem(path: Path) -> str:
 
 
 def local_files(data_dir: Path, part: LocalPart) -> list[Path]:
-    return [Path(p) for p in sorted(glob.glob(str(data_dir / part.files)))]
+    return sorted(data_dir.glob(part.files))
 
 
 def read_local_part(data_dir: Path, part: LocalPart) -> list[tuple[str, str, list[dict[str, Any]]]]:
@@ -207,9 +207,6 @@ def merge_fields(base: FieldMap, overrides: dict[str, Any]) -> FieldMap:
 
 
 # --------------------------------------------------------------------------- rows -> items
-
-
-_MISSING = object()
 
 
 def get_path(row: Any, path: str, where: str) -> Any:
@@ -356,6 +353,7 @@ def build_items(
     choices: ChoicesSpec | None,
     preprocess: str | None,
     data_dir: Path | None,
+    preprocess_args: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Every item of the task in source order (parts in order, rows in file order); ids checked unique."""
     function = resolve_function(preprocess) if preprocess else None
@@ -363,7 +361,13 @@ def build_items(
     for part in parts:
         rows = part.rows
         if function is not None:
-            context = PreprocessContext(task=task, part=part.label, data_dir=data_dir, origin=part.origin)
+            context = PreprocessContext(
+                task=task,
+                part=part.label,
+                data_dir=data_dir,
+                origin=part.origin,
+                params=dict(preprocess_args or {}),
+            )
             rows = function(rows, context)
         for index, row in enumerate(rows):
             where = f"task {task}, {part.origin}, part {part.label!r}, row {index}"

@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.yaml_model import ConfigFileError, load_yaml_text
 
 TASK_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 PREPROCESS_REF = re.compile(r"^tasks\.custom\.[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_]*$")
@@ -27,8 +32,6 @@ GRADER_NAMES = ("math", "code", "choice", "label", "exact", "numeric")
 BASE_ITEM_KEYS = frozenset({"id", "question", "answer", "part", "index"})
 # Extra keys present when the task declares `choices`.
 CHOICE_ITEM_KEYS = frozenset({"choices", "choice_list", "choice_labels", "answer_text", "answer_index"})
-# Keys only available inside a few-shot exemplar template.
-FEWSHOT_KEYS = frozenset({"fewshot"})
 
 
 class SpecProblem(NamedTuple):
@@ -353,6 +356,9 @@ class TaskSpec(StrictModel):
         description="'tasks.custom.<module>:<function>': turns the raw rows into rows the field mapping reads;"
         " called as fn(rows: list[dict], ctx: PreprocessContext) -> list[dict]",
     )
+    preprocess_args: dict[str, Any] = Field(
+        default_factory=dict, description="passed to the preprocess function as ctx.params (e.g. a label set)"
+    )
     choices: ChoicesSpec | None = None
     subset: SubsetSpec | None = None
     prompt: PromptSpec
@@ -419,11 +425,99 @@ class TaskSpec(StrictModel):
                 check(
                     ("prompt", "fewshot", "answer_template"), template_fields(shot.answer_template), shot_keys
                 )
-            if shot.match and shot.match not in keys:
-                errors.append(SpecProblem(("prompt", "fewshot", "match"), f"unknown item key {shot.match!r}"))
+            if shot.match and not (shot.match in keys and shot.match in shot_keys):
+                errors.append(
+                    SpecProblem(
+                        ("prompt", "fewshot", "match"),
+                        f"{shot.match!r} must be an item key of both the task and its exemplars (fewshot.fields)",
+                    )
+                )
         for loc, key in self.grader.gold_keys():
             if key not in keys:
                 errors.append(SpecProblem(loc, f"unknown item key {key!r}; known item keys: {sorted(keys)}"))
         if self.subset and self.subset.stratify and self.subset.stratify not in keys:
             errors.append(SpecProblem(("subset", "stratify"), f"unknown item key {self.subset.stratify!r}"))
         return errors
+
+
+# --------------------------------------------------------------------------- reading a task file
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...], needle: str | None = None) -> int | None:
+    """1-based line of the YAML node a pydantic error location points at (as deep as the file goes).
+
+    A list index applied to a mapping is skipped (`source.local` may be one mapping instead of a list).
+    Inside a literal block scalar (`|`), the line holding `needle` is named when it is found.
+    """
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            if isinstance(part, int):
+                continue
+            entry = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if entry is None:
+                break
+            key, node = entry
+            line = key.start_mark.line + 1 if isinstance(node, yaml.ScalarNode) else node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    if needle and isinstance(node, yaml.ScalarNode) and node.style == "|":
+        hits = [n for n, text in enumerate(str(node.value).splitlines()) if needle in text]
+        if hits:
+            line = node.start_mark.line + 2 + hits[0]
+    return line
+
+
+def _problems_error(path: Path, node: yaml.Node | None, problems: list[SpecProblem]) -> ConfigFileError:
+    lines = []
+    for loc, message, needle in problems:
+        line = _line_of(node, loc, needle)
+        where = f"{path}:{line}" if line else str(path)
+        lines.append(f"{where}: field '{'.'.join(map(str, loc)) or '(top level)'}': {message}")
+    return ConfigFileError("\n".join(lines))
+
+
+def _reject_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    """PyYAML keeps the last of two equal keys silently; in a task file that is always a mistake."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                raise ConfigFileError(
+                    f"{path}:{key.start_mark.line + 1}: key {name!r} repeats the one on line {seen[name]}"
+                )
+            seen[name] = key.start_mark.line + 1
+            _reject_duplicate_keys(value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for value in node.value:
+            _reject_duplicate_keys(value, path)
+
+
+def load_task_file(
+    path: Path, extra_checks: Callable[[TaskSpec], list[SpecProblem]] | None = None
+) -> TaskSpec:
+    """Parse and validate a task file; all mistakes at once, each with file, field path and line."""
+    data, node = load_yaml_text(path)
+    _reject_duplicate_keys(node, path)
+    try:
+        spec = TaskSpec.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise _problems_error(
+            path, node, [SpecProblem(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+        ) from None
+    problems = spec.semantic_errors()
+    if spec.name != path.stem:
+        problems.append(
+            SpecProblem(("name",), f"task name {spec.name!r} must equal the file name {path.stem!r}")
+        )
+    if extra_checks is not None:
+        problems += extra_checks(spec)
+    if problems:
+        raise _problems_error(path, node, problems)
+    return spec

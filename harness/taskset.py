@@ -9,14 +9,20 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from graders.base import GradeRequest
 from harness import settings
-from harness.task_data import TaskDataError, build_items, draw_subset, load_parts
-from harness.task_spec import SpecProblem, TaskSpec
-from harness.yaml_model import ConfigFileError, load_yaml_text
+from harness.task_data import (
+    TaskDataError,
+    build_items,
+    draw_subset,
+    load_parts,
+    local_files,
+    resolve_function,
+)
+from harness.task_spec import HubPart, SpecProblem, TaskSpec, load_task_file
+from harness.yaml_model import ConfigFileError
 from results.records import ItemRecord
 
 __all__ = [
@@ -60,6 +66,16 @@ class TaskSummary(BaseModel):
     unavailable: str | None = Field(default=None, description="why the items could not be loaded")
     source: str
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def available(self) -> str:
+        """One cell for `harness tasks`: the item count here (and with --full), or why there are none."""
+        if self.items is None:
+            return f"no: {self.unavailable}" if self.unavailable else "no"
+        if self.full_items is not None and self.full_items != self.items:
+            return f"{self.items} ({self.full_items} with --full)"
+        return str(self.items)
+
 
 def messages_hash(messages: list[ChatMessage]) -> str:
     payload = json.dumps([m.model_dump() for m in messages], ensure_ascii=False, separators=(",", ":"))
@@ -85,6 +101,31 @@ def _format(template: str, values: dict[str, Any], task: str, what: str, item_id
         ) from None
 
 
+def runtime_problems(spec: TaskSpec) -> list[SpecProblem]:
+    """Checks that need the rest of the program: the grader and its options, the preprocess function."""
+    problems = []
+    grader = find_grader(spec.grader.name)
+    if grader is None:
+        problems.append(
+            SpecProblem(("grader", "name"), f"no grader named {spec.grader.name!r} is registered")
+        )
+    else:
+        try:
+            grader.Options.model_validate(spec.grader.options)
+        except ValidationError as exc:
+            problems += [SpecProblem(("grader", "options", *e["loc"]), e["msg"]) for e in exc.errors()]
+    for loc, reference in [
+        (("preprocess",), spec.preprocess),
+        (("prompt", "fewshot", "preprocess"), spec.prompt.fewshot and spec.prompt.fewshot.preprocess),
+    ]:
+        if reference:
+            try:
+                resolve_function(reference)
+            except TaskDataError as exc:
+                problems.append(SpecProblem(loc, str(exc)))
+    return problems
+
+
 def find_grader(name: str) -> Any | None:
     """The registered grader of that name (importing graders.<name> registers it); None if there is none."""
     try:
@@ -98,62 +139,6 @@ def find_grader(name: str) -> Any | None:
         return get_grader(name)
     except ValueError:
         return None
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...], needle: str | None = None) -> int | None:
-    """1-based line of the YAML node a pydantic error location points at (as deep as the file goes).
-
-    A list index applied to a mapping is skipped (`source.local` may be one mapping instead of a list).
-    Inside a literal block scalar (`|`), the line holding `needle` is named when it is found.
-    """
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            if isinstance(part, int):
-                continue
-            entry = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if entry is None:
-                break
-            key, node = entry
-            line = key.start_mark.line + 1 if isinstance(node, yaml.ScalarNode) else node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    if needle and isinstance(node, yaml.ScalarNode) and node.style == "|":
-        hits = [n for n, text in enumerate(str(node.value).splitlines()) if needle in text]
-        if hits:
-            line = node.start_mark.line + 2 + hits[0]
-    return line
-
-
-def _problems_error(path: Path, node: yaml.Node | None, problems: list[SpecProblem]) -> ConfigFileError:
-    lines = []
-    for loc, message, needle in problems:
-        line = _line_of(node, loc, needle)
-        where = f"{path}:{line}" if line else str(path)
-        lines.append(f"{where}: field '{'.'.join(map(str, loc)) or '(top level)'}': {message}")
-    return ConfigFileError("\n".join(lines))
-
-
-def _reject_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
-    """PyYAML keeps the last of two equal keys silently; in a task file that is always a mistake."""
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                raise ConfigFileError(
-                    f"{path}:{key.start_mark.line + 1}: key {name!r} repeats the one on line {seen[name]}"
-                )
-            seen[name] = key.start_mark.line + 1
-            _reject_duplicate_keys(value, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for value in node.value:
-            _reject_duplicate_keys(value, path)
 
 
 class Task:
@@ -178,40 +163,9 @@ class Task:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Task:
+        """Load and check a task file; every mistake is reported with file, field path and line."""
         path = Path(path)
-        data, node = load_yaml_text(path)
-        _reject_duplicate_keys(node, path)
-        try:
-            spec = TaskSpec.model_validate(data if data is not None else {})
-        except ValidationError as exc:
-            raise _problems_error(
-                path, node, [SpecProblem(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
-            ) from None
-        problems = spec.semantic_errors()
-        if spec.name != path.stem:
-            problems.append(
-                SpecProblem(("name",), f"task name {spec.name!r} must equal the file name {path.stem!r}")
-            )
-        grader = find_grader(spec.grader.name)
-        if grader is None:
-            problems.append(
-                SpecProblem(("grader", "name"), f"no grader named {spec.grader.name!r} is registered")
-            )
-        else:
-            try:
-                grader.Options.model_validate(spec.grader.options)
-            except ValidationError as exc:
-                for error in exc.errors():
-                    problems.append(SpecProblem(("grader", "options", *error["loc"]), error["msg"]))
-        if spec.preprocess:
-            try:
-                from harness.task_data import resolve_function
-
-                resolve_function(spec.preprocess)
-            except TaskDataError as exc:
-                problems.append(SpecProblem(("preprocess",), str(exc)))
-        if problems:
-            raise _problems_error(path, node, problems)
+        spec = load_task_file(path, runtime_problems)
         return cls(spec, path, hashlib.sha256(path.read_bytes()).hexdigest())
 
     # ----------------------------------------------------------------- items
@@ -229,7 +183,7 @@ class Task:
     ) -> tuple[list[dict[str, Any]], int]:
         spec = self.spec
         parts = load_parts(spec.name, spec.source, spec.fields, data_dir, allow_hub=allow_hub)
-        items = build_items(spec.name, parts, spec.choices, spec.preprocess, data_dir)
+        items = build_items(spec.name, parts, spec.choices, spec.preprocess, data_dir, spec.preprocess_args)
         total = len(items)
         if spec.subset is not None and not full:
             items = draw_subset(items, spec.subset)
@@ -240,7 +194,14 @@ class Task:
         if shot is None:
             return []
         parts = load_parts(f"{self.name} (few-shot)", shot.source, shot.fields, data_dir)
-        return build_items(f"{self.name} (few-shot)", parts, self.spec.choices, shot.preprocess, data_dir)
+        return build_items(
+            f"{self.name} (few-shot)",
+            parts,
+            self.spec.choices,
+            shot.preprocess,
+            data_dir,
+            self.spec.preprocess_args,
+        )
 
     def load_items(
         self, data_dir: Path | None, *, limit: int | None = None, full: bool = False
@@ -270,6 +231,10 @@ class Task:
                 ex for ex in exemplars if shot.match is None or ex.get(shot.match) == item.get(shot.match)
             ]
             shots = shots[: shot.n] if shot.n else shots
+            if exemplars and not shots:
+                raise TaskDataError(
+                    f"task {self.name}, item {item_id}: no few-shot exemplar has {shot.match} = {item.get(shot.match)!r}"
+                )
             if shot.as_messages:
                 answer_template = shot.answer_template or ""  # FewShotSpec requires it with as_messages
                 for ex in shots:
@@ -362,7 +327,7 @@ class Task:
         if source.local:
             parts.append("local " + ", ".join(p.files for p in source.local))
         if source.hub:
-            hubs = sorted({p.path for p in source.hub})
+            hubs = sorted({hub_name(p) for p in source.hub})
             parts.append("hub " + ", ".join(hubs))
         return "; ".join(parts)
 
@@ -418,9 +383,33 @@ def task_summaries(tasks: list[Task] | dict[str, Task], data_dir: Path | None) -
             paper_size=task.spec.paper_size,
             source=task.source_summary(),
         )
-        try:
-            summary.items, summary.full_items = task.count_items(data_dir, allow_hub=False)
-        except (TaskDataError, OSError) as exc:
-            summary.unavailable = str(exc)
+        summary.unavailable = _why_not_local(task, data_dir)
+        if summary.unavailable is None:
+            try:
+                summary.items, summary.full_items = task.count_items(data_dir, allow_hub=False)
+            except (TaskDataError, OSError) as exc:
+                summary.unavailable = str(exc)
         summaries.append(summary)
     return summaries
+
+
+def hub_name(part: HubPart) -> str:
+    """The dataset id, or for builder + data_files sources (e.g. json from GitHub) the first file."""
+    if part.data_files:
+        first = part.data_files if isinstance(part.data_files, str) else part.data_files[0]
+        return f"{part.path}:{first}"
+    return part.path
+
+
+def _why_not_local(task: Task, data_dir: Path | None) -> str | None:
+    """A short reason when the local mirror cannot provide the task's files, else None."""
+    source = task.spec.source
+    hubs = ", ".join(sorted({hub_name(p) for p in source.hub}))
+    hub = f"a run loads it from the hub ({hubs})" if source.hub else ""
+    if not source.local:
+        return f"no local source; {hub}"
+    missing = [p.files for p in source.local if data_dir is None or not local_files(data_dir, p)]
+    if not missing:
+        return None
+    where = "no data dir given" if data_dir is None else f"missing here: {', '.join(missing)}"
+    return f"{where}; {hub}" if hub else f"{where} (this benchmark has no hub source)"

@@ -55,7 +55,7 @@ def add_route_commands(subparsers) -> None:
     _add_fit_options(fit)
     fit.add_argument("--seed", type=int, default=42)
     fit.add_argument("--out", type=Path, default=None, help="artifact path (.npz); default <run>/router/")
-    fit.set_defaults(route_handler=cmd_fit)
+    fit.set_defaults(func=cmd_fit)
 
     ev = commands.add_parser("eval", help="evaluate a router, the single models and the baselines")
     ev.add_argument("--run", required=True)
@@ -65,7 +65,7 @@ def add_route_commands(subparsers) -> None:
     ev.add_argument("--samples", type=int, default=None, help="samples per query (default: all stored)")
     ev.add_argument("--knn-k", type=int, default=10, help="neighbours of the kNN-router baseline")
     ev.add_argument("--out", type=Path, default=None, help="report folder; default <run>/router/eval-<name>")
-    ev.set_defaults(route_handler=cmd_eval)
+    ev.set_defaults(func=cmd_eval)
 
     select = commands.add_parser("select", help="choose a model subset by s(m) = sum_c 1/rank_c(m)")
     select.add_argument("--run", required=True)
@@ -73,7 +73,8 @@ def add_route_commands(subparsers) -> None:
     select.add_argument("--router", type=Path, default=None, help="use this artifact instead of fitting one")
     _add_fit_options(select)
     select.add_argument("--seed", type=int, default=42)
-    select.set_defaults(route_handler=cmd_select)
+    select.add_argument("--out", type=Path, default=None, help="write the router restricted to the selection here")
+    select.set_defaults(func=cmd_select)
 
     sweep = commands.add_parser("sweep", help="accuracy vs number of clusters K (and vs number of models)")
     sweep.add_argument("--run", required=True)
@@ -89,7 +90,7 @@ def add_route_commands(subparsers) -> None:
     sweep.add_argument("--models-k", type=int, default=64, help="K used for the #models curve")
     sweep.add_argument("--plot", action="store_true", help="also write k_sweep.png and model_count.png")
     sweep.add_argument("--out", type=Path, default=None, help="folder; default <run>/router/sweep")
-    sweep.set_defaults(route_handler=cmd_sweep)
+    sweep.set_defaults(func=cmd_sweep)
 
     imp = commands.add_parser("import", help="load a public per-query results table into a run")
     imp.add_argument("path", type=Path, help="RouterDC folder, or a long-format .csv/.jsonl")
@@ -98,7 +99,7 @@ def add_route_commands(subparsers) -> None:
     imp.add_argument("--ood", default="", help="comma-separated tasks to mark out-of-distribution (routerdc)")
     imp.add_argument("--score-kind", action="append", default=[], metavar="TASK=mc|fraction",
                      help="override RouterDC score detection for a task (repeatable)")
-    imp.set_defaults(route_handler=cmd_import)
+    imp.set_defaults(func=cmd_import)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -194,6 +195,7 @@ def cmd_eval(args) -> int:
     missing = [m for m in router.models if m not in table.models]
     if missing:
         raise SystemExit(f"route eval: the router knows models the run lacks: {', '.join(missing)}")
+    table = table.with_models(router.models)  # e.g. a `route select` subset
     embeddings = _embeddings(table, config.embedder, console)
     book = _book(table, args)
     report = evaluate(
@@ -225,6 +227,8 @@ def cmd_select(args) -> int:
         print(f"| {model} | {score:.3f} | {100 * acc:.2f} |")
     chosen = select_models(router, args.budget)
     print(f"\nselected ({len(chosen)}): {', '.join(chosen)}")
+    if args.out is not None:
+        console.log(f"router over the selected models written to {router.restricted_to(chosen).save(args.out)}")
     return 0
 
 
@@ -286,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     add_route_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        return args.route_handler(args)
+        return args.func(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

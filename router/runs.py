@@ -39,9 +39,19 @@ def run_dir_for_import(run: str | Path) -> Path:
     return settings.runs_dir() / str(run)
 
 
-def task_infos(task_names: list[str]) -> dict[str, TaskInfo]:
-    """TaskInfo for tasks that have a task file (imported tables usually have none)."""
+def task_infos(task_names: list[str], run_dir: Path | None = None) -> dict[str, TaskInfo]:
+    """TaskInfo per task: from the run's manifest (what was actually run), else from the task file.
+
+    Imported tables usually have neither; their cells carry no answers, so no equivalence is needed.
+    """
     infos: dict[str, TaskInfo] = {}
+    if run_dir is not None:
+        from results.manifest import read_manifest
+
+        manifest = read_manifest(run_dir)
+        if manifest is not None:
+            infos.update({t: i for t, i in manifest.task_info.items() if t in task_names})
+    task_names = [t for t in task_names if t not in infos]
     try:
         from harness.task_spec import TaskSpec
         from harness.yaml_model import load_yaml_model
@@ -67,7 +77,7 @@ def open_table(run_dir: Path) -> tuple[OutcomeTable, Split | None]:
 
     with ResultsStore(run_dir, readonly=True) as store:
         tasks = store.tasks()
-        table = load_table(store, task_infos=task_infos(tasks))
+        table = load_table(store, task_infos=task_infos(tasks, run_dir))
         recorded = store.get_meta(SPLIT_META_KEY)
     split = None
     if recorded:

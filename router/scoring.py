@@ -36,6 +36,20 @@ def grader_equivalence(table: OutcomeTable) -> EquivalenceFor:
     return for_task
 
 
+def _not_votable(info) -> bool:
+    """Code tasks (and any grader whose answers cannot be compared) are scored by the first sample."""
+    if info is None:
+        return False
+    if info.is_code:
+        return True
+    try:
+        from graders import is_votable
+
+        return not is_votable(info.grader)
+    except (ImportError, KeyError, ValueError):
+        return False
+
+
 class ScoreBook:
     """Correctness lookups for one table and one sampling budget."""
 
@@ -56,7 +70,7 @@ class ScoreBook:
         self.top_n = min(top_n, len(table.models))
         self.equivalence_for = equivalence_for or grader_equivalence(table)
         self._same = {task: self.equivalence_for(task) for task in table.tasks}
-        self._code = {task: bool(table.task_infos.get(task) and table.task_infos[task].is_code) for task in table.tasks}
+        self._code = {task: _not_votable(table.task_infos.get(task)) for task in table.tasks}
         self.mean = table.mean_scores()
         self.single = self._self_consistency_matrix()
 

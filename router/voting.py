@@ -9,8 +9,8 @@ Rules, applied the same way everywhere:
 - The item's score is the score of the winning group's first member.
 - No sample has an answer (imported tables store only a score per item and model, and code tasks
   have no answer to vote on): the score is the mean of the drawn samples' scores, i.e. the
-  expected correctness of one sample. Code tasks are instead scored by the first sample of the
-  first model (``first_sample_only``).
+  expected correctness of one sample; in Model-Switch, that of the first model. Code tasks are
+  instead scored by the first sample of the first model (``first_sample_only``).
 - Model-Switch draws each model's samples in rank order and stops after a model whose drawn
   samples all carry an answer and all agree; the final answer is the majority over everything drawn.
 """
@@ -108,5 +108,10 @@ def model_switch(
         if _agree(batch, same):
             stopped = used < len(per_model)
             break
+    if drawn and all(s.extracted is None for s in drawn):
+        # Nothing to vote on (score-only cells): the first model's expected correctness.
+        first = next(list(samples[:k_per_model] if k_per_model is not None else samples)
+                     for samples in per_model if samples)
+        return VoteOutcome(sum(s.score for s in first) / len(first), None, used, stopped)
     score, answer = majority(drawn, same)
     return VoteOutcome(score, answer, used, stopped)

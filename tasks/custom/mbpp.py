@@ -1,11 +1,16 @@
-"""MBPP rows (google-research mbpp.jsonl / the hub's `full` config): the asserts as one test program, and the
-function under test (the reference code's function that the first assert calls)."""
+"""MBPP rows (google-research mbpp.jsonl / the hub's `full` config): the asserts shown in the prompt, the test
+program (test_setup_code, then the asserts) and the function under test (the reference code's function that the
+first assert calls).
+
+test_setup_code runs after the solution, not before it: the two tasks that have one (367, 927) build trees with
+the `Node` class that the solution defines."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from graders.code import mbpp_gold
 from harness.task_data import PreprocessContext, TaskDataError
 
 _DEFINED = re.compile(r"^\s*def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.MULTILINE)
@@ -30,9 +35,9 @@ def asserts_program(rows: list[dict[str, Any]], ctx: PreprocessContext) -> list[
         out.append(
             {
                 **row,
-                "tests": "\n".join(str(test).strip() for test in tests),
+                "asserts": "\n".join(str(test).strip() for test in tests),
+                "test_program": mbpp_gold(row).tests,
                 "entry_point": entry_point(str(row.get("code", "")), str(tests[0])),
-                "test_setup_code": str(row.get("test_setup_code") or ""),
             }
         )
     return out

@@ -53,10 +53,27 @@ def test_wrong_solution_and_syntax_error() -> None:
     assert grade_code("```python\ndef add(xs, k)\n    return xs\n```").reason == "wrong"
 
 
-def test_mbpp_style_setup_and_asserts() -> None:
+def test_setup_runs_before_the_solution() -> None:
     gold = {"tests": "assert first_word('hi there') == 'hi'\n", "setup": "import re\n"}
-    response = "```python\ndef first_word(s):\n    return re.split(' ', s)[0]\n```"
+    response = "```python\nsplit = re.split\n\ndef first_word(s):\n    return split(' ', s)[0]\n```"
     assert run("code", response, gold).reason == "right"
+
+
+def test_per_item_prompt_prefix_in_gold() -> None:
+    gold = {**GOLD, "prompt_prefix": PROMPT}
+    assert run("code", "    return [x + k for x in xs]", gold).reason == "right"
+    assert run("code", "    return [x + k for x in xs]", GOLD).reason == "wrong"  # no prefix: a bare body
+
+
+def test_mbpp_gold_runs_setup_code_after_the_solution() -> None:
+    from graders.code import mbpp_gold
+
+    record = {"test_list": ["assert depth(root) == 2"], "test_setup_code": "root = Node(Node(None))"}
+    response = (
+        "```python\nclass Node:\n    def __init__(self, child):\n        self.child = child\n\n"
+        "def depth(node):\n    return 0 if node is None else 1 + depth(node.child)\n```"
+    )
+    assert run("code", response, mbpp_gold(record).model_dump()).reason == "right"
 
 
 def test_empty_and_cut_off_responses() -> None:
@@ -158,9 +175,9 @@ def test_hostile_program_is_contained_and_next_sample_grades_right(prelude: str,
 
 
 def test_rm_rf_outside_the_temp_dir(sentinels: list[Path]) -> None:
-    if isolation_mode() != "namespaces":
+    if isolation_mode() not in ("forkserver", "namespaces"):
         pytest.skip(
-            f"filesystem isolation needs root (namespaces mode); this machine runs {isolation_mode()!r}"
+            f"filesystem isolation needs root (a jailed mode); this machine runs {isolation_mode()!r}"
         )
     prelude = "import os, shutil\n" + "\n".join(
         f"os.system('rm -rf {d}')\nshutil.rmtree({str(d)!r}, ignore_errors=True)" for d in sentinels
@@ -200,5 +217,26 @@ def test_output_is_capped() -> None:
 def test_sandbox_runs_as_another_user_when_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("uid drop applies only when the harness runs as root")
-    assert isolation_mode() == "namespaces"
+    assert isolation_mode() == "forkserver"
     assert grade_code(_solution("import os\nassert os.getuid() != 0 and os.getpid() == 1")).reason == "right"
+
+
+@pytest.mark.parametrize("mode", ["namespaces", "userns", "plain"])
+def test_fallback_modes_still_block_the_network_and_need_the_marker(mode: str, listener) -> None:
+    """The modes used when the fork server or root is unavailable: no connection, early exits still fail."""
+    from graders.registry import GradingInfrastructureError
+    from graders.sandbox import SandboxLimits, _run
+
+    port, connections = listener
+    limits = SandboxLimits(timeout_s=5)
+    try:
+        ok = _run(mode, [("solution", "x = 1"), ("tests", "assert x == 1")], limits)
+    except GradingInfrastructureError as exc:
+        pytest.skip(f"{mode} mode unavailable here: {exc}")
+    assert ok.passed
+    probe = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()"
+    assert not _run(mode, [("solution", probe)], limits).passed
+    assert connections == []
+    assert not _run(mode, [("solution", EARLY_EXIT), ("tests", "assert False")], limits).passed
+    assert not _run(mode, [("solution", FAKE_PASS), ("tests", "assert False")], limits).passed
+    assert not _run(mode, [("solution", ALLOCATE_10GB)], limits).passed

@@ -21,6 +21,8 @@ from tests.graders.helpers import run
         ("Thus the answer is $\\dfrac{3}{4}$.", "\\dfrac{3}{4}"),
         ("**Final Answer:** 17", "17"),
         ("The final answer is 1,000. I hope it is correct.", "1,000"),
+        ("Final Answer: The final answer is 12. I hope it is correct.", "12"),
+        ("Final Answer: The final answer is $-\\frac{3}{2}$. I hope it is correct.", "-\\frac{3}{2}"),
         ("Answer: \\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),
         ("I computed 5 and 7 but I'm not sure.", None),
         ("truncated \\boxed{\\frac{1}{", None),

@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    return args.route_handler(args)
+    return args.func(args)
 
 
 @pytest.fixture
@@ -73,8 +73,15 @@ def test_route_commands_end_to_end(tmp_path, long_table, monkeypatch, capsys):
     assert max(by_name[m]["per_seed"][0]["quiz"] for m in ("calc", "atlas", "both")) <= 50.0
     assert (out / "table2.csv").is_file() and (out / "routing_share.png").stat().st_size > 1000
 
-    assert _run(["route", "select", "--run", "demo", "--budget", "2", "--k", "2"]) == 0
+    subset = tmp_path / "subset.npz"
+    assert _run(["route", "select", "--run", "demo", "--budget", "2", "--k", "2", "--out", str(subset)]) == 0
     assert "selected (2): atlas, calc" in capsys.readouterr().out
+    assert Router.load(subset).models == ["atlas", "calc"]
+    assert _run(["route", "eval", "--run", "demo", "--router", str(subset), "--seeds", "7",
+                 "--out", str(tmp_path / "eval-subset")]) == 0
+    subset_report = json.loads((tmp_path / "eval-subset" / "report.json").read_text())
+    assert subset_report["models"] == ["atlas", "calc"]
+    capsys.readouterr()
 
     sweep_out = tmp_path / "sweep"
     assert _run(["route", "sweep", "--run", "demo", "--k", "1,2", "--seeds", "1", "--models-k", "2", "--plot",

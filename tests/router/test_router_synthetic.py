@@ -142,3 +142,70 @@ def test_ood_tasks_never_calibrate():
     table, embeddings = two_topic_table()
     split = hashed_split(table.keys, fraction=0.5, seed=1, ood_tasks={"mixed"})
     assert not split.calibration and len(split.test) == len(table)
+
+
+def test_incremental_helpers_from_a_table():
+    from router.incremental import add_dataset, add_model_from_table
+
+    table, embeddings = two_topic_table()
+    book = ScoreBook(table)
+    alpha = [i for i, (_, item_id) in enumerate(table.keys) if item_id.startswith("alpha")]
+    only_ac = table.with_models(["A", "C"])
+    router = Router.fit(embeddings[alpha], book.mean[alpha][:, [0, 2]], ["A", "C"], RouterConfig(k=2),
+                        calibration_keys=[table.keys[i] for i in alpha])
+    # a new model: profiled on the existing (alpha-only) clusters
+    grown = add_model_from_table(router, table, "B")
+    np.testing.assert_array_equal(grown.centroids, router.centroids)
+    assert grown.models == ["A", "C", "B"]
+    with pytest.raises(ValueError):
+        add_model_from_table(router, only_ac, "B")
+    # a new dataset (the beta topic): re-clustered on the union, so beta queries now get their own cluster
+    beta_keys = [k for k in table.keys if k[1].startswith("beta")]
+    union = add_dataset(grown, table, embeddings, beta_keys)
+    assert union.meta.n_calibration == len(table)
+    assert not np.array_equal(union.centroids, grown.centroids)
+    beta_rows = [table.index[k] for k in beta_keys]
+    assert {r[0] for r in union.route_embeddings(embeddings[beta_rows])} == {"B"}
+
+
+def test_top_n_model_switch_scoring_from_stored_answers():
+    # item 0: model X (ranked first) is inconsistent and wrong-leaning; Y agrees with itself on the right answer.
+    items = [item("t", "0"), item("t", "1")]
+    samples = [
+        outcome("t", "0", "X", 0, 0.0, "5"), outcome("t", "0", "X", 1, 1.0, "6"),
+        outcome("t", "0", "Y", 0, 1.0, "6"), outcome("t", "0", "Y", 1, 1.0, "6.0"),
+        outcome("t", "1", "X", 0, 1.0, "2"), outcome("t", "1", "X", 1, 1.0, "2"),
+        outcome("t", "1", "Y", 0, 0.0, "3"), outcome("t", "1", "Y", 1, 0.0, "3"),
+    ]
+    table = build_table(items, samples)
+    numeric = lambda a, b: float(a) == float(b)  # noqa: E731
+    one = ScoreBook(table, top_n=1, equivalence_for=lambda task: numeric)
+    two = ScoreBook(table, top_n=2, equivalence_for=lambda task: numeric)
+    rows = np.array([0, 1])
+    x_first = np.array([[0, 1], [0, 1]])
+    assert one.routed(rows, x_first).tolist() == [0.0, 1.0]  # SC tie on item 0 goes to "5" (drawn first)
+    assert two.routed(rows, x_first).tolist() == [1.0, 1.0]  # switches to Y on item 0, stops at X on item 1
+    assert ScoreBook(table, top_n=2, samples=2, equivalence_for=lambda task: numeric).routed(rows, x_first).tolist() == [0.0, 1.0]
+
+
+def test_task_graders_decide_equivalence_and_code_uses_the_first_sample():
+    from results.records import TaskInfo
+
+    items = [item("quiz", "0"), item("prog", "0", category="code")]
+    samples = [
+        outcome("quiz", "0", "M", 0, 0.0, "C"), outcome("quiz", "0", "M", 1, 1.0, "(b)"),
+        outcome("quiz", "0", "M", 2, 1.0, "B"),
+        outcome("prog", "0", "M", 0, 0.0, "def f(): pass"), outcome("prog", "0", "M", 1, 1.0, "def f(): return 1"),
+        outcome("prog", "0", "M", 2, 1.0, "def f(): return 1"),
+    ]
+    infos = {
+        "quiz": TaskInfo(category="knowledge", grader="choice"),
+        "prog": TaskInfo(category="code", grader="code", is_code=True),
+    }
+    table = build_table(items, samples, task_infos=infos)
+    book = ScoreBook(table)
+    quiz, prog = table.index[("quiz", "0")], table.index[("prog", "0")]
+    assert book.single[quiz, 0] == 1.0  # "(b)" and "B" are one vote under the choice grader
+    assert book.single[prog, 0] == 0.0  # no voting on programs: the first sample counts
+    exact = ScoreBook(table, equivalence_for=lambda task: (lambda a, b: a == b))
+    assert exact.single[quiz, 0] == 0.0  # three different strings: tie goes to the first drawn

@@ -74,3 +74,8 @@ def test_model_switch_budget_per_model_and_missing_models():
 def test_unanswered_samples_are_not_consistent():
     outcome = model_switch([[s(None, 0.0), s(None, 0.0)], [s("5", 1.0)]])
     assert outcome.models_used == 2 and outcome.score == 1.0
+
+
+def test_model_switch_on_score_only_cells_uses_the_first_model():
+    outcome = model_switch([[s(None, 0.3)], [s(None, 1.0)], [s(None, 1.0)]])
+    assert outcome.score == pytest.approx(0.3) and outcome.answer is None

@@ -81,3 +81,50 @@ def test_mathbench_items_from_official_schema(tasks, fixture_data_dir):
         assert graders.grade(task.grade_request(item.gold, respond(task, answer), "stop")).correct
         other = "ABCD"[("ABCD".index(answer) + 1) % 4]
         assert not graders.grade(task.grade_request(item.gold, respond(task, other), "stop")).correct
+
+
+def test_finqa_hub_path_reads_the_official_json_through_datasets(tmp_path, fixture_data_dir):
+    """The hub branch for real: datasets' json builder (as for the GitHub test.json) on the hand-made file,
+    in a subprocess with the hub switched off and a private cache."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    task_dir = tmp_path / "tasks"
+    task_dir.mkdir()
+    text = (Path(__file__).resolve().parents[2] / "tasks" / "finqa.yaml").read_text(encoding="utf-8")
+    url = "https://raw.githubusercontent.com/czyssrs/FinQA/main/dataset/test.json"
+    assert url in text
+    (task_dir / "finqa.yaml").write_text(
+        text.replace(url, str(fixture_data_dir / "finqa" / "test.json")), encoding="utf-8"
+    )
+    script = (
+        "from harness.taskset import select_tasks\n"
+        "[task] = select_tasks('finqa')\n"
+        "items = task.load_items(None)\n"
+        "print([i.id for i in items]); print([i.gold for i in items])\n"
+    )
+    env = {
+        **os.environ,
+        "HARNESS_TASKS_DIR": str(task_dir),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+    }
+    env.pop("HARNESS_DATA_DIR", None)
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    ids, gold = out.stdout.strip().splitlines()
+    assert ids == str(
+        [
+            "EXAMPLE/2019/page_1.pdf-1",
+            "EXAMPLE/2019/page_2.pdf-1",
+            "EXAMPLE/2019/page_3.pdf-2",
+            "EXAMPLE/2019/page_4.pdf-1",
+        ]
+    )
+    assert gold == str([{"answer": 0.25}, {"answer": -30.0}, {"answer": 13.5}, {"answer": "yes"}])

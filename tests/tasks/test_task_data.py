@@ -334,3 +334,89 @@ def test_offline_hub_error_names_data_dir_and_hub_id(write_task, tmp_path):
         "TaskDataError task demo: cannot load the hub dataset example-org/demo-dataset"
     )
     assert "--data-dir / $HARNESS_DATA_DIR" in out.stdout and "demo/*.jsonl" in out.stdout
+
+
+def test_few_shot_match_by_key(write_task, tmp_path):
+    rows = [{**ROWS[0], "cat": "bio"}, {**ROWS[1], "cat": "law"}]
+    write_jsonl(tmp_path / "data" / "demo" / "items.jsonl", rows)
+    shots = [
+        {"qid": f"s{i}", "text": f"shot {i}", "key": "A", "options": ["p", "q"], "cat": c}
+        for i, c in enumerate(["law", "bio", "law"])
+    ]
+    write_jsonl(tmp_path / "data" / "shots" / "dev.jsonl", shots)
+    text = TASK.replace(
+        "fields: {id: qid, question: text, answer: key, choices: options}",
+        "fields: {id: qid, question: text, answer: key, choices: options, extra: {cat: cat}}",
+    ).replace(
+        'user: "{question}',
+        "fewshot:\n    source: {local: {files: shots/dev.jsonl, format: jsonl}}\n"
+        "    fields: {id: qid, question: text, answer: key, choices: options, extra: {cat: cat}}\n"
+        '    match: cat\n    template: "Q: {question}"\n  user: "{fewshot}|{question}',
+    )
+    task = Task.from_file(write_task("demo", text))
+    first, second = task.load_items(tmp_path / "data")
+    assert first.messages[1].content.startswith("Q: shot 1|question 0")
+    assert second.messages[1].content.startswith("Q: shot 0\n\nQ: shot 2|question 1")
+    write_jsonl(tmp_path / "data" / "demo" / "items.jsonl", [{**ROWS[0], "cat": "art"}])
+    with pytest.raises(TaskDataError, match="no few-shot exemplar has cat = 'art'"):
+        task.load_items(tmp_path / "data")
+
+
+def test_summaries_count_locally_and_explain_otherwise(write_task, tmp_path):
+    from harness.taskset import task_summaries
+
+    write_jsonl(tmp_path / "data" / "demo" / "items.jsonl", ROWS)
+    task = Task.from_file(write_task("demo", TASK.replace("fields:", "subset: {seed: 1, size: 2}\nfields:")))
+    [here] = task_summaries([task], tmp_path / "data")
+    assert (here.items, here.full_items, here.unavailable, here.available) == (
+        2,
+        3,
+        None,
+        "2 (3 with --full)",
+    )
+    assert here.source == "local demo/*.jsonl; hub example-org/demo-dataset"
+    [nowhere] = task_summaries([task], None)
+    assert nowhere.items is None and nowhere.available.startswith(
+        "no: no data dir given; a run loads it from the hub"
+    )
+    [missing] = task_summaries([task], tmp_path)
+    assert (
+        missing.unavailable
+        == "missing here: demo/*.jsonl; a run loads it from the hub (example-org/demo-dataset)"
+    )
+
+
+def test_preprocess_gets_rows_per_part_with_context_and_args(write_task, tmp_path, monkeypatch):
+    import types
+
+    seen = []
+
+    def tag(rows, ctx):
+        seen.append((ctx.task, ctx.part, ctx.params, len(rows)))
+        extra = ctx.read("demo/extra.txt", "text")[0]["text"].strip()
+        return [{**row, "text": f"{ctx.params['prefix']}{row['text']} ({extra})"} for row in rows]
+
+    module = types.ModuleType("tasks.custom.test_only_tag")
+    module.tag = tag
+    monkeypatch.setitem(sys.modules, "tasks.custom.test_only_tag", module)
+    write_jsonl(tmp_path / "data" / "demo" / "a.jsonl", ROWS[:1])
+    write_jsonl(tmp_path / "data" / "demo" / "b.jsonl", ROWS[1:])
+    (tmp_path / "data" / "demo" / "extra.txt").write_text("rules\n", encoding="utf-8")
+    text = TASK.replace(
+        "fields:",
+        'preprocess: "tasks.custom.test_only_tag:tag"\npreprocess_args: {prefix: ">> "}\nfields:',
+        1,
+    )
+    items = Task.from_file(write_task("demo", text)).load_items(tmp_path / "data")
+    assert seen == [("demo", "a", {"prefix": ">> "}, 1), ("demo", "b", {"prefix": ">> "}, 2)]
+    assert [item.query for item in items] == [
+        ">> question 0 (rules)",
+        ">> question 1 (rules)",
+        ">> question 2 (rules)",
+    ]
+
+
+def test_jsonl_strings_may_hold_unicode_line_separators(tmp_path):
+    row = {"text": "line\u2028separator\x1cand\x85more"}
+    (tmp_path / "u.jsonl").write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert read_local_part(tmp_path, local("u.jsonl", "jsonl"))[0][2] == [row]
