@@ -298,7 +298,7 @@ def harness_run(
     import asyncio
 
     from harness.config import ModelSpec
-    from harness.evaluate import EvalRequest, load_items
+    from harness.evaluate import EvalRequest, load_items, new_event_loop
     from harness.scheduler import SamplingOverrides, Scheduler
     from harness.taskset import select_tasks
     from results.store import ResultsStore
@@ -325,8 +325,11 @@ def harness_run(
     cpu_before, children_cpu_before = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     workers_rss = ChildPeakRss()
-    with workers_rss if watch_children else contextlib.nullcontext():
-        stats = asyncio.run(scheduler.run(tasks, items))
+    # The event loop `harness eval` uses.
+    with workers_rss if watch_children else contextlib.nullcontext(), asyncio.Runner(
+        loop_factory=new_event_loop
+    ) as runner:
+        stats = runner.run(scheduler.run(tasks, items))
     wall = time.perf_counter() - started
     cpu = _cpu_s() - cpu_before
     grading_cpu = _cpu_s(resource.RUSAGE_CHILDREN) - children_cpu_before  # pool workers, reaped at shutdown

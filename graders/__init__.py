@@ -41,6 +41,11 @@ def same_answer(grader: str, a: str, b: str, options: dict[str, Any] | None = No
     return impl.same_answer(a, b, impl.parse_options(options))
 
 
+def runs_inline(grader: str) -> bool:
+    """Cheap enough to grade in the caller (a few regular expressions) instead of in a worker."""
+    return get_grader(grader).runs_inline
+
+
 def is_votable(grader: str) -> bool:
     return get_grader(grader).votable
 
@@ -58,5 +63,6 @@ __all__ = [
     "grade",
     "grade_many",
     "is_votable",
+    "runs_inline",
     "same_answer",
 ]

@@ -144,6 +144,7 @@ def extract_choice_letter(
 @register
 class ChoiceGrader(Grader):
     name = "choice"
+    runs_inline = True
     Gold = ChoiceGold
     Options = ChoiceOptions
 

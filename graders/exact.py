@@ -119,6 +119,7 @@ def _roles_from_formatted(text: str) -> dict[str, Role]:
 @register
 class ExactGrader(Grader):
     name = "exact"
+    runs_inline = True
     Gold = ExactGold
     Options = ExactOptions
 

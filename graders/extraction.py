@@ -76,7 +76,7 @@ def strip_wrappers(answer: str) -> str:
             s = s[2:-2]
         if s.startswith("\\[") and s.endswith("\\]"):
             s = s[2:-2]
-        s = s.rstrip(" .;,!")
+        s = s.rstrip(" .;,")  # not "!": inside a boxed answer it is a factorial
         if s == before:
             break
     return s.strip()

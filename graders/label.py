@@ -98,6 +98,7 @@ def _canonical(value: str, options: LabelOptions) -> str | None:
 @register
 class LabelGrader(Grader):
     name = "label"
+    runs_inline = True
     Gold = LabelGold
     Options = LabelOptions
 

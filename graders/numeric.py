@@ -103,6 +103,7 @@ def _number_span(text: str) -> str:
 @register
 class NumericGrader(Grader):
     name = "numeric"
+    runs_inline = True
     Gold = NumericGold
     Options = NumericOptions
 

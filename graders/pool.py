@@ -21,6 +21,9 @@ def grade_request(request: GradeRequest) -> GradeResult:
 
 
 def _warm_up() -> None:
+    from harness.lifetime import die_with_parent
+
+    die_with_parent()  # a SIGKILLed harness must not leave grading workers behind
     import math_verify  # noqa: F401  import cost paid once per worker, not on the first item
 
     import graders  # noqa: F401  registers every grader
@@ -43,7 +46,8 @@ class GradingPool:
         mp_context: str = "spawn",
     ) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self.code_workers = code_workers or self.workers
+        # Each concurrent sandbox run takes one of the per-process sandbox uids (64).
+        self.code_workers = min(code_workers or self.workers, 64)
         self.timeout_s = timeout_s
         self._mp_context = mp_context
         self._processes: ProcessPoolExecutor | None = None
@@ -63,6 +67,10 @@ class GradingPool:
         return self._threads if grader.waits_on_subprocess else self._process_pool()
 
     def submit(self, request: GradeRequest) -> Future[GradeResult]:
+        if get_grader(request.grader).runs_inline:
+            done: Future[GradeResult] = Future()
+            done.set_result(grade_request(request))
+            return done
         return self._executor_for(request).submit(grade_request, request)
 
     def _recover(self, exc: BaseException) -> GradeResult:
@@ -74,6 +82,8 @@ class GradingPool:
         )
 
     async def grade(self, request: GradeRequest) -> GradeResult:
+        if get_grader(request.grader).runs_inline:
+            return grade_request(request)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor_for(request), grade_request, request)
         try:

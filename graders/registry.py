@@ -41,6 +41,9 @@ class Grader:
     Options: ClassVar[type[BaseModel]]
     # True when grading mostly waits on a child process (threads suffice, no process pool needed).
     waits_on_subprocess: ClassVar[bool] = False
+    # True for graders that only run a few regular expressions: a pool hop (pickling, a pipe write,
+    # a future) would cost more than the grading, so GradingPool grades them in the caller.
+    runs_inline: ClassVar[bool] = False
     votable: ClassVar[bool] = True
 
     # ---- validation -------------------------------------------------------------------------

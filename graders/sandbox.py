@@ -16,7 +16,9 @@ network. How much isolation the machine allows is probed once per process (`isol
   /tmp, /var/tmp, /dev/shm are replaced by small private tmpfs mounts and directories the
   interpreter needs but the new uid cannot traverse (e.g. a Python under /root) are made
   reachable by covering their private ancestor with a tmpfs and bind-mounting only the
-  interpreter back read-only. When the run ends, the PID namespace takes every child with it.
+  interpreter back read-only. A root init stays pid 1 of the run's PID namespace (see
+  sandbox_runner._stay_as_namespace_init), so when the run ends or is killed the kernel kills
+  every process left in it; the run's uid is then swept for stragglers before it is reused.
 - "userns" (not root, user namespaces allowed): `unshare --map-root-user` with new network and
   PID namespaces; files are the user's own (no filesystem isolation beyond the rlimits).
 - "plain": no namespaces; sockets are blocked in-process (bypassable by determined code) and
@@ -112,8 +114,37 @@ class _UidSlot:
         return _UID_BASE + os.getpid() * _SLOTS_PER_PROCESS + self.slot
 
     def __exit__(self, *exc: object) -> None:
+        uid = _UID_BASE + os.getpid() * _SLOTS_PER_PROCESS + self.slot
+        if not _sweep_uid(uid):
+            log.error("sandbox uid %s still has processes after SIGKILL; not reusing it", uid)
+            return
         with _slot_lock:
             _free_slots.append(self.slot)
+
+
+def _pids_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+    return pids
+
+
+def _sweep_uid(uid: int, patience_s: float = 5.0) -> bool:
+    """Kill whatever still runs as this run's uid. A run's PID namespace normally takes every child
+    with it, but after a kill the namespace is torn down asynchronously, and a uid must be empty
+    before the next run gets it (RLIMIT_NPROC counts per uid)."""
+    give_up = time.monotonic() + patience_s
+    while pids := _pids_of(uid):
+        if time.monotonic() > give_up:
+            return False
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+    return True
 
 
 # ---- mount plan (root mode) ---------------------------------------------------------------

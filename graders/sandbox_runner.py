@@ -68,6 +68,25 @@ def _enter_jail(jail):
     os.setresuid(uid, uid, uid)  # a non-zero uid: the remaining capabilities are cleared
 
 
+def _stay_as_namespace_init(result_fd):
+    """Fork: this process (pid 1 of the run's PID namespace) stays root and only waits; the child
+    goes on to jail itself. Changing credentials would clear pid 1's parent-death signal, and pid 1
+    must die whenever the harness kills its parent, because the kernel then kills every process
+    left in the namespace (fork bombs, daemons that called setsid)."""
+    pid = os.fork()
+    if pid == 0:
+        return
+    for fd in (0, 1, 2, result_fd):  # only the child reads and writes
+        os.close(fd)
+    while True:
+        try:
+            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            break
+        except InterruptedError:
+            continue
+    os._exit(code if code >= 0 else 128 - code)
+
+
 def _block_sockets():
     import socket
 
@@ -88,6 +107,7 @@ def _main(raw_payload):
     os.environ.clear()
     os.environ.update(payload["env"])
     if payload["jail"]:
+        _stay_as_namespace_init(payload["result_fd"])
         _enter_jail(payload["jail"])
     sys.path.extend(payload["site_packages"])
     result_fd = payload["result_fd"]
@@ -137,6 +157,7 @@ def _main(raw_payload):
 _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 _MS_PRIVATE, _MS_NOEXEC = 1 << 18, 8
 _PR_SET_PDEATHSIG = 1
+_PRELOAD = ("typing", "re", "math", "collections", "itertools", "functools", "heapq", "bisect", "string")
 
 
 def _zygote_child(fds, libc):
@@ -175,6 +196,9 @@ def _zygote(sock_fd):
     import signal
     import socket
 
+    # Modules most solutions and tests import: loaded once here, inherited by every fork.
+    for name in _PRELOAD:
+        __import__(name)
     libc = ctypes.CDLL(None, use_errno=True)
     sock = socket.socket(fileno=sock_fd)
     wake_r, wake_w = os.pipe()

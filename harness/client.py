@@ -5,7 +5,9 @@ Failures come back as values (:class:`RequestFailure`) so one bad request never 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -13,7 +15,7 @@ from typing import Any, Literal
 
 import aiohttp
 from pydantic import BaseModel
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from harness.config import ApiMode, ModelSpec
 from harness.taskset import ChatMessage, render_completion_prompt
@@ -66,18 +68,13 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
-class _WaitRetryAfterOrBackoff:
-    """Exponential backoff with jitter, but never shorter than the server's Retry-After."""
-
-    def __init__(self, initial: float, maximum: float):
-        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
-
-    def __call__(self, retry_state: Any) -> float:
-        backoff = self._backoff(retry_state)
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, EndpointError) and exc.retry_after is not None:
-            return max(exc.retry_after, backoff)
-        return backoff
+def backoff_delay(attempt: int, failure: BaseException | None, policy: RetryPolicy) -> float:
+    """Seconds to wait after failed attempt number `attempt`: exponential with jitter, never under Retry-After."""
+    backoff = min(policy.max_backoff_s, policy.initial_backoff_s * 2 ** (attempt - 1))
+    backoff += random.uniform(0, policy.initial_backoff_s)
+    if isinstance(failure, EndpointError) and failure.retry_after is not None:
+        return max(failure.retry_after, backoff)
+    return backoff
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -184,11 +181,20 @@ class EndpointClient:
         self, messages: list[ChatMessage], params: SamplingParams, *, n: int = 1, seed: int | None = None
     ) -> Completion | RequestFailure:
         body = self._body(messages, params, n, seed)
-        attempts = 0
+        try:
+            return await self._attempt(body)  # the common case pays for no retry machinery
+        except EndpointError as exc:
+            failure = exc
+        if failure.kind != "transient" or self.retry.max_attempts == 1:
+            return RequestFailure(kind=failure.kind, message=str(failure), status=failure.status, attempts=1)
+        await asyncio.sleep(backoff_delay(1, failure, self.retry))
+        attempts = 1
         retrying = AsyncRetrying(
             retry=retry_if_exception(_is_transient),
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=_WaitRetryAfterOrBackoff(self.retry.initial_backoff_s, self.retry.max_backoff_s),
+            stop=stop_after_attempt(self.retry.max_attempts - 1),
+            wait=lambda state: backoff_delay(
+                state.attempt_number + 1, state.outcome.exception() if state.outcome else None, self.retry
+            ),
             reraise=True,
         )
         try:

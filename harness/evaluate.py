@@ -152,6 +152,16 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
     )
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed: less CPU per request than the default loop (see bench/scheduler.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def eval_main(request: EvalRequest) -> int:
-    outcome = asyncio.run(run_eval(request))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        outcome = runner.run(run_eval(request))
     return 130 if outcome.interrupted else 0

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from pydantic import BaseModel, Field
 
-from graders import GradingPool
+from graders import GradingPool, grade, runs_inline
 from graders.base import GradeResult
 from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy
 from harness.config import ModelSpec
@@ -33,6 +33,8 @@ from results.store import ResultsStore
 
 WRITE_BATCH = 512
 WRITE_INTERVAL_S = 0.05
+# Responses waiting for a grading worker; beyond this, generation waits (memory stays bounded).
+GRADE_BACKLOG = 2048
 
 
 class SamplingOverrides(BaseModel):
@@ -144,6 +146,7 @@ class Scheduler:
         self._stop = asyncio.Event()
         self._grading: set[asyncio.Task] = set()
         self._workers: list[asyncio.Task] = []
+        self._grade_slots = asyncio.Semaphore(GRADE_BACKLOG)
 
     # ----- public -------------------------------------------------------------------------------
 
@@ -163,7 +166,7 @@ class Scheduler:
             GradingPool(self.grading_workers) as pool,
         ):
             writer = asyncio.create_task(self._writer())
-            self._regrade_pending(pool, by_name, gold)
+            await self._regrade_pending(pool, by_name, gold)
             endpoints = [self._endpoints(session, spec) for spec in self.models]
             workers = [
                 asyncio.create_task(self._worker(ep, plan[ep.spec.name], pool))
@@ -262,7 +265,7 @@ class Scheduler:
         ]
         self._emit(records)
         for record in records:
-            self._schedule_grade(pool, unit.task, unit.item.gold, record)
+            await self._schedule_grade(pool, unit.task, unit.item.gold, record)
 
     @staticmethod
     def _record(unit: WorkUnit, index: int, params: SamplingParams, seed: int, **outcome: object) -> SampleRecord:
@@ -305,18 +308,24 @@ class Scheduler:
         for record in records:
             self._out.put_nowait(record)
 
-    def _schedule_grade(self, pool: GradingPool, task: Task, gold: object, record: SampleRecord) -> None:
+    async def _schedule_grade(self, pool: GradingPool, task: Task, gold: object, record: SampleRecord) -> None:
         request = task.grade_request(gold, record.response, record.finish_reason)
+        if runs_inline(request.grader):
+            self._out.put_nowait((record.key, grade(request)))
+            return
+        await self._grade_slots.acquire()
 
-        async def grade() -> None:
-            result = await pool.grade(request)
-            self._out.put_nowait((record.key, result))
+        async def grade_in_pool() -> None:
+            try:
+                self._out.put_nowait((record.key, await pool.grade(request)))
+            finally:
+                self._grade_slots.release()
 
-        job = asyncio.create_task(grade())
+        job = asyncio.create_task(grade_in_pool())
         self._grading.add(job)
         job.add_done_callback(self._grading.discard)
 
-    def _regrade_pending(
+    async def _regrade_pending(
         self, pool: GradingPool, tasks: dict[str, Task], gold: dict[tuple[str, str], object]
     ) -> None:
         """Rows stored by an earlier, interrupted run but not yet graded."""
@@ -325,7 +334,7 @@ class Scheduler:
             key = (record.task, record.item_id)
             if task is None or key not in gold or record.error is not None:
                 continue
-            self._schedule_grade(pool, task, gold[key], record)
+            await self._schedule_grade(pool, task, gold[key], record)
 
     async def _writer(self) -> None:
         """The only code that writes: batches samples and grades into short transactions."""

@@ -45,7 +45,11 @@ def max_expert_orders(book: ScoreBook, calibration_rows: np.ndarray, test_rows: 
     }
     tasks = book.table.task_of[test_rows]
     firsts = [expert.get(task, fallback) for task in tasks]
-    return np.stack([fixed_order(1, f, len(names))[0] for f in firsts]) if firsts else np.empty((0, len(names)), int)
+    return (
+        np.stack([fixed_order(1, f, len(names))[0] for f in firsts])
+        if firsts
+        else np.empty((0, len(names)), int)
+    )
 
 
 def random_orders(n_rows: int, n_models: int, seed: int) -> np.ndarray:

@@ -33,16 +33,31 @@ def _fraction(text: str) -> float:
 
 def _add_fit_options(parser: argparse.ArgumentParser, *, k_default: int = 64) -> None:
     parser.add_argument("--k", type=int, default=k_default, help="number of clusters (default %(default)s)")
-    parser.add_argument("--embedder", default=DEFAULT_EMBEDDER,
-                        help="minilm (offline, default), st:<model>, or openai:<model>@<base_url>")
-    parser.add_argument("--split", type=_fraction, default=None,
-                        help="calibration fraction of a hashed per-task split; default: the run's recorded "
-                             "split (imported train/test files) if any, else 0.7")
+    parser.add_argument(
+        "--embedder",
+        default=DEFAULT_EMBEDDER,
+        help="minilm (offline, default), st:<model>, or openai:<model>@<base_url>",
+    )
+    parser.add_argument(
+        "--split",
+        type=_fraction,
+        default=None,
+        help="calibration fraction of a hashed per-task split; default: the run's recorded "
+        "split (imported train/test files) if any, else 0.7",
+    )
     parser.add_argument("--clusterer", choices=CLUSTERERS, default="kmeans")
-    parser.add_argument("--routing", choices=("nearest", "soft"), default="nearest",
-                        help="nearest cluster (paper) or soft top-clusters voting (authors' code)")
-    parser.add_argument("--shrinkage", type=float, default=1.0,
-                        help="pseudo-count pulling small clusters' profiles to the model's global accuracy")
+    parser.add_argument(
+        "--routing",
+        choices=("nearest", "soft"),
+        default="nearest",
+        help="nearest cluster (paper) or soft top-clusters voting (authors' code)",
+    )
+    parser.add_argument(
+        "--shrinkage",
+        type=float,
+        default=1.0,
+        help="pseudo-count pulling small clusters' profiles to the model's global accuracy",
+    )
 
 
 def add_route_commands(subparsers) -> None:
@@ -73,7 +88,9 @@ def add_route_commands(subparsers) -> None:
     select.add_argument("--router", type=Path, default=None, help="use this artifact instead of fitting one")
     _add_fit_options(select)
     select.add_argument("--seed", type=int, default=42)
-    select.add_argument("--out", type=Path, default=None, help="write the router restricted to the selection here")
+    select.add_argument(
+        "--out", type=Path, default=None, help="write the router restricted to the selection here"
+    )
     select.set_defaults(func=cmd_select)
 
     sweep = commands.add_parser("sweep", help="accuracy vs number of clusters K (and vs number of models)")
@@ -97,8 +114,13 @@ def add_route_commands(subparsers) -> None:
     imp.add_argument("--format", choices=("routerdc", "long"), required=True)
     imp.add_argument("--run", required=True, help="run directory or run name (created if needed)")
     imp.add_argument("--ood", default="", help="comma-separated tasks to mark out-of-distribution (routerdc)")
-    imp.add_argument("--score-kind", action="append", default=[], metavar="TASK=mc|fraction",
-                     help="override RouterDC score detection for a task (repeatable)")
+    imp.add_argument(
+        "--score-kind",
+        action="append",
+        default=[],
+        metavar="TASK=mc|fraction",
+        help="override RouterDC score detection for a task (repeatable)",
+    )
     imp.set_defaults(func=cmd_import)
 
 
@@ -199,8 +221,15 @@ def cmd_eval(args) -> int:
     embeddings = _embeddings(table, config.embedder, console)
     book = _book(table, args)
     report = evaluate(
-        table, embeddings, config, args.seeds, split_provider(table, recorded, config.split_fraction),
-        book=book, knn_k=args.knn_k, fitted=router, progress=console.log,
+        table,
+        embeddings,
+        config,
+        args.seeds,
+        split_provider(table, recorded, config.split_fraction),
+        book=book,
+        knn_k=args.knn_k,
+        fitted=router,
+        progress=console.log,
     )
     out = args.out or run_dir / "router" / f"eval-{args.router.stem}-top{book.top_n}"
     written = write_report(report, out)
@@ -228,7 +257,9 @@ def cmd_select(args) -> int:
     chosen = select_models(router, args.budget)
     print(f"\nselected ({len(chosen)}): {', '.join(chosen)}")
     if args.out is not None:
-        console.log(f"router over the selected models written to {router.restricted_to(chosen).save(args.out)}")
+        console.log(
+            f"router over the selected models written to {router.restricted_to(chosen).save(args.out)}"
+        )
     return 0
 
 
@@ -243,7 +274,9 @@ def cmd_sweep(args) -> int:
     split_for = split_provider(table, recorded, args.split)
     args.k = args.models_k
     config = _config(args, args.seeds[0])
-    points = sweep_k(table, embeddings, config, args.ks, args.seeds, split_for, book=book, progress=console.log)
+    points = sweep_k(
+        table, embeddings, config, args.ks, args.seeds, split_for, book=book, progress=console.log
+    )
     out = args.out or run_dir / "router" / "sweep"
     out.mkdir(parents=True, exist_ok=True)
     print("| K | validation | test |\n|---:|---:|---:|")
@@ -253,8 +286,12 @@ def cmd_sweep(args) -> int:
     print("\n| #models | test | models |\n|---:|---:|---|")
     for c in curve:
         print(f"| {c.budget} | {c.test:.2f} ± {c.test_std:.2f} | {', '.join(c.models)} |")
-    (out / "k_sweep.json").write_text(json.dumps([p.model_dump() for p in points], indent=2), encoding="utf-8")
-    (out / "model_count.json").write_text(json.dumps([c.model_dump() for c in curve], indent=2), encoding="utf-8")
+    (out / "k_sweep.json").write_text(
+        json.dumps([p.model_dump() for p in points], indent=2), encoding="utf-8"
+    )
+    (out / "model_count.json").write_text(
+        json.dumps([c.model_dump() for c in curve], indent=2), encoding="utf-8"
+    )
     if args.plot:
         plot_k_sweep(points, out / "k_sweep.png")
         plot_model_count(curve, out / "model_count.png")

@@ -50,13 +50,18 @@ def fit_clusters(
         warnings.simplefilter("ignore", category=UserWarning)
         if method == "kmeans":
             model = KMeans(
-                n_clusters=k, init="k-means++", n_init="auto", max_iter=1000,
+                n_clusters=k,
+                init="k-means++",
+                n_init="auto",
+                max_iter=1000,
                 algorithm="elkan" if k > 1 else "lloyd",  # elkan needs >= 2 clusters
                 random_state=seed,
             ).fit(x)
             return model.labels_.astype(np.int64), model.cluster_centers_
         if method == "gmm":
-            model = GaussianMixture(n_components=k, covariance_type="full", random_state=seed, reg_covar=1e-4).fit(x)
+            model = GaussianMixture(
+                n_components=k, covariance_type="full", random_state=seed, reg_covar=1e-4
+            ).fit(x)
             labels = model.predict(x).astype(np.int64)
             return labels, model.means_
         if method == "agglomerative":

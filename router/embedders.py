@@ -117,7 +117,8 @@ class Embedder(ABC):
         return np.stack([known[key] for key in hashes]).astype(np.float32, copy=False)
 
     def _compute(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
-        keys = list(missing)
+        # Similar lengths per batch: far less padding for transformer embedders.
+        keys = sorted(missing, key=lambda key: len(missing[key]))
         out: dict[str, np.ndarray] = {}
         progress = _progress(len(keys), f"embedding with {self.spec}") if self.progress else None
         try:
@@ -125,7 +126,9 @@ class Embedder(ABC):
                 chunk = keys[start : start + self.batch_size]
                 vectors = l2_normalise(self._embed_batch([missing[k] for k in chunk]))
                 if vectors.shape[0] != len(chunk):
-                    raise EmbeddingError(f"{self.spec}: asked for {len(chunk)} vectors, got {vectors.shape[0]}")
+                    raise EmbeddingError(
+                        f"{self.spec}: asked for {len(chunk)} vectors, got {vectors.shape[0]}"
+                    )
                 batch = dict(zip(chunk, vectors, strict=True))
                 if self._cache:
                     self._cache.put_many(batch)
@@ -167,12 +170,16 @@ class SentenceTransformerEmbedder(Embedder):
                     raise EmbeddingError(
                         f"embedder {self.spec} needs sentence-transformers: pip install 'avengers-harness[local]'"
                     ) from exc
-                self._model = SentenceTransformer(self._model_name, device=os.environ.get("HARNESS_EMBED_DEVICE"))
+                self._model = SentenceTransformer(
+                    self._model_name, device=os.environ.get("HARNESS_EMBED_DEVICE")
+                )
             return self._model
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         model = self._load()
-        return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
 
 
 def minilm_model_path() -> str:
@@ -216,8 +223,10 @@ class OpenAIEmbedder(Embedder):
         self.max_concurrency = max_concurrency
         self.max_attempts = max_attempts
         self.timeout_s = timeout_s
-        self.api_key = api_key if api_key is not None else next(
-            (os.environ[e] for e in API_KEY_ENVS if os.environ.get(e)), None
+        self.api_key = (
+            api_key
+            if api_key is not None
+            else next((os.environ[e] for e in API_KEY_ENVS if os.environ.get(e)), None)
         )
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
@@ -245,7 +254,9 @@ class OpenAIEmbedder(Embedder):
         except RuntimeError:
             return asyncio.run(coro)
         coro.close()
-        raise EmbeddingError("OpenAIEmbedder.embed() is blocking: inside an event loop use `await aembed(...)`")
+        raise EmbeddingError(
+            "OpenAIEmbedder.embed() is blocking: inside an event loop use `await aembed(...)`"
+        )
 
     async def aembed(self, texts: Sequence[str]) -> np.ndarray:
         """The async twin of :meth:`embed` for callers already inside an event loop."""
@@ -307,7 +318,9 @@ def _parse_embeddings(body: str, expected: int, url: str) -> np.ndarray:
         rows = sorted(data, key=lambda row: row.get("index", 0))
         vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
     except (ValueError, KeyError, TypeError) as exc:
-        raise EmbeddingError(f"{url}: response is not an OpenAI embeddings list ({exc}): {body[:200]}") from exc
+        raise EmbeddingError(
+            f"{url}: response is not an OpenAI embeddings list ({exc}): {body[:200]}"
+        ) from exc
     if vectors.ndim != 2 or vectors.shape[0] != expected:
         raise EmbeddingError(f"{url}: expected {expected} embeddings, got shape {vectors.shape}")
     return vectors

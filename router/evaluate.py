@@ -28,17 +28,23 @@ ORACLE = "Oracle"
 class MethodScores(BaseModel):
     name: str
     kind: MethodKind
-    per_seed: list[dict[str, float]] = Field(default_factory=list, description="task -> accuracy (%) per seed")
+    per_seed: list[dict[str, float]] = Field(
+        default_factory=list, description="task -> accuracy (%) per seed"
+    )
 
     def mean(self, task: str) -> float:
-        return float(np.mean([s[task] for s in self.per_seed if task in s])) if self.per_seed else float("nan")
+        return (
+            float(np.mean([s[task] for s in self.per_seed if task in s])) if self.per_seed else float("nan")
+        )
 
     def std(self, task: str) -> float:
         return float(np.std([s[task] for s in self.per_seed if task in s])) if self.per_seed else float("nan")
 
     def average(self, tasks: Sequence[str]) -> float:
         """Mean over seeds of the per-seed mean over ``tasks``."""
-        values = [np.mean([s[t] for t in tasks]) for s in self.per_seed if tasks and all(t in s for t in tasks)]
+        values = [
+            np.mean([s[t] for t in tasks]) for s in self.per_seed if tasks and all(t in s for t in tasks)
+        ]
         return float(np.mean(values)) if values else float("nan")
 
 
@@ -54,7 +60,8 @@ class EvalReport(BaseModel):
     split_source: str
     methods: list[MethodScores]
     routing_share: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="task -> model -> share of test queries routed there first (pooled seeds)"
+        default_factory=dict,
+        description="task -> model -> share of test queries routed there first (pooled seeds)",
     )
     notes: list[str] = Field(default_factory=list)
 
@@ -81,7 +88,11 @@ def split_provider(table: OutcomeTable, recorded: Split | None, fraction: float 
 
 
 def fit_on_rows(
-    table: OutcomeTable, book: ScoreBook, embeddings: np.ndarray, rows: np.ndarray, config: RouterConfig,
+    table: OutcomeTable,
+    book: ScoreBook,
+    embeddings: np.ndarray,
+    rows: np.ndarray,
+    config: RouterConfig,
     split_source: str,
 ) -> Router:
     return Router.fit(
@@ -138,11 +149,21 @@ def evaluate(
 
         for j, name in enumerate(names):
             record(name, "model", book.per_task(test, book.single[test, j]))
-        record("Random Router", "baseline", book.per_task(test, book.routed(test, baselines.random_orders(len(test), len(names), seed))))
+        record(
+            "Random Router",
+            "baseline",
+            book.per_task(test, book.routed(test, baselines.random_orders(len(test), len(names), seed))),
+        )
         single = baselines.best_single(book, calibration)
         record(f"Best Single ({names[single]})", "baseline", book.per_task(test, book.single[test, single]))
-        record("Max Expert", "baseline", book.per_task(test, book.routed(test, baselines.max_expert_orders(book, calibration, test))))
-        knn = baselines.knn_orders(embeddings[calibration], book.mean[calibration], embeddings[test], names, knn_k)
+        record(
+            "Max Expert",
+            "baseline",
+            book.per_task(test, book.routed(test, baselines.max_expert_orders(book, calibration, test))),
+        )
+        knn = baselines.knn_orders(
+            embeddings[calibration], book.mean[calibration], embeddings[test], names, knn_k
+        )
         record(f"kNN Router (k={knn_k})", "baseline", book.per_task(test, book.routed(test, knn)))
         record(ORACLE, "reference", book.per_task(test, book.single[test].max(axis=1)))
         record(AVENGERS, "avengers", book.per_task(test, book.routed(test, order)))
@@ -227,10 +248,17 @@ def sweep_k(
             inner = hashed_split(sorted(split.calibration), fraction=validation_fraction, seed=seed)
             fit_rows, val_rows = table.rows_of(inner.calibration), table.rows_of(inner.test)
             router = fit_on_rows(table, book, embeddings, fit_rows, cfg, split.source)
-            validation_scores.append(_avg(book.per_task(val_rows, book.routed(val_rows, router.order(embeddings[val_rows]))), in_dist))
+            validation_scores.append(
+                _avg(
+                    book.per_task(val_rows, book.routed(val_rows, router.order(embeddings[val_rows]))),
+                    in_dist,
+                )
+            )
             calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
             router = fit_on_rows(table, book, embeddings, calibration, cfg, split.source)
-            test_scores.append(_avg(book.per_task(test, book.routed(test, router.order(embeddings[test]))), in_dist))
+            test_scores.append(
+                _avg(book.per_task(test, book.routed(test, router.order(embeddings[test]))), in_dist)
+            )
         points.append(
             SweepPoint(
                 k=k,
@@ -268,7 +296,9 @@ def sweep_model_count(
     for seed in seeds:
         split = split_for(seed)
         calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
-        router = fit_on_rows(table, book, embeddings, calibration, config.model_copy(update={"seed": seed}), split.source)
+        router = fit_on_rows(
+            table, book, embeddings, calibration, config.model_copy(update={"seed": seed}), split.source
+        )
         for budget in budgets:
             selected = select_models(router, budget)
             chosen.setdefault(budget, selected)

@@ -74,8 +74,17 @@ def _grade_reason(score: float) -> str:
     return "right" if score >= 1.0 else "wrong"
 
 
-def _imported_sample(task: str, item_id: str, model: str, index: int, score: float, source: str, raw: Any,
-                     query_hash: str, extracted: str | None = None) -> SampleRecord:
+def _imported_sample(
+    task: str,
+    item_id: str,
+    model: str,
+    index: int,
+    score: float,
+    source: str,
+    raw: Any,
+    query_hash: str,
+    extracted: str | None = None,
+) -> SampleRecord:
     return SampleRecord(
         task=task,
         item_id=item_id,
@@ -99,7 +108,9 @@ def _record_split(store: ResultsStore, parts: Mapping[ItemKey, Part], source: st
 
 def _routerdc_files(folder: Path) -> dict[str, dict[str, Path]]:
     if not folder.is_dir():
-        raise ImportFormatError(f"{folder}: not a folder of RouterDC <task>_train.json / <task>_test.json files")
+        raise ImportFormatError(
+            f"{folder}: not a folder of RouterDC <task>_train.json / <task>_test.json files"
+        )
     found: dict[str, dict[str, Path]] = {}
     for path in sorted(folder.glob("*.json")):
         match = ROUTERDC_FILE.match(path.name)
@@ -178,7 +189,9 @@ def import_routerdc(
                 parts[(task, item_id)] = PART_OF_SPLIT[part]
                 for model, raw in scores.items():
                     score = (1.0 if raw > 0 else 0.0) if kind == "mc" else raw
-                    samples.append(_imported_sample(task, item_id, model, 0, score, "routerdc", raw, query_hash))
+                    samples.append(
+                        _imported_sample(task, item_id, model, 0, score, "routerdc", raw, query_hash)
+                    )
                     models.add(model)
         store.upsert_items(items)
         store.write_samples(samples)
@@ -213,6 +226,11 @@ class LongRow(BaseModel):
         if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
             return 1.0 if value.strip().lower() == "true" else 0.0
         return value
+
+    @field_validator("ood", mode="before")
+    @classmethod
+    def _blank_is_false(cls, value: Any) -> Any:
+        return False if value in ("", None) else value
 
     @field_validator("category", "split", "extracted", mode="before")
     @classmethod
@@ -285,14 +303,25 @@ def import_long(
                 prompt_hash=query_hash,
             )
         elif known.query != row.query:
-            raise ImportFormatError(f"{where}: item {row.task}/{row.item} has a different query than an earlier row")
+            raise ImportFormatError(
+                f"{where}: item {row.task}/{row.item} has a different query than an earlier row"
+            )
         if row.split is not None:
             part = PART_OF_SPLIT[row.split]
             if parts.setdefault(key, part) != part:
                 raise ImportFormatError(f"{where}: item {row.task}/{row.item} is in both splits")
         pending.append(
-            _imported_sample(row.task, row.item, row.model, row.sample, row.correct, "long table", row.correct,
-                             query_hash, row.extracted)
+            _imported_sample(
+                row.task,
+                row.item,
+                row.model,
+                row.sample,
+                row.correct,
+                "long table",
+                row.correct,
+                query_hash,
+                row.extracted,
+            )
         )
         models.add(row.model)
         if len(pending) >= batch_size:
@@ -308,7 +337,9 @@ def import_long(
     if parts:
         if len(parts) != len(items):
             missing = next(k for k in items if k not in parts)
-            raise ImportFormatError(f"{path}: some rows have a split and some do not (e.g. item {missing[0]}/{missing[1]})")
+            raise ImportFormatError(
+                f"{path}: some rows have a split and some do not (e.g. item {missing[0]}/{missing[1]})"
+            )
         _record_split(store, parts, "long table")
     per_task: dict[str, int] = {}
     for task, _ in items:

@@ -41,6 +41,10 @@ def add_dataset(
     candidates = [m for m in router.models if m in table.models]
     scores = table.mean_scores()[:, [table.models.index(m) for m in candidates]]
     return Router.fit(
-        embeddings[rows], scores[rows], candidates, router.config,
-        calibration_keys=keys, split_source=router.meta.split_source,
+        embeddings[rows],
+        scores[rows],
+        candidates,
+        router.config,
+        calibration_keys=keys,
+        split_source=router.meta.split_source,
     )

@@ -38,7 +38,9 @@ class RouterConfig(BaseModel):
     clusterer: str = "kmeans"
     embedder: str = "minilm"
     seed: int = 42
-    split_fraction: float | None = Field(default=0.7, description="None when the run's recorded split was used")
+    split_fraction: float | None = Field(
+        default=0.7, description="None when the run's recorded split was used"
+    )
     shrinkage: float = Field(default=1.0, ge=0, description="pseudo-count pulling cluster profiles to global")
     routing: Routing = "nearest"
     top_clusters: int = Field(default=3, ge=1, description="soft routing: clusters that vote")
@@ -79,8 +81,12 @@ class Router:
         names = self.meta.models
         self._order = model_order(self.profiles.scores, self.profiles.global_accuracy, names)
         self._ranks = rank_matrix(self.profiles.scores, self.profiles.global_accuracy, names)
-        norms = np.linalg.norm(np.where(np.isfinite(self.centroids), self.centroids, 0.0), axis=1, keepdims=True)
-        self._unit_centroids = np.where(np.isfinite(self.centroids), self.centroids, 0.0) / np.maximum(norms, 1e-12)
+        norms = np.linalg.norm(
+            np.where(np.isfinite(self.centroids), self.centroids, 0.0), axis=1, keepdims=True
+        )
+        self._unit_centroids = np.where(np.isfinite(self.centroids), self.centroids, 0.0) / np.maximum(
+            norms, 1e-12
+        )
         self._usable = np.isfinite(self.centroids).all(axis=1)
 
     @property
@@ -201,7 +207,9 @@ class Router:
     def use_embedder(self, embedder) -> Router:
         """Route with an already built embedder (must be the artifact's: same spec)."""
         if embedder.spec != self.config.embedder:
-            raise ValueError(f"router was fitted with embedder {self.config.embedder!r}, not {embedder.spec!r}")
+            raise ValueError(
+                f"router was fitted with embedder {self.config.embedder!r}, not {embedder.spec!r}"
+            )
         self._embedder = embedder
         return self
 
@@ -253,10 +261,14 @@ class Router:
         meta = RouterMeta.model_validate(raw)
         try:
             profiles = Profiles(arrays["profile_scores"], arrays["profile_counts"], arrays["global_accuracy"])
-            keys = list(zip(arrays["calibration_tasks"].tolist(), arrays["calibration_items"].tolist(), strict=True))
+            keys = list(
+                zip(arrays["calibration_tasks"].tolist(), arrays["calibration_items"].tolist(), strict=True)
+            )
             router = cls(meta, arrays["centroids"], profiles, keys, arrays["calibration_labels"])
         except KeyError as exc:
             raise ArtifactError(f"{path}: missing array {exc}") from exc
         if router.profiles.scores.shape != (meta.n_clusters, len(meta.models)):
-            raise ArtifactError(f"{path}: profile shape {router.profiles.scores.shape} does not match its metadata")
+            raise ArtifactError(
+                f"{path}: profile shape {router.profiles.scores.shape} does not match its metadata"
+            )
         return router

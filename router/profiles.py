@@ -29,7 +29,11 @@ def global_accuracy(item_scores: np.ndarray) -> np.ndarray:
 
 
 def cluster_profiles(
-    labels: np.ndarray, n_clusters: int, item_scores: np.ndarray, *, shrinkage: float = 1.0,
+    labels: np.ndarray,
+    n_clusters: int,
+    item_scores: np.ndarray,
+    *,
+    shrinkage: float = 1.0,
     global_acc: np.ndarray | None = None,
 ) -> Profiles:
     """Profiles from calibration ``labels`` [n] and ``item_scores`` [n, models] (NaN = not answered)."""

@@ -64,8 +64,13 @@ def write_csv(report: EvalReport, path: Path, *, ood: bool = False) -> Path:
         writer.writerow(["method", "kind", *tasks, "avg", *(f"{t}_std" for t in tasks)])
         for m in report.methods:
             writer.writerow(
-                [m.name, m.kind, *(f"{m.mean(t):.4f}" for t in tasks), f"{m.average(tasks):.4f}",
-                 *(f"{m.std(t):.4f}" for t in tasks)]
+                [
+                    m.name,
+                    m.kind,
+                    *(f"{m.mean(t):.4f}" for t in tasks),
+                    f"{m.average(tasks):.4f}",
+                    *(f"{m.std(t):.4f}" for t in tasks),
+                ]
             )
     return path
 
@@ -75,7 +80,9 @@ def routing_share_markdown(report: EvalReport) -> str:
     lines = ["| Task | " + " | ".join(report.models) + " |", "|---|" + "---:|" * len(report.models)]
     for task in tasks:
         share = report.routing_share[task]
-        lines.append(f"| {task} | " + " | ".join(f"{100 * share.get(m, 0.0):.1f}%" for m in report.models) + " |")
+        lines.append(
+            f"| {task} | " + " | ".join(f"{100 * share.get(m, 0.0):.1f}%" for m in report.models) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -111,13 +118,23 @@ def _pyplot():
     return plt
 
 
-def plot_k_sweep(points: Sequence[SweepPoint], path: Path, *, title: str = "Avengers: accuracy vs clusters K") -> Path:
+def plot_k_sweep(
+    points: Sequence[SweepPoint], path: Path, *, title: str = "Avengers: accuracy vs clusters K"
+) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ks = [p.k for p in points]
-    ax.errorbar(ks, [p.validation for p in points], yerr=[p.validation_std for p in points], marker="o",
-                label="validation (held-out calibration)", capsize=3)
-    ax.errorbar(ks, [p.test for p in points], yerr=[p.test_std for p in points], marker="s", label="test", capsize=3)
+    ax.errorbar(
+        ks,
+        [p.validation for p in points],
+        yerr=[p.validation_std for p in points],
+        marker="o",
+        label="validation (held-out calibration)",
+        capsize=3,
+    )
+    ax.errorbar(
+        ks, [p.test for p in points], yerr=[p.test_std for p in points], marker="s", label="test", capsize=3
+    )
     ax.set_xscale("log")
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.set_xlabel("number of clusters K (log scale)")
@@ -132,12 +149,20 @@ def plot_k_sweep(points: Sequence[SweepPoint], path: Path, *, title: str = "Aven
     return path
 
 
-def plot_model_count(points: Sequence[ModelCountPoint], path: Path, *, reference: float | None = None) -> Path:
+def plot_model_count(
+    points: Sequence[ModelCountPoint], path: Path, *, reference: float | None = None
+) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     budgets = [p.budget for p in points]
-    ax.errorbar(budgets, [p.test for p in points], yerr=[p.test_std for p in points], marker="o", capsize=3,
-                label="Avengers with the s(m)-selected models")
+    ax.errorbar(
+        budgets,
+        [p.test for p in points],
+        yerr=[p.test_std for p in points],
+        marker="o",
+        capsize=3,
+        label="Avengers with the s(m)-selected models",
+    )
     if reference is not None:
         ax.axhline(reference, color="gray", linestyle="--", label="best single model")
     ax.set_xticks(budgets)

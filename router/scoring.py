@@ -9,6 +9,7 @@ A model with no graded sample for an item scores 0 there.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -34,6 +35,16 @@ def grader_equivalence(table: OutcomeTable) -> EquivalenceFor:
         return same
 
     return for_task
+
+
+def _memoised(same: Equivalence) -> Equivalence:
+    """Answers repeat across samples and models; grader equivalence (e.g. math-verify) is slow."""
+    cached = lru_cache(maxsize=262_144)(same)
+
+    def lookup(a: str, b: str) -> bool:
+        return cached(a, b) if a <= b else cached(b, a)
+
+    return lookup
 
 
 def _not_votable(info) -> bool:
@@ -69,12 +80,13 @@ class ScoreBook:
         self.samples = samples
         self.top_n = min(top_n, len(table.models))
         self.equivalence_for = equivalence_for or grader_equivalence(table)
-        self._same = {task: self.equivalence_for(task) for task in table.tasks}
+        self._same = {task: _memoised(self.equivalence_for(task)) for task in table.tasks}
         self._code = {task: _not_votable(table.task_infos.get(task)) for task in table.tasks}
         self.mean = table.mean_scores()
-        self.single = self._self_consistency_matrix()
 
-    def _self_consistency_matrix(self) -> np.ndarray:
+    @cached_property
+    def single(self) -> np.ndarray:
+        """[items, models] Self-Consistency correctness (computed on first use: voting can be slow)."""
         out = np.zeros((len(self.table), len(self.table.models)))
         for i, ((task, _), row) in enumerate(zip(self.table.keys, self.table.cells, strict=True)):
             same, code = self._same[task], self._code[task]
@@ -101,8 +113,12 @@ class ScoreBook:
     def per_task(self, rows: np.ndarray, correctness: np.ndarray) -> dict[str, float]:
         """Accuracy in percent per task over ``rows``."""
         tasks = self.table.task_of[rows]
-        return {task: 100.0 * float(correctness[tasks == task].mean()) for task in sorted(set(tasks.tolist()))}
+        return {
+            task: 100.0 * float(correctness[tasks == task].mean()) for task in sorted(set(tasks.tolist()))
+        }
 
-    def model_accuracy(self, rows: np.ndarray, models: Sequence[int] | None = None) -> dict[int, dict[str, float]]:
+    def model_accuracy(
+        self, rows: np.ndarray, models: Sequence[int] | None = None
+    ) -> dict[int, dict[str, float]]:
         models = range(len(self.table.models)) if models is None else models
         return {j: self.per_task(rows, self.single[rows, j]) for j in models}

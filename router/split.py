@@ -70,9 +70,7 @@ def hashed_split(
     return Split(source="hash", fraction=fraction, seed=seed, calibration=calibration, test=test)
 
 
-def explicit_split(
-    parts: Mapping[ItemKey, Part], *, source: str, ood_tasks: Iterable[str] = ()
-) -> Split:
+def explicit_split(parts: Mapping[ItemKey, Part], *, source: str, ood_tasks: Iterable[str] = ()) -> Split:
     ood = set(ood_tasks)
     calibration = {k for k, part in parts.items() if part == "calibration" and k[0] not in ood}
     test = {k for k, part in parts.items() if part == "test" or k[0] in ood}

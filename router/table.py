@@ -99,14 +99,19 @@ def build_table(
         key = (s.task, s.item_id)
         if key not in by_key:
             continue
-        grouped.setdefault(key, {}).setdefault(s.model, []).append((s.sample_index, Sample(s.extracted, s.score)))
+        grouped.setdefault(key, {}).setdefault(s.model, []).append(
+            (s.sample_index, Sample(s.extracted, s.score))
+        )
         models.add(s.model)
     if not grouped:
         raise TableError("the run has no graded samples of known items")
     model_list = sorted(models)
     keys = sorted(grouped)
     cells = [
-        [[sample for _, sample in sorted(grouped[key].get(m, []), key=lambda pair: pair[0])] for m in model_list]
+        [
+            [sample for _, sample in sorted(grouped[key].get(m, []), key=lambda pair: pair[0])]
+            for m in model_list
+        ]
         for key in keys
     ]
     categories = {by_key[k].task: by_key[k].category for k in keys}

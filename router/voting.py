@@ -69,7 +69,10 @@ def majority(samples: Sequence[Sample], same: Equivalence = exact_match) -> tupl
 
 
 def self_consistency(
-    samples: Sequence[Sample], same: Equivalence = exact_match, *, k: int | None = None,
+    samples: Sequence[Sample],
+    same: Equivalence = exact_match,
+    *,
+    k: int | None = None,
     first_sample_only: bool = False,
 ) -> float:
     """Majority over the first ``k`` samples of one model (all of them when k is None)."""
@@ -80,7 +83,9 @@ def self_consistency(
 
 
 def _agree(samples: Sequence[Sample], same: Equivalence) -> bool:
-    return bool(samples) and all(s.extracted is not None for s in samples) and len(_groups(samples, same)) == 1
+    return (
+        bool(samples) and all(s.extracted is not None for s in samples) and len(_groups(samples, same)) == 1
+    )
 
 
 def model_switch(
@@ -110,8 +115,11 @@ def model_switch(
             break
     if drawn and all(s.extracted is None for s in drawn):
         # Nothing to vote on (score-only cells): the first model's expected correctness.
-        first = next(list(samples[:k_per_model] if k_per_model is not None else samples)
-                     for samples in per_model if samples)
+        first = next(
+            list(samples[:k_per_model] if k_per_model is not None else samples)
+            for samples in per_model
+            if samples
+        )
         return VoteOutcome(sum(s.score for s in first) / len(first), None, used, stopped)
     score, answer = majority(drawn, same)
     return VoteOutcome(score, answer, used, stopped)

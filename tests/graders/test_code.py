@@ -217,8 +217,10 @@ def test_output_is_capped() -> None:
 def test_sandbox_runs_as_another_user_when_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("uid drop applies only when the harness runs as root")
-    assert isolation_mode() == "forkserver"
-    assert grade_code(_solution("import os\nassert os.getuid() != 0 and os.getpid() == 1")).reason == "right"
+    assert isolation_mode() in ("forkserver", "namespaces")
+    # Not root, and pid 2 under the root init (pid 1) of the run's own PID namespace.
+    check = "import os\nassert os.getuid() != 0 and (os.getppid(), os.getpid()) == (1, 2)"
+    assert grade_code(_solution(check)).reason == "right"
 
 
 @pytest.mark.parametrize("mode", ["namespaces", "userns", "plain"])
@@ -240,3 +242,19 @@ def test_fallback_modes_still_block_the_network_and_need_the_marker(mode: str, l
     assert not _run(mode, [("solution", EARLY_EXIT), ("tests", "assert False")], limits).passed
     assert not _run(mode, [("solution", FAKE_PASS), ("tests", "assert False")], limits).passed
     assert not _run(mode, [("solution", ALLOCATE_10GB)], limits).passed
+
+
+def test_no_process_outlives_its_run() -> None:
+    """Fork bombs, sleeping children and setsid daemons all end with their run (checked by uid)."""
+    from graders.sandbox import _SLOTS_PER_PROCESS, _UID_BASE, _pids_of
+
+    if isolation_mode() not in ("forkserver", "namespaces"):
+        pytest.skip(f"per-run uids need root (a jailed mode); this machine runs {isolation_mode()!r}")
+    daemon = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)"
+    sleepers = "import os, time\nfor _ in range(5):\n    if os.fork() == 0:\n        time.sleep(60)"
+    assert grade_code(_solution(FORK_BOMB)).reason == "wrong"
+    assert grade_code(_solution(daemon)).reason == "right"  # the daemon does not make the run fail...
+    assert grade_code(_solution(sleepers)).reason == "right"
+    first_uid = _UID_BASE + os.getpid() * _SLOTS_PER_PROCESS
+    leftovers = [pid for uid in range(first_uid, first_uid + _SLOTS_PER_PROCESS) for pid in _pids_of(uid)]
+    assert leftovers == []  # ...but it does not survive it either

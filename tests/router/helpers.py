@@ -8,13 +8,23 @@ from results.records import ItemRecord, SampleOutcome
 from router.table import OutcomeTable, build_table
 
 
-def item(task: str, item_id: str, query: str = "", *, category: str = "math", ood: bool = False) -> ItemRecord:
-    return ItemRecord(task=task, item_id=item_id, category=category, ood=ood, query=query or f"{task} {item_id}",
-                      prompt_hash="h")
+def item(
+    task: str, item_id: str, query: str = "", *, category: str = "math", ood: bool = False
+) -> ItemRecord:
+    return ItemRecord(
+        task=task,
+        item_id=item_id,
+        category=category,
+        ood=ood,
+        query=query or f"{task} {item_id}",
+        prompt_hash="h",
+    )
 
 
 def outcome(task: str, item_id: str, model: str, index: int, score: float, extracted: str | None = None):
-    return SampleOutcome(task=task, item_id=item_id, model=model, sample_index=index, score=score, extracted=extracted)
+    return SampleOutcome(
+        task=task, item_id=item_id, model=model, sample_index=index, score=score, extracted=extracted
+    )
 
 
 def two_topic_table(n_per_topic: int = 40, dim: int = 8, seed: int = 0) -> tuple[OutcomeTable, np.ndarray]:

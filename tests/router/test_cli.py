@@ -35,8 +35,18 @@ def long_table(tmp_path):
             split = "test" if n % 3 == 2 else "train"
             for model in ("calc", "atlas", "both"):
                 correct = model == winner or (model == "both" and n % 2 == 0)
-                rows.append({"task": "quiz", "item": f"{topic}-{n}", "query": query, "model": model,
-                             "sample": 0, "correct": int(correct), "split": split, "category": "logic"})
+                rows.append(
+                    {
+                        "task": "quiz",
+                        "item": f"{topic}-{n}",
+                        "query": query,
+                        "model": model,
+                        "sample": 0,
+                        "correct": int(correct),
+                        "split": split,
+                        "category": "logic",
+                    }
+                )
     path = tmp_path / "table.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return path
@@ -62,8 +72,12 @@ def test_route_commands_end_to_end(tmp_path, long_table, monkeypatch, capsys):
     assert router.route("Name the capital city of the country with the code 40.", top_n=2)[0] == "atlas"
 
     out = tmp_path / "eval"
-    assert _run(["route", "eval", "--run", "demo", "--router", str(artifact), "--seeds", "7,8",
-                 "--out", str(out)]) == 0
+    assert (
+        _run(
+            ["route", "eval", "--run", "demo", "--router", str(artifact), "--seeds", "7,8", "--out", str(out)]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "**Avengers**" in printed
     report = json.loads((out / "report.json").read_text())
@@ -77,15 +91,48 @@ def test_route_commands_end_to_end(tmp_path, long_table, monkeypatch, capsys):
     assert _run(["route", "select", "--run", "demo", "--budget", "2", "--k", "2", "--out", str(subset)]) == 0
     assert "selected (2): atlas, calc" in capsys.readouterr().out
     assert Router.load(subset).models == ["atlas", "calc"]
-    assert _run(["route", "eval", "--run", "demo", "--router", str(subset), "--seeds", "7",
-                 "--out", str(tmp_path / "eval-subset")]) == 0
+    assert (
+        _run(
+            [
+                "route",
+                "eval",
+                "--run",
+                "demo",
+                "--router",
+                str(subset),
+                "--seeds",
+                "7",
+                "--out",
+                str(tmp_path / "eval-subset"),
+            ]
+        )
+        == 0
+    )
     subset_report = json.loads((tmp_path / "eval-subset" / "report.json").read_text())
     assert subset_report["models"] == ["atlas", "calc"]
     capsys.readouterr()
 
     sweep_out = tmp_path / "sweep"
-    assert _run(["route", "sweep", "--run", "demo", "--k", "1,2", "--seeds", "1", "--models-k", "2", "--plot",
-                 "--out", str(sweep_out)]) == 0
+    assert (
+        _run(
+            [
+                "route",
+                "sweep",
+                "--run",
+                "demo",
+                "--k",
+                "1,2",
+                "--seeds",
+                "1",
+                "--models-k",
+                "2",
+                "--plot",
+                "--out",
+                str(sweep_out),
+            ]
+        )
+        == 0
+    )
     points = json.loads((sweep_out / "k_sweep.json").read_text())
     assert [p["k"] for p in points] == [1, 2] and points[1]["test"] == 100.0
     assert (sweep_out / "k_sweep.png").stat().st_size > 1000 and (sweep_out / "model_count.png").is_file()

@@ -36,7 +36,10 @@ class FakeEmbeddingServer:
             return web.json_response({"error": "busy"}, status=self.status)
         texts = body["input"]
         self.requests.append(texts)
-        data = [{"object": "embedding", "index": i, "embedding": deterministic_vector(t)} for i, t in enumerate(texts)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": deterministic_vector(t)}
+            for i, t in enumerate(texts)
+        ]
         data.reverse()  # servers may answer out of order; the client sorts by index
         return web.json_response({"object": "list", "data": data, "model": body["model"]})
 
@@ -133,4 +136,3 @@ def test_minilm_offline(cache_dir, monkeypatch):
     # second call is served from the on-disk cache (no model load needed)
     cached = make_embedder("minilm").embed(texts[::-1])
     np.testing.assert_allclose(cached, vectors[::-1], rtol=1e-6)
-

@@ -21,10 +21,13 @@ def routerdc_folder(tmp_path):
     folder = tmp_path / "rdc"
     folder.mkdir()
     # multiple choice: gold-option probabilities when right, 0 when wrong
-    _write(folder / "quiz_train.json", [
-        {"question": "Q1?", "scores": {"m1": 0.83, "m2": 0}, "cluster_id": 3},
-        {"question": "Q2?", "scores": {"m1": 0, "m2": 0.51}},
-    ])
+    _write(
+        folder / "quiz_train.json",
+        [
+            {"question": "Q1?", "scores": {"m1": 0.83, "m2": 0}, "cluster_id": 3},
+            {"question": "Q2?", "scores": {"m1": 0, "m2": 0.51}},
+        ],
+    )
     _write(folder / "quiz_test.json", [{"question": "Q3?", "scores": {"m1": 0.97, "m2": 0.4}}])
     # generation: fraction of 10 samples
     _write(folder / "gsm8k-train.json", [{"question": "How many?", "scores": {"m1": 0.3, "m2": 1.0}}])
@@ -68,7 +71,10 @@ def test_routerdc_errors_name_the_file_and_entry(tmp_path):
     folder = tmp_path / "bad"
     folder.mkdir()
     _write(folder / "x_train.json", [{"question": "ok", "scores": {"m": 0.5}}, {"question": "no scores"}])
-    with ResultsStore(tmp_path / "run") as store, pytest.raises(ImportFormatError, match=r"x_train.json: entry 1"):
+    with (
+        ResultsStore(tmp_path / "run") as store,
+        pytest.raises(ImportFormatError, match=r"x_train.json: entry 1"),
+    ):
         import_routerdc(folder, store)
     _write(folder / "x_train.json", [{"question": "ok", "scores": {"m": 1.5}}])
     with ResultsStore(tmp_path / "run") as store, pytest.raises(ImportFormatError, match="outside"):
@@ -108,20 +114,27 @@ def test_long_csv_with_samples_answers_and_split(tmp_path):
 def test_long_jsonl_and_line_numbers_in_errors(tmp_path):
     good = tmp_path / "t.jsonl"
     good.write_text(
-        json.dumps({"task": "t", "item": "1", "query": "q", "model": "m", "correct": 0.5}) + "\n\n"
-        + json.dumps({"task": "t", "item": "2", "query": "r", "model": "m", "correct": 1}) + "\n",
+        json.dumps({"task": "t", "item": "1", "query": "q", "model": "m", "correct": 0.5})
+        + "\n\n"
+        + json.dumps({"task": "t", "item": "2", "query": "r", "model": "m", "correct": 1})
+        + "\n",
         encoding="utf-8",
     )
     with ResultsStore(tmp_path / "run") as store:
         assert import_long(good, store).tasks == {"t": 2}
     bad = tmp_path / "bad.csv"
     bad.write_text("task,item,query,model,correct\nt,1,q,m,1\nt,2,q,m,maybe\n", encoding="utf-8")
-    with ResultsStore(tmp_path / "run2") as store, pytest.raises(ImportFormatError, match=r"bad.csv: line 3: correct"):
+    with (
+        ResultsStore(tmp_path / "run2") as store,
+        pytest.raises(ImportFormatError, match=r"bad.csv: line 3: correct"),
+    ):
         import_long(bad, store)
     clash = tmp_path / "clash.jsonl"
     clash.write_text(
-        json.dumps({"task": "t", "item": "1", "query": "q", "model": "m", "correct": 1}) + "\n"
-        + json.dumps({"task": "t", "item": "1", "query": "other", "model": "n", "correct": 1}) + "\n",
+        json.dumps({"task": "t", "item": "1", "query": "q", "model": "m", "correct": 1})
+        + "\n"
+        + json.dumps({"task": "t", "item": "1", "query": "other", "model": "n", "correct": 1})
+        + "\n",
         encoding="utf-8",
     )
     with ResultsStore(tmp_path / "run3") as store, pytest.raises(ImportFormatError, match="line 2: item t/1"):

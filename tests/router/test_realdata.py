@@ -45,7 +45,11 @@ def test_avengers_beats_best_single_on_routerdc(routerdata_dir, tmp_path):
     with ResultsStore(tmp_path / "run") as store:
         summary = import_routerdc(folder, store)
     assert summary.score_kinds == {
-        "arc_challenge": "mc", "cmmlu": "mc", "gsm8k": "fraction", "humaneval": "fraction", "mmlu": "mc"
+        "arc_challenge": "mc",
+        "cmmlu": "mc",
+        "gsm8k": "fraction",
+        "humaneval": "fraction",
+        "mmlu": "mc",
     }
     full, split = open_table(tmp_path / "run")
     assert split is not None and split.source == "routerdc"
@@ -58,7 +62,9 @@ def test_avengers_beats_best_single_on_routerdc(routerdata_dir, tmp_path):
     assert np.mean(list(per_task.values())) == pytest.approx(BEST_SINGLE_FULL_TEST, abs=0.01)
 
     rng = np.random.default_rng(20240)
-    keep = _subsample(split.calibration, CALIBRATION_PER_TASK, rng) | _subsample(split.test, TEST_PER_TASK, rng)
+    keep = _subsample(split.calibration, CALIBRATION_PER_TASK, rng) | _subsample(
+        split.test, TEST_PER_TASK, rng
+    )
     table = full.subset([full.index[k] for k in keep])
     embeddings = embed_table(table, make_embedder("minilm", progress=True))
 
@@ -67,7 +73,11 @@ def test_avengers_beats_best_single_on_routerdc(routerdata_dir, tmp_path):
     n_calibration = len(table.rows_of(split.calibration))
     k = round(n_calibration / FULL_CALIBRATION_PER_CLUSTER)
     report = evaluate(
-        table, embeddings, RouterConfig(k=k, split_fraction=None), SEEDS, split_provider(table, split, None),
+        table,
+        embeddings,
+        RouterConfig(k=k, split_fraction=None),
+        SEEDS,
+        split_provider(table, split, None),
         book=ScoreBook(table),
     )
     tasks = report.in_distribution
@@ -75,7 +85,9 @@ def test_avengers_beats_best_single_on_routerdc(routerdata_dir, tmp_path):
     avengers = report.method(AVENGERS).average(tasks)
     oracle = report.method(ORACLE).average(tasks)
     best_single_here = max(report.method(m).average(tasks) for m in report.models)
-    print(f"K={k}: avengers {avengers:.2f}, best single on this subsample {best_single_here:.2f}, oracle {oracle:.2f}")
+    print(
+        f"K={k}: avengers {avengers:.2f}, best single on this subsample {best_single_here:.2f}, oracle {oracle:.2f}"
+    )
     assert avengers > BEST_SINGLE_FULL_TEST
     assert avengers > best_single_here
     assert avengers < oracle

@@ -71,7 +71,9 @@ def test_profiles_fall_back_to_global_accuracy_for_empty_clusters():
 
 def _fitted(table, embeddings, **config):
     book = ScoreBook(table)
-    return Router.fit(embeddings, book.mean, table.models, RouterConfig(**config), calibration_keys=table.keys)
+    return Router.fit(
+        embeddings, book.mean, table.models, RouterConfig(**config), calibration_keys=table.keys
+    )
 
 
 def test_selection_score_prefers_models_that_win_clusters():
@@ -97,7 +99,9 @@ def test_artifact_round_trip(tmp_path):
     assert loaded.config.seed == 7 and loaded.config.embedder == "st:test-model"
     assert loaded.calibration_keys == router.calibration_keys
     np.testing.assert_array_equal(loaded.order(embeddings), router.order(embeddings))
-    assert loaded.route_embeddings(embeddings[:3], top_n=2) == router.route_embeddings(embeddings[:3], top_n=2)
+    assert loaded.route_embeddings(embeddings[:3], top_n=2) == router.route_embeddings(
+        embeddings[:3], top_n=2
+    )
 
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ArtifactError):
@@ -111,13 +115,19 @@ def test_incremental_add_model_matches_full_profile_without_reclustering():
     book = ScoreBook(table)
     without_b = [m for m in table.models if m != "B"]
     cols = [table.models.index(m) for m in without_b]
-    router = Router.fit(embeddings, book.mean[:, cols], without_b, RouterConfig(k=2), calibration_keys=table.keys)
+    router = Router.fit(
+        embeddings, book.mean[:, cols], without_b, RouterConfig(k=2), calibration_keys=table.keys
+    )
     b = table.models.index("B")
     grown = router.add_model("B", {key: book.mean[i, b] for i, key in enumerate(table.keys)})
     assert grown.models == ["A", "C", "B"]
     np.testing.assert_array_equal(grown.centroids, router.centroids)  # not re-clustered
-    full = cluster_profiles(router.calibration_labels, 2, book.mean[:, [table.models.index(m) for m in grown.models]],
-                            shrinkage=router.config.shrinkage)
+    full = cluster_profiles(
+        router.calibration_labels,
+        2,
+        book.mean[:, [table.models.index(m) for m in grown.models]],
+        shrinkage=router.config.shrinkage,
+    )
     np.testing.assert_allclose(grown.profiles.scores, full.scores)
     beta_rows = [i for i, (_, item_id) in enumerate(table.keys) if item_id.startswith("beta")]
     assert {r[0] for r in grown.route_embeddings(embeddings[beta_rows])} == {"B"}
@@ -151,8 +161,13 @@ def test_incremental_helpers_from_a_table():
     book = ScoreBook(table)
     alpha = [i for i, (_, item_id) in enumerate(table.keys) if item_id.startswith("alpha")]
     only_ac = table.with_models(["A", "C"])
-    router = Router.fit(embeddings[alpha], book.mean[alpha][:, [0, 2]], ["A", "C"], RouterConfig(k=2),
-                        calibration_keys=[table.keys[i] for i in alpha])
+    router = Router.fit(
+        embeddings[alpha],
+        book.mean[alpha][:, [0, 2]],
+        ["A", "C"],
+        RouterConfig(k=2),
+        calibration_keys=[table.keys[i] for i in alpha],
+    )
     # a new model: profiled on the existing (alpha-only) clusters
     grown = add_model_from_table(router, table, "B")
     np.testing.assert_array_equal(grown.centroids, router.centroids)
@@ -172,10 +187,14 @@ def test_top_n_model_switch_scoring_from_stored_answers():
     # item 0: model X (ranked first) is inconsistent and wrong-leaning; Y agrees with itself on the right answer.
     items = [item("t", "0"), item("t", "1")]
     samples = [
-        outcome("t", "0", "X", 0, 0.0, "5"), outcome("t", "0", "X", 1, 1.0, "6"),
-        outcome("t", "0", "Y", 0, 1.0, "6"), outcome("t", "0", "Y", 1, 1.0, "6.0"),
-        outcome("t", "1", "X", 0, 1.0, "2"), outcome("t", "1", "X", 1, 1.0, "2"),
-        outcome("t", "1", "Y", 0, 0.0, "3"), outcome("t", "1", "Y", 1, 0.0, "3"),
+        outcome("t", "0", "X", 0, 0.0, "5"),
+        outcome("t", "0", "X", 1, 1.0, "6"),
+        outcome("t", "0", "Y", 0, 1.0, "6"),
+        outcome("t", "0", "Y", 1, 1.0, "6.0"),
+        outcome("t", "1", "X", 0, 1.0, "2"),
+        outcome("t", "1", "X", 1, 1.0, "2"),
+        outcome("t", "1", "Y", 0, 0.0, "3"),
+        outcome("t", "1", "Y", 1, 0.0, "3"),
     ]
     table = build_table(items, samples)
     numeric = lambda a, b: float(a) == float(b)  # noqa: E731
@@ -185,7 +204,9 @@ def test_top_n_model_switch_scoring_from_stored_answers():
     x_first = np.array([[0, 1], [0, 1]])
     assert one.routed(rows, x_first).tolist() == [0.0, 1.0]  # SC tie on item 0 goes to "5" (drawn first)
     assert two.routed(rows, x_first).tolist() == [1.0, 1.0]  # switches to Y on item 0, stops at X on item 1
-    assert ScoreBook(table, top_n=2, samples=2, equivalence_for=lambda task: numeric).routed(rows, x_first).tolist() == [0.0, 1.0]
+    assert ScoreBook(table, top_n=2, samples=2, equivalence_for=lambda task: numeric).routed(
+        rows, x_first
+    ).tolist() == [0.0, 1.0]
 
 
 def test_task_graders_decide_equivalence_and_code_uses_the_first_sample():
@@ -193,9 +214,11 @@ def test_task_graders_decide_equivalence_and_code_uses_the_first_sample():
 
     items = [item("quiz", "0"), item("prog", "0", category="code")]
     samples = [
-        outcome("quiz", "0", "M", 0, 0.0, "C"), outcome("quiz", "0", "M", 1, 1.0, "(b)"),
+        outcome("quiz", "0", "M", 0, 0.0, "C"),
+        outcome("quiz", "0", "M", 1, 1.0, "(b)"),
         outcome("quiz", "0", "M", 2, 1.0, "B"),
-        outcome("prog", "0", "M", 0, 0.0, "def f(): pass"), outcome("prog", "0", "M", 1, 1.0, "def f(): return 1"),
+        outcome("prog", "0", "M", 0, 0.0, "def f(): pass"),
+        outcome("prog", "0", "M", 1, 1.0, "def f(): return 1"),
         outcome("prog", "0", "M", 2, 1.0, "def f(): return 1"),
     ]
     infos = {
@@ -207,5 +230,41 @@ def test_task_graders_decide_equivalence_and_code_uses_the_first_sample():
     quiz, prog = table.index[("quiz", "0")], table.index[("prog", "0")]
     assert book.single[quiz, 0] == 1.0  # "(b)" and "B" are one vote under the choice grader
     assert book.single[prog, 0] == 0.0  # no voting on programs: the first sample counts
-    exact = ScoreBook(table, equivalence_for=lambda task: (lambda a, b: a == b))
+    exact = ScoreBook(table, equivalence_for=lambda task: lambda a, b: a == b)
     assert exact.single[quiz, 0] == 0.0  # three different strings: tie goes to the first drawn
+
+
+def test_reports_with_an_ood_task(tmp_path):
+    from router.reports import markdown_table, write_report
+
+    table, embeddings = two_topic_table()
+    # a second copy of the beta topic marked out-of-distribution: never calibrated, still routed to B
+    extra_items = [item("unseen", f"u{n}", category="logic", ood=True) for n in range(10)]
+    extra = [
+        outcome("unseen", f"u{n}", m, 0, 1.0 if m == "B" else 0.0) for n in range(10) for m in ("A", "B", "C")
+    ]
+    base_items = [item("mixed", k[1], q) for k, q in zip(table.keys, table.queries, strict=True)]
+    base_samples = [
+        outcome("mixed", k[1], m, 0, table.cells[i][j][0].score)
+        for i, k in enumerate(table.keys)
+        for j, m in enumerate(table.models)
+    ]
+    big = build_table(base_items + extra_items, base_samples + extra)
+    beta_vector = embeddings[table.index[("mixed", "beta-000")]]
+    big_embeddings = np.vstack(
+        [embeddings[table.index[k]] if k[0] == "mixed" else beta_vector for k in big.keys]
+    )
+    report = evaluate(
+        big, big_embeddings, RouterConfig(k=2), [1, 2], split_provider(big, None, 0.5), book=ScoreBook(big)
+    )
+    assert report.ood_tasks == ["unseen"] and report.in_distribution == ["mixed"]
+    assert report.method(AVENGERS).mean("unseen") == pytest.approx(100.0)
+    assert report.method("Max Expert").mean("unseen") == report.method(
+        next(m.name for m in report.methods if m.name.startswith("Best Single"))
+    ).mean("unseen")
+    table3 = markdown_table(report, ood=True)
+    assert table3.splitlines()[0] == "| Method | unseen | Avg |"
+    written = write_report(report, tmp_path / "out")
+    assert "Out-of-distribution" in written["markdown"].read_text()
+    assert written["table3"].read_text().splitlines()[0].startswith("method,kind,unseen,avg")
+    assert written["routing_share_png"].stat().st_size > 1000

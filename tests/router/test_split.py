@@ -13,7 +13,9 @@ from router.split import (
     merge_split_meta,
 )
 
-ITEMS = [("a", f"{i}") for i in range(100)] + [("b", f"{i}") for i in range(10)] + [("ood", "x"), ("ood", "y")]
+ITEMS = (
+    [("a", f"{i}") for i in range(100)] + [("b", f"{i}") for i in range(10)] + [("ood", "x"), ("ood", "y")]
+)
 
 
 def test_fraction_per_task_and_ood_only_in_test():
