@@ -109,3 +109,13 @@ def test_grading_in_a_process_pool() -> None:
         for a, g in [("\\frac{1}{2}", "0.5"), ("3", "4"), ("10^{3}", "1000")]
     ]
     assert [r.reason for r in grade_many(requests, workers=2)] == ["right", "wrong", "right"]
+
+
+def test_factorial_in_a_boxed_answer_is_kept():
+    from graders import grade
+    from graders.base import GradeRequest
+
+    right = grade(GradeRequest(grader="math", response=r"So \boxed{\frac{1}{n!}}.", gold=r"\frac{1}{n!}"))
+    wrong = grade(GradeRequest(grader="math", response=r"So \boxed{\frac{1}{n}}.", gold=r"\frac{1}{n!}"))
+    assert right.reason == "right" and right.extracted.endswith("!}")
+    assert wrong.reason == "wrong"

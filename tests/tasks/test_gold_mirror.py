@@ -27,9 +27,8 @@ MIRROR_TASKS = {
 SLOW = {"mmlu_pro", "math500"}
 
 # Items a grader gets wrong today, kept out of the rate but checked to still fail, so the list is pruned
-# as soon as the grader is fixed. graders.extraction.strip_wrappers drops a trailing "!", so \boxed{1/n!}
-# is read as 1/n (reported to the graders' owner).
-KNOWN_GRADER_BUGS: dict[str, set[str]] = {"livemathbench": {"WLPMC_en-1", "hard_en-15"}}
+# as soon as the grader is fixed. (Empty since a trailing "!" in \boxed{1/n!} is kept as a factorial.)
+KNOWN_GRADER_BUGS: dict[str, set[str]] = {}
 
 
 @pytest.fixture(scope="module")
