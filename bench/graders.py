@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graders import GradeRequest, grade, grade_many  # noqa: E402
-from graders.code import humaneval_gold  # noqa: E402
+from graders.code import humaneval_canonical_request  # noqa: E402
 from graders.math import extract_math_answer, math_verify_equal  # noqa: E402
 from graders.sandbox import isolation_mode  # noqa: E402
 from harness.settings import data_dir  # noqa: E402
@@ -138,16 +138,7 @@ def bench_code(root: Path, copies: int, workers: int) -> None:
         f"code  tasks with literal check inputs: {len(cases)}/{len(records)}; copies {copies}; isolation {isolation_mode()}"
     )
 
-    requests = [
-        GradeRequest(
-            grader="code",
-            response=rec["canonical_solution"],
-            gold=humaneval_gold(rec).model_dump(),
-            options={"prompt_prefix": rec["prompt"]},
-        )  # fmt: skip
-        for rec, *_ in cases
-        for _ in range(copies)
-    ]
+    requests = [humaneval_canonical_request(rec) for rec, *_ in cases for _ in range(copies)]
     start = time.perf_counter()
     ours = grade_many(requests, workers=workers)
     ours_s = time.perf_counter() - start

@@ -2,8 +2,9 @@
 
 Calibrates on the train files, measures on the test files (the files' own split), offline MiniLM
 embeddings (on-disk cache: the first run embeds ~15k queries, >20 min on 2 busy cores), k-means,
-mean over 5 clustering seeds. Prints the Table 2 layout, a K sweep and the #models curve, writes
-the CSV/PNG files to --out, and ends with exactly one line:
+mean over 5 clustering seeds. Prints the Table 2 layout, a K sweep (validation = 5-fold
+cross-validation inside the train files, which also picks K; the test column is only reported),
+the #models curve, writes the CSV/PNG files to --out, and ends with exactly one line (K=--k):
 
     avengers in-distribution average: NN.NN
 
@@ -23,7 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from results.store import ResultsStore  # noqa: E402
 from router.embedders import make_embedder  # noqa: E402
-from router.evaluate import AVENGERS, ORACLE, evaluate, split_provider, sweep_k, sweep_model_count  # noqa: E402
+from router.evaluate import (  # noqa: E402
+    AVENGERS,
+    ORACLE,
+    choose_k,
+    evaluate,
+    split_provider,
+    sweep_k,
+    sweep_model_count,
+)
 from router.importers import import_routerdc  # noqa: E402
 from router.model import RouterConfig  # noqa: E402
 from router.reports import markdown_table, ordered_tasks, plot_k_sweep, plot_model_count, write_report  # noqa: E402
@@ -52,6 +61,7 @@ def main() -> int:
     parser.add_argument("--sweep", default="1,4,16,64,256,1024")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--shrinkage", type=float, default=1.0)
+    parser.add_argument("--validation-folds", type=int, default=5, help="CV folds inside the train files")
     args = parser.parse_args()
     if not args.routerdata.is_dir():
         print(f"router data not found at {args.routerdata} (set HARNESS_ROUTERDATA_DIR)", file=sys.stderr)
@@ -92,13 +102,21 @@ def main() -> int:
 
     ks = [int(k) for k in args.sweep.split(",") if k]
     started = time.perf_counter()
-    points = sweep_k(table, embeddings, config, ks, SEEDS, split_for, book=book)
+    points = sweep_k(
+        table, embeddings, config, ks, SEEDS, split_for, book=book, validation_folds=args.validation_folds
+    )
     print(
-        f"\n## K sweep (in-distribution average, mean ± std over seeds; {time.perf_counter() - started:.0f}s)\n"
+        f"\n## K sweep (in-distribution average, mean ± std over seeds; validation = "
+        f"{args.validation_folds}-fold CV inside the train files; {time.perf_counter() - started:.0f}s)\n"
     )
     print("| K | validation | test |\n|---:|---:|---:|")
     for p in points:
         print(f"| {p.k} | {p.validation:.2f} ± {p.validation_std:.2f} | {p.test:.2f} ± {p.test_std:.2f} |")
+    chosen = next(p for p in points if p.k == choose_k(points))
+    print(
+        f"\nK chosen on validation: {chosen.k} (validation {chosen.validation:.2f}, "
+        f"test {chosen.test:.2f}); the headline below stays at K={args.k}"
+    )
     plot_k_sweep(points, args.out / "k_sweep.png")
 
     curve = sweep_model_count(table, embeddings, config, SEEDS, split_for, book=book)

@@ -84,6 +84,16 @@ def humaneval_gold(record: dict[str, Any]) -> CodeGold:
     )
 
 
+def humaneval_canonical_request(record: dict[str, Any]) -> GradeRequest:
+    """A grading request for a HumanEval record's own canonical solution (a body, completed by its prompt)."""
+    return GradeRequest(
+        grader="code",
+        response=record["canonical_solution"],
+        gold=humaneval_gold(record).model_dump(),
+        options={"prompt_prefix": record["prompt"]},
+    )
+
+
 @register
 class CodeGrader(Grader):
     name = "code"

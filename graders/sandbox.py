@@ -201,30 +201,11 @@ def _command(mode: str) -> list[str]:
     # -S: no site import (its .pth hooks cost tens of ms per run); the runner appends the
     # site-packages directories to sys.path itself, so installed packages still import.
     python = [sys.executable, "-I", "-S", "-c", _RUNNER_SOURCE]
+    isolated = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", *python]
     if mode == "namespaces":
-        return [
-            "unshare",
-            "--mount",
-            "--net",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            "--",
-            *python,
-        ]
+        return ["unshare", "--mount", *isolated]
     if mode == "userns":
-        return [
-            "unshare",
-            "--map-root-user",
-            "--net",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            "--",
-            *python,
-        ]
+        return ["unshare", "--map-root-user", *isolated]
     return python
 
 

@@ -463,7 +463,8 @@ def serve_default_main(host: str = "127.0.0.1", port: int | None = None) -> int:
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Both explicitly: a process started in the background inherits SIGINT ignored, and Python keeps it so.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     server = EmbeddedServer(host=host, port=port)
     try:
         server.start()
@@ -486,4 +487,5 @@ def serve_default_main(host: str = "127.0.0.1", port: int | None = None) -> int:
         return 0
     finally:
         server.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -272,9 +272,12 @@ def default_log_dir() -> Path:
 
 
 async def _serve_until_stopped(plan: LaunchPlan, endpoints_out: Path, log_dir: Path, timeout_s: float) -> int:
-    """Serve until a server dies (1) or SIGTERM arrives (0); Ctrl-C surfaces as KeyboardInterrupt from asyncio.run."""
+    """Serve until a server dies (1) or SIGTERM / Ctrl-C arrives (0)."""
     main_task = asyncio.current_task()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    loop = asyncio.get_running_loop()
+    # SIGINT explicitly too: a process started in the background inherits SIGINT ignored.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, main_task.cancel)
     try:
         return await _serve(plan, endpoints_out, log_dir, timeout_s)
     except asyncio.CancelledError:

@@ -104,6 +104,12 @@ def add_route_commands(subparsers) -> None:
     sweep.add_argument("--seeds", type=_int_list, default=_int_list(DEFAULT_SEEDS))
     sweep.add_argument("--top-n", type=int, default=1)
     sweep.add_argument("--samples", type=int, default=None)
+    sweep.add_argument(
+        "--validation-folds",
+        type=int,
+        default=5,
+        help="k-fold cross-validation inside the calibration items picks K (0: one 80/20 holdout)",
+    )
     sweep.add_argument("--models-k", type=int, default=64, help="K used for the #models curve")
     sweep.add_argument("--plot", action="store_true", help="also write k_sweep.png and model_count.png")
     sweep.add_argument("--out", type=Path, default=None, help="folder; default <run>/router/sweep")
@@ -264,7 +270,7 @@ def cmd_select(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from router.evaluate import split_provider, sweep_k, sweep_model_count
+    from router.evaluate import choose_k, split_provider, sweep_k, sweep_model_count
     from router.reports import plot_k_sweep, plot_model_count
 
     console = _console()
@@ -274,14 +280,25 @@ def cmd_sweep(args) -> int:
     split_for = split_provider(table, recorded, args.split)
     args.k = args.models_k
     config = _config(args, args.seeds[0])
+    if args.validation_folds == 1 or args.validation_folds < 0:
+        raise SystemExit(f"--validation-folds must be 0 or >= 2 (got {args.validation_folds})")
     points = sweep_k(
-        table, embeddings, config, args.ks, args.seeds, split_for, book=book, progress=console.log
+        table,
+        embeddings,
+        config,
+        args.ks,
+        args.seeds,
+        split_for,
+        book=book,
+        validation_folds=args.validation_folds or None,
+        progress=console.log,
     )
     out = args.out or run_dir / "router" / "sweep"
     out.mkdir(parents=True, exist_ok=True)
     print("| K | validation | test |\n|---:|---:|---:|")
     for p in points:
         print(f"| {p.k} | {p.validation:.2f} ± {p.validation_std:.2f} | {p.test:.2f} ± {p.test_std:.2f} |")
+    print(f"\nK chosen on validation: {choose_k(points)}")
     curve = sweep_model_count(table, embeddings, config, args.seeds, split_for, book=book)
     print("\n| #models | test | models |\n|---:|---:|---|")
     for c in curve:

@@ -17,7 +17,7 @@ from router import baselines
 from router.model import Router, RouterConfig
 from router.scoring import ScoreBook
 from router.selection import select_models
-from router.split import Split, hashed_split
+from router.split import Split, hashed_folds, hashed_split
 from router.table import OutcomeTable
 
 MethodKind = Literal["model", "baseline", "avengers", "reference"]
@@ -222,6 +222,40 @@ def _avg(per_task: dict[str, float], tasks: Sequence[str]) -> float:
     return float(np.mean(present)) if present else float("nan")
 
 
+def _validation_average(
+    table: OutcomeTable,
+    book: ScoreBook,
+    embeddings: np.ndarray,
+    calibration: set,
+    config: RouterConfig,
+    source: str,
+    in_dist: Sequence[str],
+    *,
+    folds: int | None,
+    fraction: float,
+) -> float:
+    """In-distribution average on held-out calibration items, never touching the test items.
+
+    ``folds`` set: k-fold cross-validation, every calibration item scored once by a router fitted
+    on the other folds (predictions pooled before averaging per task). ``folds`` None: one hashed
+    holdout of ``1 - fraction`` of the calibration items.
+    """
+    seed = config.seed
+    if folds is None:
+        splits = [hashed_split(sorted(calibration), fraction=fraction, seed=seed)]
+    else:
+        splits = hashed_folds(sorted(calibration), n_folds=folds, seed=seed)
+    rows, correct = [], []
+    for inner in splits:
+        fit_rows, val_rows = table.rows_of(inner.calibration), table.rows_of(inner.test)
+        if len(fit_rows) == 0 or len(val_rows) == 0:
+            raise ValueError("too few calibration items for this validation split; use fewer folds")
+        router = fit_on_rows(table, book, embeddings, fit_rows, config, source)
+        rows.append(val_rows)
+        correct.append(book.routed(val_rows, router.order(embeddings[val_rows])))
+    return _avg(book.per_task(np.concatenate(rows), np.concatenate(correct)), in_dist)
+
+
 def sweep_k(
     table: OutcomeTable,
     embeddings: np.ndarray,
@@ -231,11 +265,16 @@ def sweep_k(
     split_for: SplitFor,
     *,
     book: ScoreBook,
+    validation_folds: int | None = 5,
     validation_fraction: float = 0.8,
     progress: Callable[[str], None] | None = None,
 ) -> list[SweepPoint]:
-    """In-distribution average vs K. Validation: fit on a hashed ``validation_fraction`` of the calibration
-    items and score the rest of them; test: fit on all calibration items and score the test items."""
+    """In-distribution average vs K. Validation: ``validation_folds``-fold cross-validation inside the
+    calibration items (or, with ``validation_folds=None``, fit on a hashed ``validation_fraction`` of
+    them and score the rest); test: fit on all calibration items and score the test items.
+
+    Choose K from the validation column only (:func:`choose_k`); the test column is for reporting.
+    """
     in_dist = [t for t in table.tasks if t not in table.ood_tasks]
     points = []
     for k in ks:
@@ -245,13 +284,17 @@ def sweep_k(
                 progress(f"K={k} seed {seed}")
             split = split_for(seed)
             cfg = config.model_copy(update={"k": k, "seed": seed})
-            inner = hashed_split(sorted(split.calibration), fraction=validation_fraction, seed=seed)
-            fit_rows, val_rows = table.rows_of(inner.calibration), table.rows_of(inner.test)
-            router = fit_on_rows(table, book, embeddings, fit_rows, cfg, split.source)
             validation_scores.append(
-                _avg(
-                    book.per_task(val_rows, book.routed(val_rows, router.order(embeddings[val_rows]))),
+                _validation_average(
+                    table,
+                    book,
+                    embeddings,
+                    split.calibration,
+                    cfg,
+                    split.source,
                     in_dist,
+                    folds=validation_folds,
+                    fraction=validation_fraction,
                 )
             )
             calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
@@ -269,6 +312,13 @@ def sweep_k(
             )
         )
     return points
+
+
+def choose_k(points: Sequence[SweepPoint]) -> int:
+    """The K with the best validation average (the smaller K on a tie); ignores the test column."""
+    if not points:
+        raise ValueError("no sweep points to choose K from")
+    return min(points, key=lambda p: (-round(p.validation, 9), p.k)).k
 
 
 class ModelCountPoint(BaseModel):

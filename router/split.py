@@ -5,6 +5,9 @@ first ``round(fraction * n)`` in calibration. It depends only on the item ids, t
 fraction, so it is identical on every machine and every numpy version. Items of out-of-distribution
 tasks are always test items.
 
+Hashed folds (for cross-validation inside the calibration items) use the same ranking: the item of
+rank r in its task goes to fold ``r % n_folds``, so every fold holds about 1/n_folds of every task.
+
 An explicit split (the train/test files of a public table, recorded at import time in the run's
 ``meta`` table under :data:`SPLIT_META_KEY`) is used as it is.
 """
@@ -68,6 +71,24 @@ def hashed_split(
         calibration.update((task, i) for i in ranked[:n_calibration])
         test.update((task, i) for i in ranked[n_calibration:])
     return Split(source="hash", fraction=fraction, seed=seed, calibration=calibration, test=test)
+
+
+def hashed_folds(items: Iterable[ItemKey], *, n_folds: int = 5, seed: int = 42) -> list[Split]:
+    """``n_folds`` splits of ``items``; split f tests fold f and calibrates on the other folds."""
+    if n_folds < 2:
+        raise SplitError(f"cross-validation needs at least 2 folds (got {n_folds})")
+    by_task: dict[str, set[str]] = {}
+    for task, item_id in items:
+        by_task.setdefault(task, set()).add(item_id)
+    folds: list[set[ItemKey]] = [set() for _ in range(n_folds)]
+    for task, ids in by_task.items():
+        for rank, item_id in enumerate(sorted(ids, key=lambda i: _rank_key(seed, task, i))):
+            folds[rank % n_folds].add((task, item_id))
+    everything = set().union(*folds)
+    return [
+        Split(source="hash-fold", fraction=None, seed=seed, calibration=everything - fold, test=fold)
+        for fold in folds
+    ]
 
 
 def explicit_split(parts: Mapping[ItemKey, Part], *, source: str, ood_tasks: Iterable[str] = ()) -> Split:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from graders import GradeRequest, grade_many
-from graders.code import humaneval_gold, mbpp_gold
+from graders.code import humaneval_canonical_request, mbpp_gold
 
 pytestmark = pytest.mark.realdata
 
@@ -17,15 +17,7 @@ pytestmark = pytest.mark.realdata
 def test_humaneval_canonical_solutions_pass(data_dir: Path) -> None:
     with gzip.open(data_dir / "humaneval" / "HumanEval.jsonl.gz", "rt") as lines:
         records = [json.loads(line) for line in lines][::8]  # every 8th task keeps this fast
-    requests = [
-        GradeRequest(
-            grader="code",
-            response=rec["canonical_solution"],
-            gold=humaneval_gold(rec).model_dump(),
-            options={"prompt_prefix": rec["prompt"]},
-        )
-        for rec in records
-    ]
+    requests = [humaneval_canonical_request(rec) for rec in records]
     results = grade_many(requests, workers=2)
     assert [(r.reason, r.detail) for r in results] == [("right", "passed")] * len(records)
     # A solution returning the wrong thing fails the same tests.

@@ -135,6 +135,7 @@ def test_route_commands_end_to_end(tmp_path, long_table, monkeypatch, capsys):
     )
     points = json.loads((sweep_out / "k_sweep.json").read_text())
     assert [p["k"] for p in points] == [1, 2] and points[1]["test"] == 100.0
+    assert "K chosen on validation: 2" in capsys.readouterr().out
     assert (sweep_out / "k_sweep.png").stat().st_size > 1000 and (sweep_out / "model_count.png").is_file()
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router.evaluate import AVENGERS, ORACLE, evaluate, split_provider, sweep_k, sweep_model_count
+from router.evaluate import (
+    AVENGERS,
+    ORACLE,
+    SweepPoint,
+    choose_k,
+    evaluate,
+    split_provider,
+    sweep_k,
+    sweep_model_count,
+)
 from router.model import ArtifactError, Router, RouterConfig
 from router.profiles import cluster_profiles
 from router.scoring import ScoreBook
@@ -146,6 +155,36 @@ def test_sweeps_produce_one_point_per_setting():
     curve = sweep_model_count(table, embeddings, RouterConfig(k=2), [1], split_for, book=book)
     assert [c.budget for c in curve] == [1, 2, 3]
     assert curve[1].test == pytest.approx(100.0) and curve[0].test < 100.0
+
+
+@pytest.mark.parametrize("folds", [5, None])
+def test_k_is_chosen_on_validation_inside_calibration(folds):
+    table, embeddings = two_topic_table()
+    book = ScoreBook(table)
+    points = sweep_k(
+        table,
+        embeddings,
+        RouterConfig(),
+        [1, 2],
+        [1, 2],
+        split_provider(table, None, 0.6),
+        book=book,
+        validation_folds=folds,
+    )
+    # one cluster routes everything to one model (about half right); two clusters separate the topics
+    assert points[1].validation == pytest.approx(100.0)
+    assert points[0].validation < 75.0
+    assert choose_k(points) == 2
+
+
+def test_choose_k_ignores_the_test_column_and_prefers_fewer_clusters_on_ties():
+    def point(k, validation, test):
+        return SweepPoint(k=k, validation=validation, validation_std=0.0, test=test, test_std=0.0)
+
+    assert choose_k([point(16, 58.0, 60.0), point(64, 59.0, 50.0)]) == 64
+    assert choose_k([point(64, 59.0, 50.0), point(16, 59.0, 60.0)]) == 16
+    with pytest.raises(ValueError):
+        choose_k([])
 
 
 def test_ood_tasks_never_calibrate():

@@ -9,6 +9,7 @@ from router.split import (
     decode_split_meta,
     encode_split_meta,
     explicit_split,
+    hashed_folds,
     hashed_split,
     merge_split_meta,
 )
@@ -34,6 +35,26 @@ def test_deterministic_and_seed_dependent():
     # Pinned membership: the split must not change across machines or library versions.
     small = hashed_split([("t", str(i)) for i in range(10)], fraction=0.5, seed=42)
     assert sorted(i for _, i in small.calibration) == ["1", "2", "3", "6", "8"]
+
+
+def test_hashed_folds_partition_every_task_evenly():
+    items = [(t, i) for t, i in ITEMS if t != "ood"]
+    folds = hashed_folds(items, n_folds=5, seed=3)
+    assert len(folds) == 5
+    held_out = [f.test for f in folds]
+    assert set().union(*held_out) == set(items)
+    assert sum(len(h) for h in held_out) == len(items)  # disjoint: each item validated exactly once
+    for fold in folds:
+        assert fold.calibration == set(items) - fold.test
+        assert sum(1 for t, _ in fold.test if t == "a") == 20  # 100 items of task a over 5 folds
+        assert sum(1 for t, _ in fold.test if t == "b") == 2
+    assert [f.test for f in hashed_folds(list(reversed(items)), n_folds=5, seed=3)] == held_out
+    assert [f.test for f in hashed_folds(items, n_folds=5, seed=4)] != held_out
+
+
+def test_hashed_folds_need_two_folds():
+    with pytest.raises(SplitError, match="at least 2 folds"):
+        hashed_folds(ITEMS, n_folds=1)
 
 
 def test_bad_fraction():

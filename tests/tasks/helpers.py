@@ -63,3 +63,18 @@ def grade_all(task: Task, items: list[TaskItem], answers: list[Any]) -> GoldRepo
                 f"{item.id}: answer {answer!r} -> {result.reason} ({result.extracted!r}) {result.detail}"
             )
     return report
+
+
+def offline_env(task_dir, tmp_path) -> dict[str, str]:
+    """Environment for a child process that sees only `task_dir`'s tasks, no data dir and no hub."""
+    import os
+
+    env = {
+        **os.environ,
+        "HARNESS_TASKS_DIR": str(task_dir),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+    }
+    env.pop("HARNESS_DATA_DIR", None)
+    return env

@@ -8,7 +8,7 @@ import pytest
 
 import graders
 from harness.taskset import discover_tasks
-from tests.tasks.helpers import respond
+from tests.tasks.helpers import offline_env, respond
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,6 @@ def test_mathbench_items_from_official_schema(tasks, fixture_data_dir):
 def test_finqa_hub_path_reads_the_official_json_through_datasets(tmp_path, fixture_data_dir):
     """The hub branch for real: datasets' json builder (as for the GitHub test.json) on the hand-made file,
     in a subprocess with the hub switched off and a private cache."""
-    import os
     import subprocess
     import sys
     from pathlib import Path
@@ -105,14 +104,7 @@ def test_finqa_hub_path_reads_the_official_json_through_datasets(tmp_path, fixtu
         "items = task.load_items(None)\n"
         "print([i.id for i in items]); print([i.gold for i in items])\n"
     )
-    env = {
-        **os.environ,
-        "HARNESS_TASKS_DIR": str(task_dir),
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "HF_HOME": str(tmp_path / "hf"),
-    }
-    env.pop("HARNESS_DATA_DIR", None)
+    env = offline_env(task_dir, tmp_path)
     repo = Path(__file__).resolve().parents[2]
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=180

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from harness.task_data import (
 )
 from harness.task_spec import ChoicesSpec, FieldMap, LocalPart, SourceSpec, SubsetSpec
 from harness.taskset import Task, render_completion_prompt
+from tests.tasks.helpers import offline_env
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = [
@@ -318,14 +318,7 @@ def test_offline_hub_error_names_data_dir_and_hub_id(write_task, tmp_path):
             print(type(exc).__name__, exc)
         """
     )
-    env = {
-        **os.environ,
-        "HARNESS_TASKS_DIR": str(task_dir),
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "HF_HOME": str(tmp_path / "hf"),
-    }
-    env.pop("HARNESS_DATA_DIR", None)
+    env = offline_env(task_dir, tmp_path)
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
