@@ -19,9 +19,31 @@ from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, 
 
 
 class NumericGold(StrictModel):
-    """Gold: a number, or a numeric string such as "12.5%", "$1,234", "(3.2)" (negative)."""
+    """Gold: a number, or a numeric string such as "12.5%", "$1,234", "(3.2)" (negative).
+
+    "yes" / "no" golds (FinQA's comparison questions) are graded as a yes/no answer.
+    """
 
     answer: float | int | str
+
+    @property
+    def yes_no(self) -> str | None:
+        text = self.answer.strip().lower() if isinstance(self.answer, str) else ""
+        return text if text in YES_NO else None
+
+
+YES_NO = ("yes", "no")
+_YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+
+
+def extract_yes_no(response: str) -> str | None:
+    """yes/no from the answer phrase or the last \\boxed{}, else the last standalone yes/no in the text."""
+    for candidate in (answer_phrase(response), last_boxed(response)):
+        match = _YES_NO_WORD.search(candidate or "")
+        if match:
+            return match.group(1).lower()
+    words = _YES_NO_WORD.findall(response)
+    return words[-1].lower() if words else None
 
 
 class NumericOptions(StrictModel):
@@ -108,11 +130,15 @@ class NumericGrader(Grader):
     Options = NumericOptions
 
     def extract(self, response: str, options: NumericOptions, gold: object) -> str | None:
+        if isinstance(gold, NumericGold) and gold.yes_no:
+            return extract_yes_no(response)
         return extract_number_text(response)
 
     def judge(
         self, extracted: str, gold: NumericGold, options: NumericOptions, request: GradeRequest
     ) -> Judgement:
+        if gold.yes_no:
+            return Judgement(correct=extracted.strip().lower() == gold.yes_no, detail=f"answered {extracted!r}")
         gold_number = (
             ParsedNumber(value=float(gold.answer))
             if not isinstance(gold.answer, str)
@@ -128,5 +154,7 @@ class NumericGrader(Grader):
         )
 
     def same_answer(self, a: str, b: str, options: NumericOptions) -> bool:
+        if a.strip().lower() in YES_NO or b.strip().lower() in YES_NO:
+            return a.strip().lower() == b.strip().lower()
         pa, pb = parse_number(a), parse_number(b)
         return pa is not None and pb is not None and numbers_match(pa, pb, options)

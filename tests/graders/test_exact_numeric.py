@@ -84,3 +84,16 @@ def test_numeric_votes_and_errors() -> None:
         run("numeric", "5", "n/a")
     with pytest.raises(GraderConfigError, match="rel_tol"):
         run("numeric", "5", 5, rel_tol=-1)
+
+
+def test_yes_no_golds_are_graded_and_voted_as_yes_no():
+    from graders import grade, same_answer
+    from graders.base import GradeRequest
+
+    def request(text):
+        return GradeRequest(grader="numeric", response=text, gold={"answer": "no"})
+
+    assert grade(request("Revenue fell, so the answer is no.")).reason == "right"
+    assert grade(request("The answer is yes, it grew 12%.")).reason == "wrong"
+    assert same_answer("numeric", "yes", "Yes") and not same_answer("numeric", "yes", "no")
+    assert same_answer("numeric", "12.5%", "0.125")

@@ -59,15 +59,17 @@ def test_finqa_numeric_grading(tasks, fixture_data_dir, position, response_answe
     assert result.correct is right, result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="numeric grader has no yes/no golds; FinQA has comparison questions (exe_ans 'yes'/'no')",
-)
 def test_finqa_yes_no_gold(tasks, fixture_data_dir):
+    """FinQA's comparison questions have yes/no answers, graded as such by the numeric grader."""
     task = tasks["finqa"]
     item = task.load_items(fixture_data_dir)[3]
-    result = graders.grade(task.grade_request(item.gold, respond(task, "yes"), "stop"))
-    assert result.correct
+    assert str(item.gold["answer"] if isinstance(item.gold, dict) else item.gold).lower() == "yes"
+    right = graders.grade(task.grade_request(item.gold, respond(task, "yes"), "stop"))
+    wrong = graders.grade(task.grade_request(item.gold, respond(task, "no"), "stop"))
+    silent = graders.grade(task.grade_request(item.gold, "I cannot tell from the table.", "stop"))
+    assert right.correct and right.extracted == "yes"
+    assert not wrong.correct and wrong.reason == "wrong"
+    assert silent.reason == "no_answer"
 
 
 def test_mathbench_items_from_official_schema(tasks, fixture_data_dir):
