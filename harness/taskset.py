@@ -323,12 +323,15 @@ class Task:
 
     def source_summary(self) -> str:
         source = self.spec.source
+
+        def listed(names: list[str]) -> str:
+            return names[0] + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
+
         parts = []
         if source.local:
-            parts.append("local " + ", ".join(p.files for p in source.local))
+            parts.append("local " + listed([p.files for p in source.local]))
         if source.hub:
-            hubs = sorted({hub_name(p) for p in source.hub})
-            parts.append("hub " + ", ".join(hubs))
+            parts.append("hub " + listed(sorted({hub_name(p) for p in source.hub})))
         return "; ".join(parts)
 
 
