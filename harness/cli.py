@@ -13,7 +13,7 @@ from harness.config import load_pool, parse_model_shorthand
 from harness.yaml_model import ConfigFileError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # never break a path in an error
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:

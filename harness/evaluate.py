@@ -23,7 +23,7 @@ from harness.task_data import TaskDataError
 from harness.taskset import Task, TaskItem, select_tasks
 from results.store import ResultsStore
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 class EvalRequest(BaseModel):

@@ -52,23 +52,12 @@ def task_infos(task_names: list[str], run_dir: Path | None = None) -> dict[str, 
         if manifest is not None:
             infos.update({t: i for t, i in manifest.task_info.items() if t in task_names})
     task_names = [t for t in task_names if t not in infos]
-    try:
-        from harness.task_spec import TaskSpec
-        from harness.yaml_model import load_yaml_model
-    except ImportError:  # pragma: no cover - the harness always ships these
-        return infos
+    from harness.manifest_io import task_info
+    from harness.taskset import Task
+
     root = settings.tasks_dir()
-    for name in task_names:
-        path = root / f"{name}.yaml"
-        if not path.is_file():
-            continue
-        spec = load_yaml_model(path, TaskSpec)
-        infos[name] = TaskInfo(
-            category=spec.category,
-            grader=spec.grader.name,
-            grader_options=spec.grader.options,
-            is_code=spec.grader.name == "code",
-        )
+    files = [root / f"{name}.yaml" for name in task_names]
+    infos.update(task_info([Task.from_file(path) for path in files if path.is_file()]))
     return infos
 
 
