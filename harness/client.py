@@ -101,16 +101,15 @@ class EndpointClient:
     base_url: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
-    def _timeout(self) -> aiohttp.ClientTimeout:
+    def __post_init__(self) -> None:
         # No total timeout: a 32k-token reasoning generation may legitimately take many minutes.
         # sock_read bounds how long the server may stay silent.
-        return aiohttp.ClientTimeout(
+        self._timeout = aiohttp.ClientTimeout(
             total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.request_timeout_s
         )
-
-    def _headers(self) -> dict[str, str]:
         key = self.spec.api_key()
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._path = "/chat/completions" if self.spec.mode == ApiMode.CHAT else "/completions"
 
     def _body(self, messages: list[ChatMessage], params: SamplingParams, n: int, seed: int | None) -> dict:
         body: dict[str, Any] = {
@@ -133,11 +132,10 @@ class EndpointClient:
         return body
 
     async def _attempt(self, body: dict) -> Completion:
-        path = "/chat/completions" if self.spec.mode == ApiMode.CHAT else "/completions"
         started = time.perf_counter()
         try:
             async with self.session.post(
-                self.base_url + path, json=body, headers=self._headers(), timeout=self._timeout()
+                self.base_url + self._path, json=body, headers=self._headers, timeout=self._timeout
             ) as response:
                 raw = await response.read()
                 if response.status >= 400:

@@ -144,7 +144,9 @@ class Scheduler:
         self.stats = RunStats()
         self._out: asyncio.Queue[SampleRecord | tuple[SampleKey, GradeResult]] = asyncio.Queue()
         self._stop = asyncio.Event()
-        self._grading: set[asyncio.Task] = set()
+        # Post-processing and grading jobs that outlive the worker iteration that started them.
+        self._background: set[asyncio.Task] = set()
+        self._params: dict[str, SamplingParams] = {}
         self._workers: list[asyncio.Task] = []
         self._grade_slots = asyncio.Semaphore(GRADE_BACKLOG)
 
@@ -179,13 +181,13 @@ class Scheduler:
                 failures = [o for o in outcomes if isinstance(o, Exception)]
                 if failures and not self.stats.interrupted:
                     raise failures[0]
-                while self._grading and not self._stop.is_set():
-                    await asyncio.wait(set(self._grading))
+                while self._background and not self._stop.is_set():
+                    await asyncio.wait(set(self._background))
             finally:
                 # Whatever is still in flight is dropped, not stored: a resumed run redoes exactly that.
-                for job in [*workers, *self._grading]:
+                for job in [*workers, *self._background]:
                     job.cancel()
-                await asyncio.gather(*workers, *self._grading, return_exceptions=True)
+                await asyncio.gather(*workers, *self._background, return_exceptions=True)
                 await self._out.put(_FLUSH)
                 await writer
         if self.progress:
@@ -202,7 +204,7 @@ class Scheduler:
                 raise KeyboardInterrupt
             self.stats.interrupted = True
             self._stop.set()
-            for job in [*self._workers, *self._grading]:
+            for job in [*self._workers, *self._background]:
                 job.cancel()
 
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -233,14 +235,11 @@ class Scheduler:
                 replica.in_flight -= 1
 
     async def _run_unit(
-        self,
-        endpoints: ModelEndpoints,
-        replica: Replica,
-        unit: WorkUnit,
-        queue: deque[WorkUnit],
-        pool: GradingPool,
+        self, endpoints: ModelEndpoints, replica: Replica, unit: WorkUnit, queue: deque[WorkUnit], pool: GradingPool
     ) -> None:
-        params = task_params(unit.task, self.overrides)
+        params = self._params.get(unit.task.name) or self._params.setdefault(
+            unit.task.name, task_params(unit.task, self.overrides)
+        )
         first = unit.sample_indices[0]
         seed = sample_seed(self.overrides.seed, unit.task.name, unit.item.id, first)
         n = len(unit.sample_indices)
@@ -250,22 +249,32 @@ class Scheduler:
             self.stats.request_errors += 1
             self._emit([self._failure_record(unit, i, params, seed, result) for i in unit.sample_indices])
             return
-        received = result.choices[:n]
-        if n > 1 and len(received) < n:
+        received = len(result.choices[:n])
+        if n > 1 and received < n:
             # The server ignored n (llama.cpp does): keep what came back, ask for the rest one by one.
             endpoints.supports_n = False
-            queue.extend(
-                WorkUnit(unit.task, unit.item, unit.model, [i]) for i in unit.sample_indices[len(received) :]
-            )
+            queue.extend(WorkUnit(unit.task, unit.item, unit.model, [i]) for i in unit.sample_indices[received:])
         elif n > 1 and endpoints.supports_n is None:
             endpoints.supports_n = True
+        # Records and grading run as their own job, so this worker's slot goes straight to the next request:
+        # when many responses arrive at once, requests are sent first and bookkeeping fills the wait.
+        self._start_background(self._store_and_grade(unit, params, seed, result, received, pool))
+
+    async def _store_and_grade(
+        self, unit: WorkUnit, params: SamplingParams, seed: int, result: Completion, received: int, pool: GradingPool
+    ) -> None:
         records = [
             self._sample_record(unit, index, params, seed, result, choice_index)
-            for choice_index, index in enumerate(unit.sample_indices[: len(received)])
+            for choice_index, index in enumerate(unit.sample_indices[:received])
         ]
         self._emit(records)
         for record in records:
             await self._schedule_grade(pool, unit.task, unit.item.gold, record)
+
+    def _start_background(self, coroutine) -> None:
+        job = asyncio.create_task(coroutine)
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
 
     @staticmethod
     def _record(unit: WorkUnit, index: int, params: SamplingParams, seed: int, **outcome: object) -> SampleRecord:
@@ -321,9 +330,7 @@ class Scheduler:
             finally:
                 self._grade_slots.release()
 
-        job = asyncio.create_task(grade_in_pool())
-        self._grading.add(job)
-        job.add_done_callback(self._grading.discard)
+        self._start_background(grade_in_pool())
 
     async def _regrade_pending(
         self, pool: GradingPool, tasks: dict[str, Task], gold: dict[tuple[str, str], object]
