@@ -118,6 +118,14 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_k_sweep(
     points: Sequence[SweepPoint], path: Path, *, title: str = "Avengers: accuracy vs clusters K"
 ) -> Path:
@@ -142,11 +150,7 @@ def plot_k_sweep(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_model_count(
@@ -171,11 +175,7 @@ def plot_model_count(
     ax.set_title("Avengers: accuracy vs number of models")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_routing_share(report: EvalReport, path: Path) -> Path:
@@ -192,11 +192,7 @@ def plot_routing_share(report: EvalReport, path: Path) -> Path:
     ax.set_title("Where Avengers routes each task's queries (top-1)")
     ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def write_report(report: EvalReport, out_dir: Path) -> dict[str, Path]:
