@@ -77,6 +77,11 @@ def backoff_delay(attempt: int, failure: BaseException | None, policy: RetryPoli
     return backoff
 
 
+def auth_headers(spec: ModelSpec) -> dict[str, str]:
+    key = spec.api_key()
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, EndpointError) and exc.kind == "transient"
 
@@ -107,8 +112,7 @@ class EndpointClient:
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.request_timeout_s
         )
-        key = self.spec.api_key()
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._headers = auth_headers(self.spec)
         self._path = "/chat/completions" if self.spec.mode == ApiMode.CHAT else "/completions"
 
     def _body(self, messages: list[ChatMessage], params: SamplingParams, n: int, seed: int | None) -> dict:
@@ -212,7 +216,7 @@ async def check_reachable(spec: ModelSpec, session: aiohttp.ClientSession) -> li
         try:
             async with session.get(
                 url + "/models",
-                headers={"Authorization": f"Bearer {key}"} if (key := spec.api_key()) else {},
+                headers=auth_headers(spec),
                 timeout=aiohttp.ClientTimeout(total=None, connect=spec.connect_timeout_s, sock_read=60),
             ) as response:
                 if response.status >= 400:

@@ -146,7 +146,7 @@ class Scheduler:
         self._stop = asyncio.Event()
         # Post-processing and grading jobs that outlive the worker iteration that started them.
         self._background: set[asyncio.Task] = set()
-        self._params: dict[str, SamplingParams] = {}
+        self._params: dict[str, SamplingParams] = {}  # per task, set by run()
         self._workers: list[asyncio.Task] = []
         self._grade_slots = asyncio.Semaphore(GRADE_BACKLOG)
 
@@ -159,6 +159,7 @@ class Scheduler:
         total = sum(len(u.sample_indices) for units in plan.values() for u in units)
         by_name = {t.name: t for t in tasks}
         gold = {(t.name, it.id): it.gold for t in tasks for it in items[t.name]}
+        self._params = {t.name: task_params(t, self.overrides) for t in tasks}
         if self.progress:
             self.progress.start(total)
         self._install_interrupt_handler()
@@ -237,9 +238,7 @@ class Scheduler:
     async def _run_unit(
         self, endpoints: ModelEndpoints, replica: Replica, unit: WorkUnit, queue: deque[WorkUnit], pool: GradingPool
     ) -> None:
-        params = self._params.get(unit.task.name) or self._params.setdefault(
-            unit.task.name, task_params(unit.task, self.overrides)
-        )
+        params = self._params[unit.task.name]
         first = unit.sample_indices[0]
         seed = sample_seed(self.overrides.seed, unit.task.name, unit.item.id, first)
         n = len(unit.sample_indices)
