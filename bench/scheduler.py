@@ -1,6 +1,6 @@
 """Throughput of the harness scheduler, and the same workload through lm-evaluation-harness.
 
-Everything talks to a real loopback OpenAI-compatible server (harness.loopback_server, plus two read-only
+Everything talks to a real loopback OpenAI-compatible server (harness.serving.loopback_server, plus two read-only
 statistics routes) running in its own process, so the server never shares an event loop with a client.
 Each harness measurement runs in its own child process through the real path: a task file and a jsonl
 dataset written to a temp directory, harness.taskset.select_tasks + harness.evaluate.load_items,
@@ -174,13 +174,13 @@ class ChildPeakRss:
 
 
 def serve(delay: float) -> None:
-    """harness.loopback_server's LoopbackServer, plus /bench/stats and /bench/reset for the server's own counts."""
+    """harness.serving.loopback_server's LoopbackServer, plus /bench/stats and /bench/reset for the server's own counts."""
     import asyncio
     from dataclasses import dataclass as _dataclass
 
     from aiohttp import web
 
-    from harness.loopback_server import LoopbackServer
+    from harness.serving.loopback_server import LoopbackServer
 
     @_dataclass
     class CountingServer(LoopbackServer):

@@ -21,7 +21,7 @@ def grade_request(request: GradeRequest) -> GradeResult:
 
 
 def _warm_up() -> None:
-    from harness.lifetime import die_with_parent
+    from harness.serving.lifetime import die_with_parent
 
     die_with_parent()  # a SIGKILLed harness must not leave grading workers behind
     import math_verify  # noqa: F401  import cost paid once per worker, not on the first item

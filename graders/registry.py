@@ -7,6 +7,7 @@ codes, config errors, never raising on model output) lives here once.
 
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Any, ClassVar
 
@@ -73,6 +74,12 @@ class Grader:
         (Knights & Knaves: which names to look for); it must never decide right vs wrong here."""
         raise NotImplementedError
 
+    def extract_final(self, response: str, options: Any, gold: Any) -> str | None:
+        """Extraction for a response cut off by the length limit: only an explicit final-answer statement
+        counts (a box, an "Answer: X" line), never a loose fallback such as the last letter mentioned
+        mid-reasoning. Graders with loose fallbacks override this; the default is the full extraction."""
+        return self.extract(response, options, gold)
+
     def judge(self, extracted: str, gold: Any, options: Any, request: GradeRequest) -> Judgement:
         raise NotImplementedError
 
@@ -83,9 +90,11 @@ class Grader:
     def grade(self, request: GradeRequest) -> GradeResult:
         options = self.parse_options(request.options)
         gold = self.parse_gold(request.gold)
-        text = request.response or ""
+        text = answer_region(request.response or "")
+        cut_off = request.finish_reason == "length"
+        extract = self.extract_final if cut_off else self.extract
         try:
-            extracted = self.extract(text, options, gold) if text.strip() else None
+            extracted = extract(text, options, gold) if text and text.strip() else None
         except GraderConfigError:
             raise
         except Exception as exc:  # a bug in extraction must not kill a long run; it is recorded
@@ -107,6 +116,26 @@ class Grader:
             reason="right" if verdict.correct else "wrong",
             detail=verdict.detail,
         )
+
+
+_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+
+
+def answer_region(response: str) -> str | None:
+    """The part of a response that may carry its final answer.
+
+    Reasoning models (R1 distills, QwQ, Qwen3) think inside ``<think>...</think>`` and answer after it;
+    some chat templates put the opening tag in the prompt, so only ``</think>`` appears. Rule: the answer
+    is read after the last closing tag when there is one; a block opened and never closed (the model
+    was cut off, or never finished thinking) has no final answer: None. Text without tags is all answer.
+    """
+    closes = list(_THINK_CLOSE.finditer(response))
+    if closes:
+        return response[closes[-1].end() :]
+    if _THINK_OPEN.search(response):
+        return None
+    return response
 
 
 def missing_answer_reason(request: GradeRequest) -> str:

@@ -175,7 +175,7 @@ def _add_servers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.set_defaults(
-        func=lambda a: __import__("harness.embedded", fromlist=["x"]).serve_default_main(a.host, a.port)
+        func=lambda a: __import__("harness.serving.embedded", fromlist=["x"]).serve_default_main(a.host, a.port)
     )
 
     p = sub.add_parser(
@@ -188,7 +188,7 @@ def _add_servers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_serve_pool(args: argparse.Namespace) -> int:
-    from harness.vllm_pool import serve_pool_main
+    from harness.serving.vllm_pool import serve_pool_main
 
     return serve_pool_main(args.pool, args.endpoints_out, timeout_s=args.timeout)
 
@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors caused by input, configuration or environment: shown as one clear line, not a traceback."""
-    from harness.embedded import LocalExtraMissing, ServerStartError
+    from harness.serving.embedded import LocalExtraMissing, ServerStartError
     from harness.task_data import TaskDataError
     from results.store import StoreError
     from router.embedders import EmbeddingError

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.launch_spec import LaunchSpec
+from harness.serving.launch_spec import LaunchSpec
 from harness.yaml_model import ConfigFileError, load_yaml_model
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")

@@ -98,7 +98,7 @@ async def model_pool(models: list[ModelSpec]) -> AsyncIterator[list[ModelSpec]]:
     if models:
         yield models
         return
-    from harness.embedded import EmbeddedServer
+    from harness.serving.embedded import EmbeddedServer
 
     console.print(
         "[bold]No endpoint given:[/] starting the embedded default model (SmolLM2-135M-Instruct on CPU)"

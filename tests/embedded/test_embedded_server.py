@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from harness import embedded
-from harness.embedded import (
+from harness.serving import embedded
+from harness.serving.embedded import (
     EMBEDDED_MODEL_NAME,
     EmbeddedServer,
     LocalExtraMissing,
@@ -231,7 +231,7 @@ def test_serve_default_reports_a_server_that_dies(gguf: Path) -> None:
 
 
 def _start_serve_default(port: int) -> subprocess.Popen[str]:
-    code = f"import sys; from harness.embedded import serve_default_main; sys.exit(serve_default_main('127.0.0.1', {port}))"
+    code = f"import sys; from harness.serving.embedded import serve_default_main; sys.exit(serve_default_main('127.0.0.1', {port}))"
     return subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,

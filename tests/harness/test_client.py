@@ -9,7 +9,7 @@ import pytest
 
 from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy
 from harness.config import ModelSpec
-from harness.loopback_server import FaultRule, LoopbackServer
+from harness.serving.loopback_server import FaultRule, LoopbackServer
 from harness.taskset import ChatMessage
 from results.records import SamplingParams
 

@@ -12,7 +12,7 @@ import pytest
 
 PARENT = """
 import subprocess, sys, time
-from harness.lifetime import new_session_dying_with_parent
+from harness.serving.lifetime import new_session_dying_with_parent
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
                          preexec_fn=new_session_dying_with_parent)
 print(child.pid, flush=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.loopback_server import LoopbackServer
+from harness.serving.loopback_server import LoopbackServer
 from tests.harness.conftest import toy_answer
 
 SAMPLES = 6

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.vllm_pool import LaunchSpec, build_vllm_command, load_launch_plan
+from harness.serving.vllm_pool import LaunchSpec, build_vllm_command, load_launch_plan
 from harness.yaml_model import ConfigFileError
 
 

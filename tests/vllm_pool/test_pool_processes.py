@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.embedded import ServerStartError, find_free_port, process_group_alive
-from harness.vllm_pool import VllmPool, load_launch_plan, write_endpoints_file
+from harness.serving.embedded import ServerStartError, find_free_port, process_group_alive
+from harness.serving.vllm_pool import VllmPool, load_launch_plan, write_endpoints_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STANDIN_SOURCE = Path(__file__).with_name("standin_vllm.py")
@@ -92,7 +92,7 @@ def _start_serve_pool(pool_file: Path, tmp_path: Path) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-c",
-            f"import sys; from harness.vllm_pool import serve_pool_main; sys.exit(serve_pool_main({args}))",
+            f"import sys; from harness.serving.vllm_pool import serve_pool_main; sys.exit(serve_pool_main({args}))",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness import settings
 from harness.config import ModelSpec
-from harness.embedded import ManagedServer, ServerStartError, stop_servers
-from harness.launch_spec import LaunchSpec
+from harness.serving.embedded import ManagedServer, ServerStartError, stop_servers
+from harness.serving.launch_spec import LaunchSpec
 from harness.yaml_model import ConfigFileError, load_yaml_text, validate_with_lines
 
 VLLM_EXTRA_HINT = 'pip install -e ".[vllm]"'

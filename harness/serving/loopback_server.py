@@ -5,7 +5,7 @@ answer after a delay, fail with a status (and Retry-After), drop the connection,
 JSON, or ignore `n` like llama.cpp does. What it answers is decided by a function of the request,
 so a test states the model output it needs; nothing here pretends to be a language model.
 
-    python -m harness.loopback_server --port 8001 --delay 1.0      # a fixed-latency peer for bench/
+    python -m harness.serving.loopback_server --port 8001 --delay 1.0      # a fixed-latency peer for bench/
 """
 
 from __future__ import annotations
