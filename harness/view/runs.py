@@ -7,6 +7,7 @@ run's ``results.json`` when it is newer than the store, else recomputed read-onl
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -92,25 +93,42 @@ class Run:
             "has_router": (self.dir / "router").is_dir(),
         }
 
-    def metrics(self) -> RunMetrics:
-        return self.cached("metrics", self._metrics)
+    def metrics(self, *, fresh: bool = False) -> RunMetrics:
+        return self.metrics_with_source(fresh=fresh)[0]
 
-    def _metrics(self) -> RunMetrics:
-        stored = self.dir / METRICS_FILENAME
-        signature = _signature(self.dir)
-        if stored.is_file() and signature and stored.stat().st_mtime >= max(signature[0::2]):
-            return RunMetrics.model_validate_json(stored.read_text(encoding="utf-8"))
-        return compute_run_metrics(self.dir)
+    def metrics_with_source(self, *, fresh: bool = False) -> tuple[RunMetrics, str]:
+        """The run's metrics and where they came from.
 
-    def report(self) -> dict[str, Any]:
+        ``results.json`` is used while no sample was written after it (regrades rewrite it too);
+        otherwise, or with ``fresh``, they are recomputed read-only from the store (slow on big runs).
+        """
+        if not fresh:
+            stored = self.cached("stored-metrics", self._stored_metrics)
+            if stored is not None:
+                return stored
+        return self.cached(
+            "metrics", lambda: (compute_run_metrics(self.dir), "recomputed from results.sqlite")
+        )
+
+    def _stored_metrics(self) -> tuple[RunMetrics, str] | None:
+        path = self.dir / METRICS_FILENAME
+        if not path.is_file():
+            return None
+        written = path.stat().st_mtime
+        if self.db.scalar("SELECT 1 FROM samples WHERE written_at > ? LIMIT 1", (written,)):
+            return None
+        when = dt.datetime.fromtimestamp(written, dt.UTC).isoformat(timespec="minutes")
+        return RunMetrics.model_validate_json(
+            path.read_text(encoding="utf-8")
+        ), f"{METRICS_FILENAME} (written {when})"
+
+    def report(self, *, fresh: bool = False) -> dict[str, Any]:
         try:
-            metrics = self.metrics()
+            metrics, source = self.metrics_with_source(fresh=fresh)
         except (ValueError, FileNotFoundError, StoreError) as exc:
-            return {"tables": [], "error": str(exc)}
-        return {
-            "tables": [t.model_dump() for t in report_tables(metrics)] if metrics.tasks else [],
-            "error": None,
-        }
+            return {"tables": [], "error": str(exc), "source": None}
+        tables = [t.model_dump() for t in report_tables(metrics)] if metrics.tasks else []
+        return {"tables": tables, "error": None, "source": source}
 
 
 def _pct(value: float | None) -> float | None:

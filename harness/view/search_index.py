@@ -116,16 +116,19 @@ class SearchIndex:
         row = conn.execute("SELECT value FROM index_meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def ensure_current(self, *, progress: bool = False) -> IndexState:
-        """Index every sample and item written since the last call; returns the state afterwards."""
+    def ensure_current(self, *, progress: bool = False, stop: threading.Event | None = None) -> IndexState:
+        """Index every sample and item written since the last call; returns the state afterwards.
+
+        Setting ``stop`` ends the work after the current batch (what is committed stays usable).
+        """
         with self._lock:
             try:
-                return self._update(progress)
+                return self._update(progress, stop or threading.Event())
             except sqlite3.Error as exc:
                 self._state = IndexState(False, self._state.indexed, self._state.total, f"{self.path}: {exc}")
                 return self._state
 
-    def _update(self, progress: bool) -> IndexState:
+    def _update(self, progress: bool, stop: threading.Event) -> IndexState:
         store = connect_readonly(self.run_dir / "results.sqlite")
         try:
             total = store.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
@@ -151,11 +154,12 @@ class SearchIndex:
                 done_sample -= 1
             indexed = int(self._meta(conn, "indexed", "0"))
             self._state = IndexState(done_sample >= max_sample and done_item >= max_item, indexed, total)
-            while done_item < max_item:
+            while done_item < max_item and not stop.is_set():
                 done_item = self._index_items(conn, done_item)
-            while done_sample < max_sample:
+            while done_sample < max_sample and not stop.is_set():
                 done_sample, added = self._index_samples(conn, done_sample)
                 indexed += added
+                conn.execute("INSERT OR REPLACE INTO index_meta VALUES ('indexed', ?)", (str(indexed),))
                 self._state = IndexState(False, indexed, total)
                 if progress:
                     print(
@@ -163,6 +167,8 @@ class SearchIndex:
                     )
             if progress and indexed:
                 print(file=sys.stderr)
+            if stop.is_set():
+                return self._state
             with conn:
                 conn.execute("BEGIN")
                 for key, value in (

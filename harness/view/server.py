@@ -45,6 +45,7 @@ class Viewer:
         self._routers: dict[tuple[str, str], tuple[float, Any]] = {}
         self.build_index = build_index
         self._indexer: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def refresh(self) -> list[str]:
         found = discover_runs(self.root)
@@ -74,9 +75,13 @@ class Viewer:
 
         def work() -> None:
             for name in self.refresh():
+                if self._stopping.is_set():
+                    return
                 run = self.run(name)
-                run.index.ensure_current()
-                run.attach_index_if_ready()
+                run.index.ensure_current(stop=self._stopping)
+                with self._lock:
+                    if not self._stopping.is_set():
+                        run.attach_index_if_ready()
 
         self._indexer = threading.Thread(target=work, name="view-indexer", daemon=True)
         self._indexer.start()
@@ -98,6 +103,9 @@ class Viewer:
         return hit[1]
 
     def close(self) -> None:
+        self._stopping.set()
+        if self._indexer is not None:
+            self._indexer.join(timeout=60)
         with self._lock:
             for run in self._runs.values():
                 run.db.close()
@@ -158,7 +166,7 @@ def build_app(viewer: Viewer) -> web.Application:
     async def run_detail(request: web.Request) -> web.Response:
         run = viewer.run(request.query.get("run"))
         summary = await off(run.summary)
-        report = await off(run.report)
+        report = await off(lambda: run.report(fresh=request.query.get("fresh") == "1"))
         return _json({"summary": summary, **report})
 
     @routes.get("/api/compare")

@@ -42,8 +42,11 @@ def search_word(task: str, item: int, model: str, index: int) -> str:
 
 
 def _query(task: str, item: int) -> str:
-    topic = {"algebra": "solve the equation for x", "trivia": "which capital city river",
-             "coding": "write a python function that returns"}[task]
+    topic = {
+        "algebra": "solve the equation for x",
+        "trivia": "which capital city river",
+        "coding": "write a python function that returns",
+    }[task]
     return f"Question {item} about {task}: {topic} number {item}."
 
 
@@ -79,8 +82,14 @@ def _gold(task: str, item: int) -> str:
 def write_run(run_dir: Path, *, run_offset: int = 0) -> Path:
     """A finished run: store, manifest, report.md and results.json."""
     items = [
-        ItemRecord(task=t, item_id=f"{t[0]}{i}", category=info.category, query=_query(t, i),
-                   prompt_hash=f"hash-{t}-{i}", gold=_gold(t, i))
+        ItemRecord(
+            task=t,
+            item_id=f"{t[0]}{i}",
+            category=info.category,
+            query=_query(t, i),
+            prompt_hash=f"hash-{t}-{i}",
+            gold=_gold(t, i),
+        )
         for t, info in TASKS.items()
         for i in range(ITEMS_PER_TASK)
     ]
@@ -89,11 +98,21 @@ def write_run(run_dir: Path, *, run_offset: int = 0) -> Path:
         for i in range(ITEMS_PER_TASK):
             for m in MODELS:
                 for k in range(SAMPLES):
-                    common = dict(task=t, item_id=f"{t[0]}{i}", model=m, sample_index=k, seed=1000 + k,
-                                  prompt_hash=f"hash-{t}-{i}", params=PARAMS)
+                    common = dict(
+                        task=t,
+                        item_id=f"{t[0]}{i}",
+                        model=m,
+                        sample_index=k,
+                        seed=1000 + k,
+                        prompt_hash=f"hash-{t}-{i}",
+                        params=PARAMS,
+                    )
                     if t == "coding" and i == 5 and m == "gamma" and k == 2:
-                        samples.append(SampleRecord(**common, error="HTTP 503: server overloaded",
-                                                    error_kind="transient"))
+                        samples.append(
+                            SampleRecord(
+                                **common, error="HTTP 503: server overloaded", error_kind="transient"
+                            )
+                        )
                         continue
                     reason, extracted, score = _outcome(t, i, m, k, run_offset)
                     if t == "coding":
@@ -101,23 +120,32 @@ def write_run(run_dir: Path, *, run_offset: int = 0) -> Path:
                     finish = "stop"
                     if t == "algebra" and i == 4 and m == "beta" and k == 1:
                         reason, extracted, score, finish = "truncated", None, 0.0, "length"
-                    samples.append(SampleRecord(
-                        **common,
-                        response=_response(t, i, m, k, extracted),
-                        finish_reason=finish,
-                        prompt_tokens=40 + i,
-                        completion_tokens=100 + 10 * k,
-                        latency_s=0.5 + 0.25 * k,
-                        extracted=extracted,
-                        score=score,
-                        grade_reason=reason,
-                        grade_detail=f"{reason} (graded by {TASKS[t].grader})",
-                    ))
+                    samples.append(
+                        SampleRecord(
+                            **common,
+                            response=_response(t, i, m, k, extracted),
+                            finish_reason=finish,
+                            prompt_tokens=40 + i,
+                            completion_tokens=100 + 10 * k,
+                            latency_s=0.5 + 0.25 * k,
+                            extracted=extracted,
+                            score=score,
+                            grade_reason=reason,
+                            grade_detail=f"{reason} (graded by {TASKS[t].grader})",
+                        )
+                    )
     with ResultsStore(run_dir) as store:
         store.upsert_items(items)
         store.write_samples(samples)
-    manifest = build_manifest(run_dir.name, config={"note": "viewer test"}, sampling=PARAMS, seed=7,
-                              tasks=list(TASKS), n_samples=SAMPLES, task_info=TASKS)
+    manifest = build_manifest(
+        run_dir.name,
+        config={"note": "viewer test"},
+        sampling=PARAMS,
+        seed=7,
+        tasks=list(TASKS),
+        n_samples=SAMPLES,
+        task_info=TASKS,
+    )
     write_manifest(run_dir, manifest)
     write_report(run_dir)
     return run_dir
@@ -146,7 +174,10 @@ class EmbeddingServer:
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.requests += 1
-        data = [{"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(body["input"])]
+        data = [
+            {"object": "embedding", "index": i, "embedding": bag_of_words(t)}
+            for i, t in enumerate(body["input"])
+        ]
         return web.json_response({"object": "list", "data": data, "model": body["model"]})
 
     def _run(self) -> None:
@@ -182,8 +213,40 @@ class EmbeddingServer:
 def add_router(run_dir: Path, embedder_spec: str) -> None:
     """`harness route fit`, `route eval` and `route sweep --plot` on the run, as a user would."""
     common = ["--run", str(run_dir), "--embedder", embedder_spec, "--split", "0.5"]
-    assert harness_main(["route", "fit", *common, "--k", "3", "--out", str(run_dir / "router" / "k3.npz")]) == 0
-    assert harness_main(["route", "eval", "--run", str(run_dir), "--router", str(run_dir / "router" / "k3.npz"),
-                         "--seeds", "1,2"]) == 0
-    assert harness_main(["route", "sweep", *common, "--k", "1,2,3", "--seeds", "1,2", "--validation-folds", "0",
-                         "--models-k", "2", "--plot"]) == 0
+    assert (
+        harness_main(["route", "fit", *common, "--k", "3", "--out", str(run_dir / "router" / "k3.npz")]) == 0
+    )
+    assert (
+        harness_main(
+            [
+                "route",
+                "eval",
+                "--run",
+                str(run_dir),
+                "--router",
+                str(run_dir / "router" / "k3.npz"),
+                "--seeds",
+                "1,2",
+            ]
+        )
+        == 0
+    )
+    assert (
+        harness_main(
+            [
+                "route",
+                "sweep",
+                *common,
+                "--k",
+                "1,2,3",
+                "--seeds",
+                "1,2",
+                "--validation-folds",
+                "0",
+                "--models-k",
+                "2",
+                "--plot",
+            ]
+        )
+        == 0
+    )

@@ -29,10 +29,14 @@ function qs(params) {
   return keys.map(k => encodeURIComponent(k) + "=" + encodeURIComponent(params[k])).join("&");
 }
 
+const BUNDLE_DEFAULTS = {page: "0", scope: "all"};   // left out of bundle keys (see harness/view/bundle.py)
+
 async function api(path, params = {}) {
   const key = path + "?" + qs(params);
   if (BUNDLE) {
-    if (key in BUNDLE.api) return BUNDLE.api[key];
+    const kept = Object.fromEntries(Object.entries(params).filter(([k, v]) => k !== "page_size" && BUNDLE_DEFAULTS[k] !== String(v)));
+    const bundleKey = path + "?" + qs(kept);
+    if (bundleKey in BUNDLE.api) return BUNDLE.api[bundleKey];
     throw new Error("not in this bundle (a static copy holds the first pages only): " + key);
   }
   const resp = await fetch(key);
@@ -93,8 +97,8 @@ async function pageRuns() {
     h("p", {}, compareBtn, h("span", {class: "muted"}, " tick two runs to compare their report tables")));
 }
 
-async function pageRun({run}) {
-  const data = await api("api/run", {run});
+async function pageRun({run, fresh}) {
+  const data = await api("api/run", {run, fresh});
   const s = data.summary;
   const facts = [["created", s.created], ["updated", s.updated], ["models", s.models.join(", ")],
                  ["tasks", s.tasks.join(", ")], ["samples", s.samples.toLocaleString()], ["request errors", s.errors],
@@ -104,6 +108,8 @@ async function pageRun({run}) {
     h("dl", {class: "facts"}, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, fmt(v))])),
     h("p", {}, link("samples", {run}, "Browse samples"), " · ", link("router", {run}, "Router")),
     data.error ? errorBox(data.error) : null,
+    data.source ? h("p", {class: "muted", id: "report-source"}, "Report tables from " + data.source + " ",
+      BUNDLE ? null : link("run", {run, fresh: "1"}, "recompute from the store")) : null,
     ...data.tables.map(reportTable));
 }
 
@@ -160,7 +166,7 @@ async function pageSamples(params) {
   const pager = h("div", {class: "pager"},
     h("button", {id: "prev", disabled: pageNo === 0, onclick: () => go("samples", {...f, page: String(pageNo - 1)})}, "‹ prev"),
     h("span", {id: "page-no"}, ` page ${pageNo + 1} `),
-    h("button", {id: "next", disabled: !page.has_next, onclick: () => go("samples", {...f, page: String(pageNo + 1)})}, "next ›"));
+    h("button", {id: "next", disabled: !page.has_next || !!BUNDLE, onclick: () => go("samples", {...f, page: String(pageNo + 1)})}, "next ›"));
   const rows = page.rows.map((r, i) => h("tr", {class: "sample-row", "data-key": `${r.task}/${r.item_id}/${r.model}/${r.sample_index}`,
       onclick: () => showSample(run, r, detail, rowsEl, i)},
     h("td", {}, r.task), h("td", {}, link("item", {run, task: r.task, item_id: r.item_id}, r.item_id)),
@@ -171,6 +177,7 @@ async function pageSamples(params) {
                                                : h("p", {id: "no-samples"}, "No samples match."));
   const first = pageNo * size;
   status.append(page.rows.length ? `showing ${first + 1}–${first + page.rows.length}` : "");
+  if (BUNDLE && page.has_next) status.append(` (static copy: the first ${BUNDLE.samples_per_filter} samples of this filter; more need the live viewer)`);
   if (!BUNDLE) api("api/samples/count", {run, ...query}).then(c => {
     status.append(h("span", {id: "match-count"}, ` of ${c.count.toLocaleString()} matching samples`));
   }).catch(() => {});
