@@ -346,3 +346,41 @@ def test_bundle_embeds_first_pages_and_details(runs_root, tmp_path):
     assert api_key("api/item", {"run": "pool-a", "task": "coding", "item_id": first["item_id"]}) in api
     assert api_key("api/compare", {"a": "pool-b", "b": "pool-a"}) in api
     assert (out / data["files"]["pool-a/sweep/k_sweep.png"]).read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.realdata
+async def test_prompt_is_rerendered_from_the_task_file_and_verified(tmp_path, data_dir):
+    from harness.taskset import discover_tasks
+
+    task = discover_tasks()["arc_challenge"]
+    items = task.load_items(data_dir, limit=2)
+    run_dir = tmp_path / "runs" / "arc"
+    with ResultsStore(run_dir) as store:
+        store.upsert_items([task.item_record(i) for i in items])
+        store.upsert_items([task.item_record(items[1]).model_copy(update={"prompt_hash": "an older prompt"})])
+    viewer = Viewer(run_dir.parent, data_dir=data_dir, build_index=False)
+    client = TestClient(TestServer(build_app(viewer), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        ok = await _get(
+            client,
+            "/api/prompt",
+            run="arc",
+            task="arc_challenge",
+            item_id=items[0].id,
+            prompt_hash=items[0].prompt_hash,
+        )
+        assert ok["verified"] and ok["note"] is None
+        assert [m["content"] for m in ok["messages"]] == [m.content for m in items[0].messages]
+        assert items[0].query.split()[0] in ok["messages"][-1]["html"]
+        changed = await _get(
+            client,
+            "/api/prompt",
+            run="arc",
+            task="arc_challenge",
+            item_id=items[1].id,
+            prompt_hash="an older prompt",
+        )
+        assert not changed["verified"] and "changed" in changed["note"]
+    finally:
+        await client.close()
