@@ -7,6 +7,7 @@ name so a store with extra columns (added by a newer harness) is read without ch
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -16,11 +17,19 @@ from typing import Any
 from results.store import DB_FILENAME, StoreError
 
 
+def readonly_uri(path: Path) -> str:
+    """``mode=ro``; in a folder we may not write, also ``immutable=1`` (SQLite could not create the WAL
+    index file there, and nobody can be writing such a store)."""
+    path = Path(path)
+    suffix = "" if os.access(path.parent, os.W_OK) else "&immutable=1"
+    return f"{path.resolve().as_uri()}?mode=ro{suffix}"
+
+
 def connect_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise StoreError(f"no results database at {path}")
     conn = sqlite3.connect(
-        f"file:{path}?mode=ro", uri=True, timeout=30.0, check_same_thread=False, isolation_level=None
+        readonly_uri(path), uri=True, timeout=30.0, check_same_thread=False, isolation_level=None
     )
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA query_only = 1")
@@ -68,7 +77,7 @@ class RunDatabase:
                 return
             if self.attached_index is not None:
                 self._conn.execute("DETACH DATABASE idx")
-            self._conn.execute("ATTACH DATABASE ? AS idx", (f"file:{index_path}?mode=ro",))
+            self._conn.execute("ATTACH DATABASE ? AS idx", (readonly_uri(index_path),))
             self.attached_index = index_path
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import settings
-from harness.view.db import connect_readonly
+from harness.view.db import connect_readonly, readonly_uri
 
 INDEX_FILENAME = "view-index.sqlite"
 INDEX_VERSION = "2"
@@ -104,11 +104,13 @@ class SearchIndex:
         return self._state
 
     def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path.resolve().as_uri(), uri=True, isolation_level=None, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.executescript(_SCHEMA)
-        conn.execute("ATTACH DATABASE ? AS store", (f"file:{self.run_dir / 'results.sqlite'}?mode=ro",))
+        conn.execute("ATTACH DATABASE ? AS store", (readonly_uri(self.run_dir / "results.sqlite"),))
         return conn
 
     @staticmethod

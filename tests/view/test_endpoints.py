@@ -384,3 +384,32 @@ async def test_prompt_is_rerendered_from_the_task_file_and_verified(tmp_path, da
         assert not changed["verified"] and "changed" in changed["note"]
     finally:
         await client.close()
+
+
+async def test_a_run_folder_we_may_not_write_is_read_immutable_and_indexed_elsewhere(
+    run_copy, monkeypatch, view_cache
+):
+    import os as real_os
+
+    import harness.view.db as db_module
+    import harness.view.search_index as index_module
+
+    access = real_os.access
+
+    def no_write(path, mode, **kwargs):  # as root every folder is writable: pretend this one is not
+        if mode == real_os.W_OK and Path(path).resolve() == run_copy.resolve():
+            return False
+        return access(path, mode, **kwargs)
+
+    assert db_module.os is index_module.os is real_os
+    monkeypatch.setattr(real_os, "access", no_write)
+    assert db_module.readonly_uri(run_copy / "results.sqlite").endswith("?mode=ro&immutable=1")
+    client, viewer = await _client(run_copy.parent)
+    try:
+        await _wait_index(client, "pool-a")
+        assert viewer.run("pool-a").index.path.is_relative_to(view_cache)
+        assert not (run_copy / "view-index.sqlite").exists()
+        word = search_word("coding", 2, "beta", 1)
+        assert len((await _get(client, "/api/samples", run="pool-a", q=word))["rows"]) == 1
+    finally:
+        await client.close()
