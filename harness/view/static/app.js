@@ -178,9 +178,13 @@ async function pageSamples(params) {
   const first = pageNo * size;
   status.append(page.rows.length ? `showing ${first + 1}–${first + page.rows.length}` : "");
   if (BUNDLE && page.has_next) status.append(` (static copy: the first ${BUNDLE.samples_per_filter} samples of this filter; more need the live viewer)`);
-  if (!BUNDLE) api("api/samples/count", {run, ...query}).then(c => {
-    status.append(h("span", {id: "match-count"}, ` of ${c.count.toLocaleString()} matching samples`));
-  }).catch(() => {});
+  if (!BUNDLE) {
+    const counting = h("span", {id: "counting"}, " (counting matches…)");
+    status.append(counting);
+    api("api/samples/count", {run, ...query}).then(c => {
+      counting.replaceWith(h("span", {id: "match-count"}, ` of ${c.count.toLocaleString()} matching samples`));
+    }).catch(err => counting.replaceWith(` (count failed: ${err.message})`));
+  }
   if (page.rows.length) showSample(run, page.rows[0], detail, rowsEl, 0);
 }
 
@@ -342,7 +346,12 @@ const PAGES = {runs: pageRuns, run: pageRun, compare: pageCompare, samples: page
 
 async function render() {
   const {page, params} = hashParams();
-  document.querySelectorAll("#nav a").forEach(a => a.classList.toggle("active", a.dataset.page === page));
+  if (params.run) sessionStorage.setItem("run", params.run);
+  const run = params.run || sessionStorage.getItem("run");
+  document.querySelectorAll("#nav a").forEach(a => {
+    a.classList.toggle("active", a.dataset.page === page);
+    a.href = "#/" + a.dataset.page + (run && a.dataset.page !== "runs" ? "?" + qs({run}) : "");
+  });
   document.getElementById("mode").textContent = BUNDLE ? `static copy, made ${BUNDLE.created}` : "";
   document.body.dataset.ready = "";
   main.replaceChildren(h("p", {class: "muted"}, "loading…"));
