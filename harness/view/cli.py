@@ -73,5 +73,10 @@ def cmd_view(args: argparse.Namespace) -> int:
 
             webbrowser.open(url)
 
-    serve(viewer, args.host, args.port, print_url=announce)
+    try:
+        serve(viewer, args.host, args.port, print_url=announce)
+    except OSError as exc:
+        if isinstance(exc, ConnectionError):
+            raise
+        raise ConnectionError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     return 0

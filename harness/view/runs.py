@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from harness.metrics import RunMetrics
 from harness.report import METRICS_FILENAME, compute_run_metrics, report_tables
 from harness.view.db import RunDatabase
+from harness.view.samples import facets
 from harness.view.search_index import SearchIndex
 from results.manifest import read_manifest
 from results.store import DB_FILENAME, StoreError
@@ -84,7 +85,7 @@ class Run:
             "created": manifest.created_at.isoformat(timespec="minutes") if manifest else None,
             "updated": manifest.updated_at.isoformat(timespec="minutes") if manifest else None,
             "models": [r["model"] for r in db.query("SELECT DISTINCT model FROM samples ORDER BY model")],
-            "tasks": [r["task"] for r in db.query("SELECT DISTINCT task FROM items ORDER BY task")],
+            "tasks": facets(db)["tasks"],
             "samples": db.scalar("SELECT COUNT(*) FROM samples"),
             "errors": db.scalar("SELECT COUNT(*) FROM samples WHERE response IS NULL AND error IS NOT NULL"),
             "n_samples": manifest.n_samples if manifest else None,
