@@ -413,3 +413,21 @@ async def test_a_run_folder_we_may_not_write_is_read_immutable_and_indexed_elsew
         assert len((await _get(client, "/api/samples", run="pool-a", q=word))["rows"]) == 1
     finally:
         await client.close()
+
+
+async def test_columns_added_by_a_newer_store_are_passed_through(run_copy):
+    conn = sqlite3.connect(run_copy / "results.sqlite")
+    conn.execute("ALTER TABLE samples ADD COLUMN response_sha256 TEXT")
+    conn.execute("UPDATE samples SET response_sha256 = 'abc123' WHERE task = 'trivia' AND item_id = 't1'")
+    conn.commit()
+    conn.close()
+    client, _ = await _client(run_copy.parent, build_index=False)
+    try:
+        d = await _get(
+            client, "/api/sample", run="pool-a", task="trivia", item_id="t1", model="alpha", sample_index=0
+        )
+        assert d["sample"]["response_sha256"] == "abc123" and d["sample"]["outcome"]
+        page = await _get(client, "/api/samples", run="pool-a", task="trivia")
+        assert page["rows"]
+    finally:
+        await client.close()

@@ -202,6 +202,12 @@ async function showSample(run, r, detail, rows, i) {
     ["seed", fmt(s.seed)], ["tokens (prompt / completion)", `${fmt(s.prompt_tokens)} / ${fmt(s.completion_tokens)}`],
     ["latency", s.latency_s === null ? "–" : s.latency_s.toFixed(2) + " s"], ["finish reason", fmt(s.finish_reason)],
     ["error", s.error ? `${s.error} (${fmt(s.error_kind)})` : "–"]];
+  // Columns a newer store adds (e.g. a response hash) are shown as they are.
+  const KNOWN = new Set(["task", "item_id", "model", "sample_index", "seed", "prompt_hash", "params", "response", "finish_reason",
+    "prompt_tokens", "completion_tokens", "latency_s", "extracted", "score", "grade_reason", "grade_detail", "error",
+    "error_kind", "written_at", "outcome"]);
+  facts.push(["sampling", fmt(s.params)], ["prompt hash", fmt(s.prompt_hash)],
+             ...Object.keys(s).filter(k => !KNOWN.has(k)).map(k => [k.replaceAll("_", " "), fmt(s[k])]));
   const raw = h("pre", {class: "raw", id: "response-raw", hidden: true}, s.response || "");
   const rendered = h("div", {class: "rendered", id: "response-html", html: d.response_html || "<p class='muted'>(no response)</p>"});
   const prompt = h("div", {id: "prompt"}, h("div", {class: "rendered", html: d.query_html}),
