@@ -61,6 +61,11 @@ def cmd_view(args: argparse.Namespace) -> int:
         print(f"wrote {written}", file=sys.stderr)
         print(written / "index.html")
         return 0
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"harness view: listening on {args.host}: anyone who can reach it can read these runs",
+            file=sys.stderr,
+        )
     viewer = Viewer(root, data_dir=settings.data_dir(args.data_dir), build_index=not args.no_index)
     runs = viewer.refresh()
     if not runs:
