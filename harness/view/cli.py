@@ -43,7 +43,9 @@ def add_view_command(sub: argparse._SubParsersAction) -> None:
         help="benchmark mirror, to re-render prompts (or $HARNESS_DATA_DIR)",
     )
     p.add_argument("--no-index", action="store_true", help="do not build the full-text search index")
-    p.add_argument("--no-open", action="store_true", help="do not open a browser")
+    p.add_argument(
+        "--no-open", action="store_true", help="do not open a browser (none is opened without a display)"
+    )
     p.set_defaults(func=cmd_view)
 
 
@@ -73,7 +75,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 
     def announce(url: str) -> None:
         print(f"harness view: {len(runs)} run(s) under {root} at {url}", file=sys.stderr, flush=True)
-        if not args.no_open:
+        if not args.no_open and _has_display():
             import webbrowser
 
             webbrowser.open(url)
@@ -85,3 +87,12 @@ def cmd_view(args: argparse.Namespace) -> int:
             raise
         raise ConnectionError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     return 0
+
+
+def _has_display() -> bool:
+    """Open a browser only where one can appear (on a headless server it could start a text browser)."""
+    import os
+
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
