@@ -1,4 +1,4 @@
-"""`python -m harness …`: eval, tasks, report, regrade, export, serve-default, serve-pool, route."""
+"""`python -m harness …`: eval, tasks, report, regrade, export, serve-default, serve-pool, route, view."""
 
 from __future__ import annotations
 
@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     from router.cli import add_route_commands
 
     add_route_commands(sub)
+    from harness.view.cli import add_view_command
+
+    add_view_command(sub)
     return parser
 
 

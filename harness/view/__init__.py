@@ -1,0 +1,1 @@
+"""`harness view`: a read-only web viewer for runs, samples, items across models and the router."""
