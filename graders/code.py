@@ -1,4 +1,4 @@
-"""Code answers: extract the program, run it with its tests in the sandbox (graders/sandbox.py)."""
+"""Code answers: extract the program, run it in the sandbox and its tests outside it (graders/sandbox/)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from pydantic import Field
 
 from graders.base import GradeRequest
 from graders.registry import Grader, Judgement, StrictModel, register
-from graders.sandbox import SandboxLimits, run_program
+from graders.sandbox import SandboxLimits, judge_program
 
 
 class CodeGold(StrictModel):
-    """Gold: test code run after the solution in the same namespace, e.g. HumanEval's `test` plus
-    ``check(entry_point)``, or MBPP's assert lines; optional setup code run before the solution;
+    """Gold: test code, e.g. HumanEval's `test` plus ``check(entry_point)``, or MBPP's assert lines; it runs
+    outside the sandbox, and the names it takes from the solution are calls into the sandbox (see
+    graders/sandbox/judge.py); optional setup code run before the solution (and before the tests);
     optional per-item prompt_prefix (see CodeOptions.prompt_prefix, which takes precedence)."""
 
     tests: str = Field(
-        min_length=1, description="program text appended after the solution; must raise on failure"
+        min_length=1, description="trusted test code run against the solution; must raise on failure"
     )
     setup: str = Field(
         default="",
@@ -106,10 +107,11 @@ class CodeGrader(Grader):
         return extract_code(response, gold.entry_point)
 
     def judge(self, extracted: str, gold: CodeGold, options: CodeOptions, request: GradeRequest) -> Judgement:
-        program = build_program(extracted, gold.entry_point, options.prompt_prefix or gold.prompt_prefix)
-        parts = [("setup", gold.setup)] if gold.setup.strip() else []
-        parts += [("solution", program), ("tests", gold.tests)]
-        result = run_program(parts, options.sandbox)
+        prompt = options.prompt_prefix or gold.prompt_prefix
+        program = build_program(extracted, gold.entry_point, prompt)
+        result = judge_program(
+            program, gold.tests, setup=gold.setup, prompt=prompt, entry_point=gold.entry_point, limits=options.sandbox
+        )
         detail = result.summary()
         if not result.passed and request.finish_reason == "length":
             detail += " (response was cut off by the length limit)"
