@@ -110,7 +110,12 @@ class CodeGrader(Grader):
         prompt = options.prompt_prefix or gold.prompt_prefix
         program = build_program(extracted, gold.entry_point, prompt)
         result = judge_program(
-            program, gold.tests, setup=gold.setup, prompt=prompt, entry_point=gold.entry_point, limits=options.sandbox
+            program,
+            gold.tests,
+            setup=gold.setup,
+            prompt=prompt,
+            entry_point=gold.entry_point,
+            limits=options.sandbox,
         )
         detail = result.summary()
         if not result.passed and request.finish_reason == "length":

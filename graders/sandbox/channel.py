@@ -32,7 +32,12 @@ class Channel:
         self.output_cap, self.message_cap = output_cap, message_cap
         pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, requests (run reads), replies (run writes)
         child_ends = [pipes[0][1], pipes[1][1], pipes[2][0], pipes[3][1]]
-        self.out_fd, self.err_fd, self.request_fd, self.reply_fd = pipes[0][0], pipes[1][0], pipes[2][1], pipes[3][0]
+        self.out_fd, self.err_fd, self.request_fd, self.reply_fd = (
+            pipes[0][0],
+            pipes[1][0],
+            pipes[2][1],
+            pipes[3][0],
+        )
         self.output = {self.out_fd: bytearray(), self.err_fd: bytearray()}
         self.inbox = bytearray()
         self.closed: set[int] = set()

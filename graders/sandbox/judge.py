@@ -47,7 +47,9 @@ def free_names(source: str) -> frozenset[str]:
     def visit(table: symtable.SymbolTable) -> None:
         for symbol in table.get_symbols():
             name = symbol.get_name()
-            binds = symbol.is_assigned() or symbol.is_imported() or symbol.is_parameter() or symbol.is_namespace()
+            binds = (
+                symbol.is_assigned() or symbol.is_imported() or symbol.is_parameter() or symbol.is_namespace()
+            )
             if binds and (table.get_type() == "module" or symbol.is_global()):
                 bound.add(name)
             if symbol.is_referenced() and (table.get_type() == "module" or symbol.is_global()):
@@ -133,7 +135,12 @@ def judge_program(
 
 
 def _load_and_test(
-    session: Session, payload: dict[str, Any], tests: str, setup: str, prompt: str | None, entry_point: str | None
+    session: Session,
+    payload: dict[str, Any],
+    tests: str,
+    setup: str,
+    prompt: str | None,
+    entry_point: str | None,
 ) -> str:
     channel = session.channel
     loaded = channel.exchange(payload)

@@ -118,7 +118,9 @@ def isolation_mode() -> str:
     for mode in [*candidates, "plain"]:
         started = time.monotonic()
         try:
-            result = judge_program(_PROBE_PROGRAM, _PROBE_TESTS, limits=SandboxLimits(timeout_s=30), mode=mode)
+            result = judge_program(
+                _PROBE_PROGRAM, _PROBE_TESTS, limits=SandboxLimits(timeout_s=30), mode=mode
+            )
         except GradingInfrastructureError as exc:
             log.info("sandbox isolation %s unavailable: %s", mode, exc)
             continue

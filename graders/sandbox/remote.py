@@ -77,7 +77,9 @@ class Session:
 
     def call(self, target: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         encoded = [self.encode(a) for a in args]
-        reply = self.request("call", target, args=encoded, kwargs={k: self.encode(v) for k, v in kwargs.items()})
+        reply = self.request(
+            "call", target, args=encoded, kwargs={k: self.encode(v) for k, v in kwargs.items()}
+        )
         try:
             result = self.decode(reply["ok"])
             mutated = reply.get("mutated", {})

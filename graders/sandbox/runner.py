@@ -273,7 +273,14 @@ def _build_root(libc, jail):
     # One size-limited tmpfs for everything the run may write, seen at /tmp, /run, /dev/shm, /var/tmp.
     scratch = new + "/.scratch"
     os.mkdir(scratch)
-    _mount(libc, "sandbox-scratch", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={jail['tmpfs_bytes']},mode=0755")
+    _mount(
+        libc,
+        "sandbox-scratch",
+        scratch,
+        "tmpfs",
+        _MS_NOSUID | _MS_NODEV,
+        f"size={jail['tmpfs_bytes']},mode=0755",
+    )
     for name in ("tmp", "run", "shm", "var_tmp"):
         os.mkdir(f"{scratch}/{name}", 0o777)
         os.chmod(f"{scratch}/{name}", 0o1777)

@@ -42,13 +42,17 @@ def zygote_environment() -> dict[str, str]:
 
 def _outermost(paths: set[str]) -> list[str]:
     ordered = sorted(paths, key=len)
-    return [p for i, p in enumerate(ordered) if not any(p.startswith(q.rstrip("/") + "/") for q in ordered[:i])]
+    return [
+        p for i, p in enumerate(ordered) if not any(p.startswith(q.rstrip("/") + "/") for q in ordered[:i])
+    ]
 
 
 def jail_layout() -> dict[str, list]:
     """Read-only paths (system library dirs, the interpreter's prefixes and site-packages) and the
     top-level symlinks (e.g. /lib -> usr/lib) of the run's new root. Nothing else of the host is there."""
-    interpreter = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))}
+    interpreter = {
+        os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))
+    }
     interpreter.add(os.path.dirname(os.path.realpath(sys.executable)))
     interpreter.update(os.path.realpath(p) for p in site.getsitepackages() if os.path.isdir(p))
     symlinks, read_only = [], set(interpreter)
@@ -85,7 +89,9 @@ class UidSlot:
             if _slot_pid != os.getpid():  # forked: the parent's bookkeeping does not apply here
                 _free_slots, _slot_pid = list(range(SLOTS_PER_PROCESS)), os.getpid()
             if not _free_slots:
-                raise GradingInfrastructureError(f"more than {SLOTS_PER_PROCESS} concurrent sandboxes in one process")
+                raise GradingInfrastructureError(
+                    f"more than {SLOTS_PER_PROCESS} concurrent sandboxes in one process"
+                )
             self.slot = _free_slots.pop()
         return run_uid(self.slot)
 
@@ -153,7 +159,9 @@ class Zygote:
                 cwd="/", env=zygote_environment(), start_new_session=True, pass_fds=(child.fileno(),),
             )  # fmt: skip
         except OSError as exc:
-            raise GradingInfrastructureError(f"could not start the sandbox fork server ({mode}): {exc}") from exc
+            raise GradingInfrastructureError(
+                f"could not start the sandbox fork server ({mode}): {exc}"
+            ) from exc
         finally:
             child.close()
         self.owner_pid = os.getpid()
