@@ -42,16 +42,14 @@ class Channel:
         self.inbox = bytearray()
         self.closed: set[int] = set()
         self.broken: RunBroken | None = None
-        self.pid: int | None = None
         try:
-            self.pid = zygote.spawn(child_ends)
+            self.run_id, self.exited = zygote.spawn(child_ends)
         except BaseException:
             self._close_fds()
             raise
         finally:
             for fd in child_ends:
                 os.close(fd)
-        self.exited = zygote.exit_status(self.pid)
         self.selector = selectors.DefaultSelector()
         for fd in (self.out_fd, self.err_fd, self.reply_fd, self.request_fd):
             os.set_blocking(fd, False)
@@ -160,7 +158,7 @@ class Channel:
 
     def finish(self) -> int | None:
         """Kill the run's process tree, keep what output is already there, and return its exit code."""
-        self.zygote.kill(self.pid)
+        self.zygote.kill(self.run_id)
         with contextlib.suppress(KeyError):
             self.selector.unregister(self.request_fd)
         stop = time.monotonic() + 0.2
@@ -172,9 +170,9 @@ class Channel:
         try:
             code: int | None = self.exited.result(timeout=10)
         except FutureTimeoutError as exc:
-            raise GradingInfrastructureError(f"sandbox run {self.pid} did not exit after SIGKILL") from exc
+            raise GradingInfrastructureError(f"sandbox run {self.run_id} did not exit after SIGKILL") from exc
         finally:
-            self.zygote.forget(self.pid)
+            self.zygote.forget(self.run_id)
             self.selector.close()
             self._close_fds()
         return code

@@ -31,7 +31,7 @@ from typing import Any
 from graders.registry import GradingInfrastructureError
 from graders.sandbox.channel import Channel
 from graders.sandbox.limits import SandboxLimits
-from graders.sandbox.zygote import UidSlot, jail_layout, processes_of_this_user, site_packages, zygote
+from graders.sandbox.zygote import UidSlot, processes_of_this_user, site_packages, zygote
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,7 @@ def run_payload(
 
 
 def _jail(limits: SandboxLimits, uid: int | None) -> dict[str, Any]:
-    return {**_layout(), "tmpfs_bytes": limits.tmpfs_mb * 1024 * 1024, "uid": uid}
-
-
-@functools.lru_cache(maxsize=1)
-def _layout() -> dict[str, Any]:
-    return jail_layout()
+    return {"tmpfs_bytes": limits.tmpfs_mb * 1024 * 1024, "uid": uid}
 
 
 @contextlib.contextmanager

@@ -2,12 +2,11 @@
 # the untrusted side of the call protocol. Started as `python -I -S -c <wire.py + this file>`, so
 # it is stdlib-only and has no `from __future__` import.
 #
-# Per run the zygote forks a child that (unless the mode is "plain") unshares mount, PID, network,
-# IPC and UTS namespaces; the first process of the new PID namespace builds a fresh root (a small
-# tmpfs holding read-only binds of the system library directories and the interpreter, a private
-# size-limited tmpfs for /tmp, /run, /dev/shm and /var/tmp, a minimal /dev, a new /proc),
-# pivot_roots into it, then forks the process that drops privileges, sets rlimits and runs the
-# model's code. That process never decides anything: it answers the harness's requests (call a
+# Unless the mode is "plain", the zygote first pivot_roots into a fresh root of its own (a small
+# tmpfs holding read-only binds of the system library directories and the interpreter, and a
+# minimal /dev). Per run it clones a child into new mount, PID, network, IPC and UTS namespaces:
+# pid 1 there mounts a private size-limited tmpfs for /tmp, /run, /dev/shm and /var/tmp and a new
+# /proc, drops privileges, sets rlimits and runs the model's code. That process never decides anything: it answers the harness's requests (call a
 # function, read an attribute, iterate) with plain data (graders/sandbox/wire.py), and the
 # harness runs the benchmark's tests and compares on its own side.
 #
@@ -32,6 +31,7 @@ _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _SYS_PIVOT_ROOT, _SYS_CLONE = {"x86_64": (155, 56), "aarch64": (41, 220)}[os.uname().machine]
 _PRELOAD = ("typing", "re", "math", "collections", "itertools", "functools", "heapq", "bisect", "string")
 _REQUESTS_FD, _REPLIES_FD, _ALIVE_FD = 3, 4, 5
+_SCRATCH_MOUNTS = ("/tmp", "/run", "/dev/shm", "/var/tmp")
 _BATCH = 256  # items per "next" request when the harness iterates over a sandbox object
 
 
@@ -242,16 +242,19 @@ def _locked_flags(path):
     return sum(ms for st, ms in pairs if flags & st)
 
 
-def _build_root(libc, jail):
-    """As (namespace) root in a fresh mount namespace: a new root holding only what the run needs."""
+def _build_template_root(libc, layout, mode):
+    """Once, in the zygote (as root of a mount namespace of its own): pivot_root into a fresh root that
+    holds only read-only binds of what the runs need. Every run is cloned from here with a copy of it."""
+    _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)", libc)
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
     # Opened before /tmp is covered by the new root; bound through /proc/self/fd below.
-    binds = [(os.open(p, os.O_PATH), p) for p in jail["read_only"] if os.path.exists(p)]
+    binds = [(os.open(p, os.O_PATH), p) for p in layout["read_only"] if os.path.exists(p)]
     devices = [(os.open(f"/dev/{d}", os.O_PATH), d) for d in ("null", "zero", "full", "random", "urandom")]
     locked = {p: _locked_flags(p) for _, p in binds}
+    host_proc = os.open("/proc", os.O_PATH) if mode == "userns" else None
     new = "/tmp"
     _mount(libc, "sandbox-root", new, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
-    for link, dest in jail["symlinks"]:
+    for link, dest in layout["symlinks"]:
         os.symlink(dest, new + link)
     for fd, path in binds:
         if os.path.isdir(f"/proc/self/fd/{fd}"):
@@ -270,38 +273,36 @@ def _build_root(libc, jail):
     for name, dest in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                        ("stderr", "/proc/self/fd/2")):  # fmt: skip
         os.symlink(dest, f"{new}/dev/{name}")
-    # One size-limited tmpfs for everything the run may write, seen at /tmp, /run, /dev/shm, /var/tmp.
-    scratch = new + "/.scratch"
-    os.mkdir(scratch)
-    _mount(
-        libc,
-        "sandbox-scratch",
-        scratch,
-        "tmpfs",
-        _MS_NOSUID | _MS_NODEV,
-        f"size={jail['tmpfs_bytes']},mode=0755",
-    )
-    for name in ("tmp", "run", "shm", "var_tmp"):
-        os.mkdir(f"{scratch}/{name}", 0o777)
-        os.chmod(f"{scratch}/{name}", 0o1777)
-    os.mkdir(new + "/tmp")
-    os.makedirs(new + "/var/tmp")
-    os.mkdir(new + "/run")
-    os.mkdir(new + "/dev/shm")
-    for name, target in (("tmp", "/tmp"), ("run", "/run"), ("shm", "/dev/shm"), ("var_tmp", "/var/tmp")):
-        _mount(libc, f"{scratch}/{name}", new + target, None, _MS_BIND)
-    os.mkdir(new + "/proc")
-    try:  # noqa: SIM105 - contextlib costs import time per run
-        _mount(libc, "proc", new + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    except OSError:  # some unprivileged user namespaces may not mount proc: the run goes without it
-        pass
-    _check(libc.umount2(scratch.encode(), _MNT_DETACH), "umount scratch", libc)
-    os.rmdir(scratch)
+    for mount_point in (*_SCRATCH_MOUNTS, "/proc"):  # filled per run
+        os.makedirs(new + mount_point, exist_ok=True)
+    if host_proc is not None:
+        # A user namespace may mount a new proc only where a fully visible one is mounted already, so
+        # the host's stays under /proc here; every run covers it with its own before any of its code runs.
+        _mount(libc, f"/proc/self/fd/{host_proc}", new + "/proc", None, _MS_BIND | _MS_REC)
+        os.close(host_proc)
     os.chdir(new)
     _check(libc.syscall(_SYS_PIVOT_ROOT, b".", b"."), "pivot_root", libc)
     _check(libc.umount2(b".", _MNT_DETACH), "detach the old root", libc)
     os.chdir("/")
     _mount(libc, None, "/", None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _mount_scratch(libc, tmpfs_bytes):
+    """Per run, in its copy of the template: one size-limited tmpfs for everything the run may write,
+    seen at /tmp, /run, /dev/shm and /var/tmp (it goes away with the run's mount namespace), and a
+    /proc of the run's own PID namespace."""
+    # Staged on /proc (an empty mount point until the real proc is mounted there), so it leaves no trace.
+    _mount(libc, "sandbox-scratch", "/proc", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmpfs_bytes},mode=0755")
+    for target in _SCRATCH_MOUNTS:
+        source = "/proc/" + target.strip("/").replace("/", "_")
+        os.mkdir(source)
+        os.chmod(source, 0o1777)
+        _mount(libc, source, target, None, _MS_BIND)
+    _check(libc.umount2(b"/proc", _MNT_DETACH), "unmount the staging tmpfs", libc)
+    try:  # noqa: SIM105 - contextlib costs import time per run
+        _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    except OSError:  # some unprivileged user namespaces may not mount proc: the run goes without it
+        pass
 
 
 def _drop_privileges(libc, uid):
@@ -399,7 +400,7 @@ def _run_jailed(fds, libc, alive_fd):
     payload = loads(_read_frame(_REQUESTS_FD))
     vm_size = _vm_size_bytes()
     try:
-        _build_root(libc, payload["jail"])
+        _mount_scratch(libc, payload["jail"]["tmpfs_bytes"])
     except OSError as exc:
         os.write(2, f"sandbox: building the jail failed: {exc}\n".encode())
         os._exit(125)
@@ -423,7 +424,7 @@ def _clone_into_namespaces(libc):
     return pid
 
 
-def _zygote(sock_fd, mode):
+def _zygote(sock_fd, mode, layout):
     import ctypes
     import marshal
     import select
@@ -433,6 +434,8 @@ def _zygote(sock_fd, mode):
     for name in _PRELOAD:  # modules most solutions import: loaded once here, inherited by every fork
         __import__(name)
     libc = ctypes.CDLL(None, use_errno=True)
+    if mode != "plain":
+        _build_template_root(libc, loads(layout), mode)
     sock = socket.socket(fileno=sock_fd)
     alive_r, alive_w = os.pipe()  # runs hold the read end: EOF there means the zygote is gone
     wake_r, wake_w = os.pipe()
@@ -440,7 +443,7 @@ def _zygote(sock_fd, mode):
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    live = set()
+    live = {}  # run id (the harness's) -> pid
     while True:
         ready = select.select([sock, wake_r], [], [])[0]
         if wake_r in ready:
@@ -455,15 +458,17 @@ def _zygote(sock_fd, mode):
                     break
                 if pid == 0:
                     break
-                live.discard(pid)
-                sock.send(marshal.dumps(("exited", pid, os.waitstatus_to_exitcode(status))))
+                for run_id, run_pid in list(live.items()):
+                    if run_pid == pid:
+                        del live[run_id]
+                        sock.send(marshal.dumps(("exited", run_id, os.waitstatus_to_exitcode(status))))
         if sock in ready:
             msg, fds, _, _ = socket.recv_fds(sock, 4096, 8)
             if not msg:  # the harness went away
-                for pid in live:
+                for pid in live.values():
                     os.killpg(pid, 9)
                 os._exit(0)
-            kind, arg = marshal.loads(msg)
+            kind, run_id = marshal.loads(msg)
             if kind == "spawn":
                 try:
                     pid = os.fork() if mode == "plain" else _clone_into_namespaces(libc)
@@ -480,14 +485,16 @@ def _zygote(sock_fd, mode):
                 for fd in fds:
                     os.close(fd)
                 if pid > 0:
-                    live.add(pid)
-                sock.send(marshal.dumps(("started", arg, pid)))
-            elif kind == "kill" and arg in live:  # never a pid that was already reaped and reused
+                    live[run_id] = pid
+                else:
+                    sock.send(marshal.dumps(("exited", run_id, 125)))
+            elif kind == "kill" and run_id in live:  # never a pid that was already reaped and reused
+                pid = live[run_id]
                 try:
-                    os.killpg(arg, 9)  # the run's session: in "plain" mode that is all it has
+                    os.killpg(pid, 9)  # the run's session: in "plain" mode that is all it has
                 except OSError:  # not yet its own session leader
-                    os.kill(arg, 9)
+                    os.kill(pid, 9)
 
 
-if __name__ == "__main__" and len(sys.argv) > 3 and sys.argv[1] == "--zygote":
-    _zygote(int(sys.argv[2]), sys.argv[3])
+if __name__ == "__main__" and len(sys.argv) > 4 and sys.argv[1] == "--zygote":
+    _zygote(int(sys.argv[2]), sys.argv[3], sys.argv[4])

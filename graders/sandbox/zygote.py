@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import marshal
 import os
-import signal
 import site
 import socket
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeoutError
 from pathlib import Path
 
 from graders.registry import GradingInfrastructureError
@@ -95,10 +93,12 @@ class UidSlot:
             self.slot = _free_slots.pop()
         return run_uid(self.slot)
 
-    def __exit__(self, *exc: object) -> None:
-        if not sweep_uid(run_uid(self.slot)):
-            log.error("sandbox uid %s still has processes after SIGKILL; not reusing it", run_uid(self.slot))
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is GradingInfrastructureError:  # the run may not have exited: never hand its uid on
+            log.error("sandbox uid %s retired: its run did not report an exit", run_uid(self.slot))
             return
+        # No sweep for stragglers is needed: the run is pid 1 of its PID namespace, and once the zygote
+        # has reaped it the kernel guarantees every process of that namespace is gone.
         with _slot_lock:
             _free_slots.append(self.slot)
 
@@ -111,20 +111,6 @@ def pids_of(uid: int) -> list[int]:
                 if os.stat(f"/proc/{entry}").st_uid == uid:
                     pids.append(int(entry))
     return pids
-
-
-def sweep_uid(uid: int, patience_s: float = 5.0) -> bool:
-    """Kill whatever still runs as this uid: a killed PID namespace is torn down asynchronously, and a
-    uid must be empty before the next run gets it."""
-    give_up = time.monotonic() + patience_s
-    while pids := pids_of(uid):
-        if time.monotonic() > give_up:
-            return False
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
-    return True
 
 
 def processes_of_this_user() -> int:
@@ -140,14 +126,16 @@ def processes_of_this_user() -> int:
 
 
 def zygote_command(mode: str, child_fd: int) -> list[str]:
-    python = [sys.executable, "-I", "-S", "-c", RUNNER_SOURCE, "--zygote", str(child_fd), mode]
+    layout = json.dumps(jail_layout())
+    python = [sys.executable, "-I", "-S", "-c", RUNNER_SOURCE, "--zygote", str(child_fd), mode, layout]
     if mode == "userns":  # an unprivileged user: root of a user namespace of its own, then as "namespaces"
         return ["unshare", "--user", "--map-root-user", "--", *python]
     return python
 
 
 class Zygote:
-    """One warm fork server. `spawn` hands it the run's pipe ends and returns the run's pid."""
+    """One warm fork server. `spawn` hands it a run's pipe ends and returns the run's id; the zygote
+    reports the run's exit status under that id and kills it on request (by id, so never a reused pid)."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -167,9 +155,8 @@ class Zygote:
         self.owner_pid = os.getpid()
         self._send_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._started: dict[int, Future[int]] = {}
         self._exited: dict[int, Future[int]] = {}
-        self._request_ids = itertools.count()
+        self._run_ids = itertools.count()
         self.dead = False
         threading.Thread(target=self._read_replies, name="sandbox-zygote", daemon=True).start()
 
@@ -180,47 +167,42 @@ class Zygote:
     def _read_replies(self) -> None:
         try:
             while message := self.sock.recv(4096):
-                kind, *args = marshal.loads(message)
-                with self._state_lock:
-                    if kind == "started":
-                        request_id, pid = args
-                        self._started.pop(request_id).set_result(pid)
-                    elif kind == "exited":
-                        pid, code = args
-                        self._exited.setdefault(pid, Future()).set_result(code)
+                kind, run_id, code = marshal.loads(message)
+                if kind == "exited":
+                    with self._state_lock:
+                        future = self._exited.get(run_id)
+                    if future is not None:
+                        future.set_result(code)
         except OSError:
             pass
         with self._state_lock:
             self.dead = True
             error = GradingInfrastructureError("the sandbox fork server exited")
-            for future in [*self._started.values(), *self._exited.values()]:
+            for future in self._exited.values():
                 if not future.done():
                     future.set_exception(error)
 
-    def spawn(self, fds: list[int]) -> int:
-        request_id = next(self._request_ids)
+    def spawn(self, fds: list[int]) -> tuple[int, Future[int]]:
+        """Start a run on these fds; returns its id and a future for its exit code."""
+        run_id = next(self._run_ids)
         future: Future[int] = Future()
         with self._state_lock:
             if self.dead:
                 raise GradingInfrastructureError("the sandbox fork server exited")
-            self._started[request_id] = future
+            self._exited[run_id] = future
         try:
-            self._send(("spawn", request_id), fds)
-            return future.result(timeout=30)
-        except (OSError, FutureTimeoutError) as exc:
-            raise GradingInfrastructureError(f"the sandbox fork server did not start a run: {exc}") from exc
+            self._send(("spawn", run_id), fds)
+        except OSError as exc:
+            raise GradingInfrastructureError(f"the sandbox fork server did not take a run: {exc}") from exc
+        return run_id, future
 
-    def exit_status(self, pid: int) -> Future[int]:
-        with self._state_lock:
-            return self._exited.setdefault(pid, Future())
-
-    def kill(self, pid: int) -> None:
+    def kill(self, run_id: int) -> None:
         with contextlib.suppress(OSError):
-            self._send(("kill", pid))
+            self._send(("kill", run_id))
 
-    def forget(self, pid: int) -> None:
+    def forget(self, run_id: int) -> None:
         with self._state_lock:
-            self._exited.pop(pid, None)
+            self._exited.pop(run_id, None)
 
 
 _zygote_lock = threading.Lock()

@@ -15,6 +15,7 @@ import pytest
 
 from graders.sandbox import SandboxLimits, isolation_mode, judge_program
 from graders.sandbox.modes import run_payload
+from graders.sandbox.zygote import SLOTS_PER_PROCESS, pids_of, run_uid
 from tests.graders.helpers import run
 
 TESTS = "def check(candidate):\n    assert candidate([1, 2], 1) == [2, 3]\n    assert candidate([], 5) == []\n\ncheck(add)\n"
@@ -318,6 +319,10 @@ def test_setsid_double_fork_daemon_dies_with_its_run(mode: str) -> None:
     result = grade(daemon + RIGHT, mode)
     assert result.passed  # a daemon does not make an answer wrong...
     assert host_processes_with(token) == []  # ...but it does not outlive the run
+    assert grade(FORK_BOMB + RIGHT, mode, timeout_s=2).passed is False
+    if mode == "namespaces":  # nothing runs as any of this process's sandbox uids once its runs are over
+        first = run_uid(0)
+        assert [p for uid in range(first, first + SLOTS_PER_PROCESS) for p in pids_of(uid)] == []
 
 
 @pytest.mark.parametrize("mode", JAILED)
