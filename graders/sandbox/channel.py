@@ -158,6 +158,7 @@ class Channel:
 
     def finish(self) -> int | None:
         """Kill the run's process tree, keep what output is already there, and return its exit code."""
+        self.broken = self.broken or RunBroken("the run has ended")  # a stand-in kept past the run fails
         self.zygote.kill(self.run_id)
         with contextlib.suppress(KeyError):
             self.selector.unregister(self.request_fd)

@@ -81,8 +81,15 @@ def _quiet_print(sink: io.StringIO):
     return print_
 
 
-def _test_namespace(session: Session, tests: str, setup: str, prompt: str | None, entry_point: str | None):
-    namespace = _trusted_prelude(setup, prompt)
+def _test_namespace(
+    session: Session,
+    tests: str,
+    setup: str,
+    prompt: str | None,
+    entry_point: str | None,
+    trusted: dict[str, Any] | None,
+) -> dict[str, Any]:
+    namespace = {**_trusted_prelude(setup, prompt), **(trusted or {})}
     from_prelude = set(namespace) if entry_point else set()
     for name in free_names(tests):
         if name == entry_point or (name not in from_prelude and name not in _BUILTINS):
@@ -103,8 +110,10 @@ def judge_program(
     entry_point: str | None = None,
     limits: SandboxLimits | None = None,
     mode: str | None = None,
+    trusted: dict[str, Any] | None = None,
 ) -> SandboxResult:
-    """Run `setup` then `program` in a sandbox and `tests` here against it; see the module docstring."""
+    """Run `setup` then `program` in a sandbox and `tests` here against it; see the module docstring.
+    `trusted`: extra names for the tests' namespace (e.g. evalplus-style inputs and the checker)."""
     limits = limits or SandboxLimits()
     mode = mode or isolation_mode()
     started = time.monotonic()
@@ -116,7 +125,7 @@ def judge_program(
         session = Session(channel)
         try:
             payload = run_payload(mode, parts, limits, home, uid)
-            why = _load_and_test(session, payload, tests, setup, prompt, entry_point)
+            why = _load_and_test(session, payload, tests, setup, prompt, entry_point, trusted)
         except RunBroken as exc:
             timed_out, why = exc.timed_out, exc.why
         exit_code = channel.finish()
@@ -141,6 +150,7 @@ def _load_and_test(
     setup: str,
     prompt: str | None,
     entry_point: str | None,
+    trusted: dict[str, Any] | None,
 ) -> str:
     channel = session.channel
     loaded = channel.exchange(payload)
@@ -149,7 +159,7 @@ def _load_and_test(
         if type(error) is list and len(error) == 2:
             return f"the {loaded.get('part', 'solution')} raised {str(error[0])[:100]}: {str(error[1])[:300]}"
         raise RunBroken("a malformed reply to loading the program")
-    namespace = _test_namespace(session, tests, setup, prompt, entry_point)
+    namespace = _test_namespace(session, tests, setup, prompt, entry_point, trusted)
     try:
         exec(_compiled(tests, "tests"), namespace)  # trusted: the benchmark's tests
     except RunBroken:

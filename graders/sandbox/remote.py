@@ -2,9 +2,12 @@
 under test, a class) or an object the solution returned that is not plain data.
 
 Every operation is a request to the run; what comes back is plain data decoded by the strict wire
-decoder, or another stand-in. A stand-in has no behaviour of its own that the sandbox controls:
-it is equal only to itself, and it has no truth value, so an object whose ``__eq__`` or
-``__bool__`` always says True never reaches a comparison or an ``assert``.
+decoder, or another stand-in. Comparisons never reach the sandbox: a stand-in is equal only to
+itself, so an object whose ``__eq__`` always says True compares unequal to every expected value.
+Truthiness is asked of the sandbox (MBPP+ 737/787/794 assert that a returned ``re.Match`` is truthy)
+and comes back as a plain bool: that gives a program no more than returning True or False would,
+so an always-true object passes ``assert f(x)`` exactly as ``return True`` does, and fails the
+``assert not f(y)`` next to it.
 """
 
 from __future__ import annotations
@@ -164,4 +167,7 @@ class Remote:
         return hash(tuple(self._target.items()))
 
     def __bool__(self) -> bool:
-        raise TypeError("an object that lives in the sandbox has no truth value in the tests")
+        truth = self._session.value("bool", self._target)
+        if type(truth) is not bool:
+            raise RunBroken("bool() of a sandbox object was not a bool")
+        return truth

@@ -135,6 +135,8 @@ def _answer(objects, namespace, request):
         return {"ok": objects.encode(target[objects.decode(request["key"])])}
     if op == "len":
         return {"ok": len(target)}
+    if op == "bool":
+        return {"ok": bool(target)}
     if op == "iter":
         return {"ok": {"ref": objects.keep(iter(target))}}
     if op == "next":

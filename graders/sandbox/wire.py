@@ -127,6 +127,19 @@ def from_wire(data, from_ref, depth=0):
     raise WireError(f"unknown tag {tag!r}")
 
 
+def _no_objects(value, depth=0):
+    raise WireError(f"a {type(value).__name__} is not plain data")
+
+
+def plain_to_json(value):
+    """Plain data only (no references) as JSON-ready data that keeps tuples, sets and big ints."""
+    return to_wire(value, _no_objects)
+
+
+def plain_from_json(data):
+    return from_wire(data, _no_objects)
+
+
 def dumps(message):
     return json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
 

@@ -140,3 +140,24 @@ def test_output_is_capped() -> None:
 
     result = judge_program("print('x' * 10_000_000)\n", "pass\n", limits=SandboxLimits(output_bytes=1000))
     assert result.passed and len(result.stdout) == 1000
+
+
+def test_evalplus_style_inputs_and_expected_outputs() -> None:
+    from graders.code import evalplus_gold
+
+    gold = {"inputs": [[1.0, 2.0], [0.1, 0.2]], "expected": [3.0, 0.3], "entry_point": "plus"}
+    assert run("code", "```python\ndef plus(a, b):\n    return a + b\n```", gold).reason == "right"  # 0.1+0.2 ~ 0.3
+    wrong = run("code", "```python\ndef plus(a, b):\n    return a * b\n```", gold)
+    assert wrong.reason == "wrong" and "input 0" in wrong.detail
+    text = run("code", "```python\ndef plus(a, b):\n    return str(a + b)\n```", gold)
+    assert text.reason == "wrong"  # evalplus' rule: a tolerance applies only to outputs of the same type
+    calls = "```python\nseen = []\ndef plus(a, b):\n    seen.append(a)\n    return a + b + len(seen) - 1\n```"
+    assert run("code", calls, gold).reason == "wrong"  # one sandbox run per sample: state carries over
+    # Tagged JSON keeps tuples and infinities through storage (MBPP+ has both).
+    record = {"task_id": "HumanEval/0", "entry_point": "pair", "base_input": [[float("inf")]], "atol": 0}
+    stored = evalplus_gold(record, [(float("inf"), 1)]).model_dump(mode="json")
+    pair = "```python\ndef pair(x):\n    return (x, 1)\n```"
+    assert run("code", pair, stored).reason == "right"
+    assert run("code", pair.replace("(x, 1)", "[x, 1]"), stored).reason == "wrong"
+    with pytest.raises(ValueError, match="one expected output per input"):
+        run("code", "x", {"inputs": [[1]], "expected": [], "entry_point": "f"})

@@ -3,6 +3,7 @@ and the few items whose tests use objects that cannot cross as plain data are th
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ import pytest
 
 from graders.code import build_program, humaneval_gold, mbpp_gold
 from graders.sandbox import SandboxLimits, SandboxResult, judge_program
+from graders.sandbox.remote import Remote
 from tasks.custom.mbpp import entry_point
 
 pytestmark = pytest.mark.realdata
@@ -78,3 +80,64 @@ def test_studenteval_reference_solutions_pass(data_dir: Path) -> None:
     assert len(jobs) == 48
     assert {t: r.why for t, r in _judge_all(jobs).items() if not r.passed} == {}
     assert sum(r.passed for r in _judge_all(stubs).values()) <= 2  # a None-returning stub passes (almost) none
+
+
+def _record_outputs(candidate, inputs, outputs) -> None:  # noqa: ANN001 - trusted test helper
+    outputs.extend(candidate(*copy.deepcopy(args)) for args in inputs)  # as evalplus: solutions may mutate
+
+
+def test_mbpp_plus_canonical_solutions_pass_their_evalplus_inputs(data_dir: Path) -> None:
+    """MBPP+ (evalplus, 399 tasks in the mirror): expected outputs come from the canonical solution run in the
+    sandbox (as evalplus computes them from it), then the canonical passes and the next task's fails."""
+    from evalplus.data.mbpp import mbpp_deserialize_inputs
+
+    from graders import GradeRequest
+    from graders.code import evalplus_gold
+    from graders.pool import grade_request
+
+    path = data_dir / "mbpp" / "mbpp_plus" / "MbppPlus-evalplus_767efcc_pre-v0.1.0.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(records) == 399
+    limits = SandboxLimits(timeout_s=30)
+
+    def expected_of(rec: dict) -> tuple[list, list]:
+        plus = rec["plus_input"] or []  # Mbpp/793 has {} here
+        inputs = [*rec["base_input"], *plus[:10]]  # a few of the plus inputs keep this fast
+        inputs = mbpp_deserialize_inputs(rec["task_id"], inputs)
+        outputs: list = []
+        tests = f"_record({rec['entry_point']}, _inputs, _outputs)\n"
+        trusted = {"_record": _record_outputs, "_inputs": inputs, "_outputs": outputs}
+        result = judge_program(rec["canonical_solution"], tests, entry_point=rec["entry_point"],
+                               limits=limits, trusted=trusted)  # fmt: skip
+        return inputs, outputs if result.passed else []
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        cases = list(pool.map(expected_of, records))
+    no_outputs = [rec["task_id"] for rec, (_, outputs) in zip(records, cases, strict=True) if not outputs]
+    assert no_outputs == []
+    # The canonical solutions of 737, 787 and 794 return re.Match objects (their asserts test truthiness):
+    # such outputs cannot be stored in a gold, so those three are graded by their assertion lines instead.
+    by_reference = {
+        rec["task_id"] for rec, (_, outputs) in zip(records, cases, strict=True)
+        if any(isinstance(o, Remote) for o in outputs)
+    }  # fmt: skip
+    assert by_reference == {"Mbpp/737", "Mbpp/787", "Mbpp/794"}
+    for rec in records:
+        if rec["task_id"] in by_reference:
+            result = judge_program(rec["canonical_solution"], rec["assertion"], entry_point=rec["entry_point"])
+            assert result.passed, result.why
+    keep = [i for i, rec in enumerate(records) if rec["task_id"] not in by_reference]
+    records, cases = [records[i] for i in keep], [cases[i] for i in keep]
+
+    def grade(pair: tuple[int, int]) -> bool:
+        solution, task = records[pair[0]], records[pair[1]]
+        gold = evalplus_gold(task, cases[pair[1]][1], cases[pair[1]][0]).model_dump(mode="json")  # as stored
+        request = GradeRequest(grader="code", response=f"```python\n{solution['canonical_solution']}\n```",
+                               gold=json.loads(json.dumps(gold)), options={"sandbox": {"timeout_s": 30}})  # fmt: skip
+        return grade_request(request).correct
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        own = list(pool.map(grade, [(i, i) for i in range(len(records))]))
+        shifted = list(pool.map(grade, [((i + 1) % len(records), i) for i in range(len(records))]))
+    assert [records[i]["task_id"] for i, ok in enumerate(own) if not ok] == []
+    assert sum(shifted) == 0
