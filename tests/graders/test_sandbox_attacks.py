@@ -385,3 +385,45 @@ def test_plain_mode_payload_has_no_jail() -> None:
     """What the fallback gets: rlimits and a socket block only (see PLAIN_MODE_WARNING)."""
     payload = run_payload("plain", [("solution", "x = 1")], LIMITS, "/tmp/x", None)
     assert payload["jail"] is None and payload["mode"] == "plain"
+
+
+HARNESS_KILLED_MIDRUN = """
+import sys
+from graders.sandbox import SandboxLimits, judge_program
+program = '''
+import os, subprocess, time
+with open("/tmp/big-{token}", "wb") as f:
+    f.write(b"x" * (8 << 20))
+subprocess.Popen(["/bin/sleep", "{token}"], start_new_session=True)
+print("started", flush=True)
+time.sleep(60)
+'''
+print("harness up", flush=True)
+judge_program(program, "pass", limits=SandboxLimits(timeout_s=60), mode=sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("mode", JAILED)
+def test_a_sigkilled_harness_leaves_nothing_behind(mode: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    token = f"47{uuid.uuid4().int % 10**8}"
+    script = tmp_path / "harness.py"
+    script.write_text(HARNESS_KILLED_MIDRUN.replace("{token}", token))
+    repo = Path(__file__).resolve().parents[2]
+    harness = subprocess.Popen([sys.executable, str(script), mode], env={**os.environ, "PYTHONPATH": str(repo)})
+    try:
+        give_up = time.monotonic() + 60
+        while not host_processes_with(token) and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert host_processes_with(token), "the sandboxed program did not start"
+    finally:
+        harness.kill()
+        harness.wait()
+    give_up = time.monotonic() + 10
+    while host_processes_with(token) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert host_processes_with(token) == []
+    assert not any(token in name for name in os.listdir("/tmp"))
