@@ -21,7 +21,9 @@ class CodeGold(StrictModel):
     optional per-item prompt_prefix (see CodeOptions.prompt_prefix, which takes precedence). Instead of
     `tests`, evalplus-style golds give `inputs` and `expected` (see graders/code_io.py)."""
 
-    tests: str = Field(default="", description="trusted test code run against the solution; must raise on failure")
+    tests: str = Field(
+        default="", description="trusted test code run against the solution; must raise on failure"
+    )
     inputs: list[list[Any]] | None = Field(
         default=None, description="argument lists for the entry point, in the same tagged JSON as `expected`"
     )
@@ -30,14 +32,18 @@ class CodeGold(StrictModel):
         description="the expected output for each argument list, in the sandbox's tagged JSON (wire.plain_to_json) "
         "so that tuples, sets and big ints survive storage",
     )
-    atol: float = Field(default=0.0, ge=0, description="absolute tolerance for float outputs (evalplus' atol)")
+    atol: float = Field(
+        default=0.0, ge=0, description="absolute tolerance for float outputs (evalplus' atol)"
+    )
     setup: str = Field(
         default="",
         description="run before the solution. (MBPP's test_setup_code uses the solution's classes, so it belongs "
         "at the start of `tests` instead; see mbpp_gold.)",
     )
     entry_point: str | None = Field(default=None, description="name of the function under test")
-    prompt_prefix: str | None = Field(default=None, description="per-item prompt code (e.g. HumanEval's prompt)")
+    prompt_prefix: str | None = Field(
+        default=None, description="per-item prompt code (e.g. HumanEval's prompt)"
+    )
 
     @model_validator(mode="after")
     def _tests_or_io(self) -> CodeGold:
@@ -105,7 +111,9 @@ def humaneval_gold(record: dict[str, Any]) -> CodeGold:
     )
 
 
-def evalplus_gold(record: dict[str, Any], expected: list[Any], inputs: list[list[Any]] | None = None) -> CodeGold:
+def evalplus_gold(
+    record: dict[str, Any], expected: list[Any], inputs: list[list[Any]] | None = None
+) -> CodeGold:
     """CodeGold for a HumanEval+/MBPP+ record (evalplus' base_input + plus_input, atol, entry_point) and the
     expected outputs as Python values (evalplus computes them by running the canonical solution). MBPP+
     inputs get evalplus' own deserialisation first (some tuple arguments are stored as JSON lists)."""

@@ -36,7 +36,9 @@ def outputs_match(got: Any, want: Any, atol: float) -> bool:
         return False
 
 
-def check_io(candidate: Callable[..., Any], inputs: list[list[Any]], expected: list[Any], atol: float) -> None:
+def check_io(
+    candidate: Callable[..., Any], inputs: list[list[Any]], expected: list[Any], atol: float
+) -> None:
     """Raise AssertionError at the first input whose output differs from the expected one."""
     for number, (args, want) in enumerate(zip(inputs, expected, strict=True)):
         got = candidate(*copy.deepcopy(args))

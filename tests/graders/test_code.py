@@ -146,7 +146,9 @@ def test_evalplus_style_inputs_and_expected_outputs() -> None:
     from graders.code import evalplus_gold
 
     gold = {"inputs": [[1.0, 2.0], [0.1, 0.2]], "expected": [3.0, 0.3], "entry_point": "plus"}
-    assert run("code", "```python\ndef plus(a, b):\n    return a + b\n```", gold).reason == "right"  # 0.1+0.2 ~ 0.3
+    assert (
+        run("code", "```python\ndef plus(a, b):\n    return a + b\n```", gold).reason == "right"
+    )  # 0.1+0.2 ~ 0.3
     wrong = run("code", "```python\ndef plus(a, b):\n    return a * b\n```", gold)
     assert wrong.reason == "wrong" and "input 0" in wrong.detail
     text = run("code", "```python\ndef plus(a, b):\n    return str(a + b)\n```", gold)
@@ -161,3 +163,36 @@ def test_evalplus_style_inputs_and_expected_outputs() -> None:
     assert run("code", pair.replace("(x, 1)", "[x, 1]"), stored).reason == "wrong"
     with pytest.raises(ValueError, match="one expected output per input"):
         run("code", "x", {"inputs": [[1]], "expected": [], "entry_point": "f"})
+
+
+HUMANEVAL_PLUS_STYLE_TEST = """
+import numpy as np
+
+def _floats(x):
+    return isinstance(x, float) or (isinstance(x, (list, tuple)) and bool(x) and all(isinstance(i, float) for i in x))
+
+def assertion(out, exp, atol):
+    exact = out == exp
+    if atol == 0 and _floats(exp):
+        atol = 1e-6
+    if not exact and atol != 0:
+        assert np.allclose(out, exp, rtol=1e-07, atol=atol)
+    else:
+        assert exact
+
+def check(candidate):
+    inputs = [[[1.0, 2.0], 0.5], [[], 1.0]]
+    results = [[1.5, 2.5], []]
+    for inp, exp in zip(inputs, results):
+        assertion(candidate(*inp), exp, 0)
+
+check(shift)
+"""
+
+
+def test_humaneval_plus_style_check_with_numpy_runs_outside() -> None:
+    """HumanEval+'s `test` field is check(candidate) code with inputs, results and a numpy assertion helper."""
+    gold = {"tests": HUMANEVAL_PLUS_STYLE_TEST, "entry_point": "shift"}
+    right = "```python\ndef shift(xs, d):\n    return [x + d for x in xs]\n```"
+    assert run("code", right, gold).reason == "right"
+    assert run("code", right.replace("x + d", "x + d + 1e-3"), gold).reason == "wrong"

@@ -413,7 +413,9 @@ def test_a_sigkilled_harness_leaves_nothing_behind(mode: str, tmp_path: Path) ->
     script = tmp_path / "harness.py"
     script.write_text(HARNESS_KILLED_MIDRUN.replace("{token}", token))
     repo = Path(__file__).resolve().parents[2]
-    harness = subprocess.Popen([sys.executable, str(script), mode], env={**os.environ, "PYTHONPATH": str(repo)})
+    harness = subprocess.Popen(
+        [sys.executable, str(script), mode], env={**os.environ, "PYTHONPATH": str(repo)}
+    )
     try:
         give_up = time.monotonic() + 60
         while not host_processes_with(token) and time.monotonic() < give_up:

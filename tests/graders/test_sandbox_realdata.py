@@ -69,7 +69,9 @@ def test_studenteval_reference_solutions_pass(data_dir: Path) -> None:
     problems = yaml.safe_load((data_dir / "studenteval" / "problems.yaml").read_text())
     jobs, stubs = [], []
     for name, problem in problems.items():
-        tests = "".join(f"assert {name}({t['input'].strip()}) == {t['output'].strip()}\n" for t in problem["tests"])
+        tests = "".join(
+            f"assert {name}({t['input'].strip()}) == {t['output'].strip()}\n" for t in problem["tests"]
+        )
         prompt = f'{problem["signature"]}\n    """{problem["working_description"].strip()}"""\n'
         code = problem["code"]
         if name == "pattern":  # the mirror's reference for `pattern` lost its body's indentation
@@ -79,13 +81,16 @@ def test_studenteval_reference_solutions_pass(data_dir: Path) -> None:
         stubs.append((name, prompt + "    return None\n", tests, prompt, name))
     assert len(jobs) == 48
     assert {t: r.why for t, r in _judge_all(jobs).items() if not r.passed} == {}
-    assert sum(r.passed for r in _judge_all(stubs).values()) <= 2  # a None-returning stub passes (almost) none
+    assert (
+        sum(r.passed for r in _judge_all(stubs).values()) <= 2
+    )  # a None-returning stub passes (almost) none
 
 
 def _record_outputs(candidate, inputs, outputs) -> None:  # noqa: ANN001 - trusted test helper
     outputs.extend(candidate(*copy.deepcopy(args)) for args in inputs)  # as evalplus: solutions may mutate
 
 
+@pytest.mark.slow  # about 80 s on two busy cores
 def test_mbpp_plus_canonical_solutions_pass_their_evalplus_inputs(data_dir: Path) -> None:
     """MBPP+ (evalplus, 399 tasks in the mirror): expected outputs come from the canonical solution run in the
     sandbox (as evalplus computes them from it), then the canonical passes and the next task's fails."""
@@ -124,7 +129,9 @@ def test_mbpp_plus_canonical_solutions_pass_their_evalplus_inputs(data_dir: Path
     assert by_reference == {"Mbpp/737", "Mbpp/787", "Mbpp/794"}
     for rec in records:
         if rec["task_id"] in by_reference:
-            result = judge_program(rec["canonical_solution"], rec["assertion"], entry_point=rec["entry_point"])
+            result = judge_program(
+                rec["canonical_solution"], rec["assertion"], entry_point=rec["entry_point"]
+            )
             assert result.passed, result.why
     keep = [i for i, rec in enumerate(records) if rec["task_id"] not in by_reference]
     records, cases = [records[i] for i in keep], [cases[i] for i in keep]
