@@ -289,7 +289,7 @@ def _build_template_root(libc, layout, mode):
     _mount(libc, None, "/", None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
 
 
-def _mount_scratch(libc, tmpfs_bytes):
+def _mount_scratch(libc, tmpfs_bytes, mode):
     """Per run, in its copy of the template: one size-limited tmpfs for everything the run may write,
     seen at /tmp, /run, /dev/shm and /var/tmp (it goes away with the run's mount namespace), and a
     /proc of the run's own PID namespace."""
@@ -301,10 +301,12 @@ def _mount_scratch(libc, tmpfs_bytes):
         os.chmod(source, 0o1777)
         _mount(libc, source, target, None, _MS_BIND)
     _check(libc.umount2(b"/proc", _MNT_DETACH), "unmount the staging tmpfs", libc)
-    try:  # noqa: SIM105 - contextlib costs import time per run
+    try:
         _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    except OSError:  # some unprivileged user namespaces may not mount proc: the run goes without it
-        pass
+    except OSError:
+        if mode == "userns":  # the host's /proc would show through: no run without its own
+            raise
+        # As root the template has an empty /proc: the run goes without one.
 
 
 def _drop_privileges(libc, uid):
@@ -402,7 +404,7 @@ def _run_jailed(fds, libc, alive_fd):
     payload = loads(_read_frame(_REQUESTS_FD))
     vm_size = _vm_size_bytes()
     try:
-        _mount_scratch(libc, payload["jail"]["tmpfs_bytes"])
+        _mount_scratch(libc, payload["jail"]["tmpfs_bytes"], payload["mode"])
     except OSError as exc:
         os.write(2, f"sandbox: building the jail failed: {exc}\n".encode())
         os._exit(125)

@@ -375,6 +375,7 @@ def test_runs_as_an_unprivileged_pid_1_with_a_scrubbed_environment(mode: str, mo
     check = (
         "import os\nassert 'HARNESS_TEST_SECRET' not in os.environ and os.environ['HOME'] == os.getcwd() == '/tmp'\n"
         "assert os.getpid() == 1\nassert open('/proc/self/status').read().count('CapEff:\\t0000000000000000')\n"
+        "assert [p for p in os.listdir('/proc') if p.isdigit()] == ['1']  # no host process is visible\n"
     )
     if mode == "namespaces":
         check += "assert os.getuid() != 0\n"
