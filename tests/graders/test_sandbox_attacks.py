@@ -430,3 +430,20 @@ def test_a_sigkilled_harness_leaves_nothing_behind(mode: str, tmp_path: Path) ->
         time.sleep(0.05)
     assert host_processes_with(token) == []
     assert not any(token in name for name in os.listdir("/tmp"))
+
+
+@pytest.mark.parametrize("mode", JAILED)
+def test_disk_fill_finds_nothing_writable_but_the_small_tmpfs(mode: str) -> None:
+    """Everything outside /tmp, /run, /dev/shm and /var/tmp is read-only (or absent) in the jail."""
+    fill = (
+        "import os\nchunk = b'x' * (1 << 20)\nwritten = []\n"
+        "for where in ('/', '/usr', '/usr/lib', '/root', '/etc', '/var', '/dev', '/proc', '/tmp'):\n"
+        "    try:\n        with open(where + '/fill.bin', 'wb', buffering=0) as f:\n"
+        "            for _ in range(2048):\n                f.write(chunk)\n    except OSError:\n        pass\n"
+        "    if os.path.exists(where + '/fill.bin'):\n        written.append((where, os.path.getsize(where + '/fill.bin')))\n"
+        "def add(xs, k):\n    return written\n"
+    )
+    limit = LIMITS.fsize_mb << 20  # RLIMIT_FSIZE stops a single file first; the tmpfs size stops the sum
+    result = grade(fill, mode, f"assert [w for w, size in add([], 0)] == ['/tmp'] and add([], 0)[0][1] <= {limit}\n")
+    assert result.passed, result.why
+    assert not os.path.exists("/fill.bin") and not os.path.exists("/usr/fill.bin")
