@@ -120,17 +120,17 @@ def judge_program(
     deadline = started + limits.timeout_s
     parts = [("setup", setup)] if setup.strip() else []
     parts.append(("solution", program))
-    timed_out, why = False, "passed"
+    passed, timed_out = False, False
     with started_run(mode, limits, deadline) as (channel, home, uid):
         session = Session(channel)
         try:
             payload = run_payload(mode, parts, limits, home, uid)
-            why = _load_and_test(session, payload, tests, setup, prompt, entry_point, trusted)
+            passed, why = _load_and_test(session, payload, tests, setup, prompt, entry_point, trusted)
         except RunBroken as exc:
             timed_out, why = exc.timed_out, exc.why
         exit_code = channel.finish()
     return SandboxResult(
-        passed=why == "passed",
+        passed=passed,
         timed_out=timed_out,
         why=why,
         exit_code=exit_code,
@@ -151,13 +151,17 @@ def _load_and_test(
     prompt: str | None,
     entry_point: str | None,
     trusted: dict[str, Any] | None,
-) -> str:
+) -> tuple[bool, str]:
+    """(passed, why): the program loaded and the tests ran to the end with the run still answering."""
     channel = session.channel
     loaded = channel.exchange(payload)
     if type(loaded) is not dict or loaded.get("ok") != "loaded":
         error = loaded.get("raise") if type(loaded) is dict else None
         if type(error) is list and len(error) == 2:
-            return f"the {loaded.get('part', 'solution')} raised {str(error[0])[:100]}: {str(error[1])[:300]}"
+            return (
+                False,
+                f"the {loaded.get('part', 'solution')} raised {str(error[0])[:100]}: {str(error[1])[:300]}",
+            )
         raise RunBroken("a malformed reply to loading the program")
     namespace = _test_namespace(session, tests, setup, prompt, entry_point, trusted)
     try:
@@ -167,7 +171,7 @@ def _load_and_test(
     except BaseException as exc:  # SystemExit from a test too: it did not pass
         if channel.broken:
             raise channel.broken from None
-        return f"tests failed: {type(exc).__name__}: {str(exc)[:300]}".rstrip(": ")
+        return False, f"tests failed: {type(exc).__name__}: {str(exc)[:300]}".rstrip(": ")
     if channel.broken:  # a test swallowed the failure (a bare except) and went on
         raise channel.broken
-    return "passed"
+    return True, "passed"

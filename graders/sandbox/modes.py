@@ -11,8 +11,9 @@
 - "plain": no namespaces. Only the rlimits, a Python-level socket block (bypassable), a temp
   directory as cwd/HOME and a process-group kill protect the host: the program can read and write
   every file the harness's user can, reach the network through raw syscalls, leave setsid daemons
-  and SysV IPC objects behind, and signal or trace the user's other processes. The verdict is still
-  decided outside the program (graders/sandbox/judge.py). Logged as a warning when chosen.
+  and SysV IPC objects behind, and signal the user's other processes (the harness too, kill(-1)).
+  The verdict is still decided outside the program (graders/sandbox/judge.py), but where
+  kernel.yama.ptrace_scope is 0 it could trace the harness itself. Logged as a warning when chosen.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 PLAIN_MODE_WARNING = (
     "code sandbox: no Linux namespaces here (run as root, or allow unprivileged user namespaces); "
     "falling back to 'plain' mode, which does NOT hide the host's files from model-written code, does "
-    "not stop raw-syscall network access, SysV IPC or setsid daemons, and lets it signal or trace this "
-    "user's processes. Verdicts are still decided outside the program."
+    "not stop raw-syscall network access, SysV IPC or setsid daemons, and lets it signal this user's "
+    "processes (the harness too) and, where kernel.yama.ptrace_scope is 0, trace the harness itself."
 )
 
 
