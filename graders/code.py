@@ -175,6 +175,8 @@ class CodeGrader(Grader):
         detail = result.summary()
         if not result.passed and request.finish_reason == "length":
             detail += " (response was cut off by the length limit)"
+        if result.isolation == "plain":  # every graded sample says that the host was not isolated
+            detail += " [plain sandbox: host files and network not isolated]"
         return Judgement(correct=result.passed, detail=detail)
 
     def same_answer(self, a: str, b: str, options: CodeOptions) -> bool:

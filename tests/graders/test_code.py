@@ -196,3 +196,16 @@ def test_humaneval_plus_style_check_with_numpy_runs_outside() -> None:
     right = "```python\ndef shift(xs, d):\n    return [x + d for x in xs]\n```"
     assert run("code", right, gold).reason == "right"
     assert run("code", right.replace("x + d", "x + d + 1e-3"), gold).reason == "wrong"
+
+
+def test_plain_mode_says_so_in_every_detail(monkeypatch: pytest.MonkeyPatch) -> None:
+    import graders.code
+
+    def plain(*args, **kwargs):
+        from graders.sandbox import judge_program
+
+        return judge_program(*args, **{**kwargs, "mode": "plain"})
+
+    monkeypatch.setattr(graders.code, "judge_program", plain)  # the fallback, forced on a machine that has more
+    result = grade_code(GOOD)
+    assert result.reason == "right" and "plain sandbox" in result.detail
