@@ -6,15 +6,17 @@
 # tmpfs holding read-only binds of the system library directories and the interpreter, and a
 # minimal /dev). Per run it clones a child into new mount, PID, network, IPC and UTS namespaces:
 # pid 1 there mounts a private size-limited tmpfs for /tmp, /run, /dev/shm and /var/tmp and a new
-# /proc, drops privileges, sets rlimits and runs the model's code. That process never decides anything: it answers the harness's requests (call a
-# function, read an attribute, iterate) with plain data (graders/sandbox/wire.py), and the
-# harness runs the benchmark's tests and compares on its own side.
+# /proc, drops privileges, sets rlimits and runs the model's code. That process never decides
+# anything: it answers the harness's requests (call a function, read an attribute, iterate) with
+# plain data (graders/sandbox/wire.py), and the harness runs the benchmark's tests and compares on
+# its own side.
 #
-# Why our own namespaces and not bubblewrap/nsjail: both exec a fresh interpreter per run, and
-# `bwrap ... python -I -S -c 'import json'` measured ~95 ms per run on the 2-core CI machine against
-# ~1-3 ms for a fork of this warm zygote plus the same namespace and mount set-up, which is what
-# makes the grader faster than evalplus' untrusted_check. The set-up below follows what bwrap
-# does (pivot_root into a tmpfs, binds, no_new_privs, capabilities dropped).
+# Why our own namespaces and not bubblewrap/nsjail: both exec a fresh interpreter per run. On the
+# 2-core dev machine (same load, same minute) `bwrap --unshare-all ... python -I -S -c 'import json'`
+# took 82-97 ms per run before grading anything, a whole graded run through this warm zygote 12-25
+# ms (clone into the namespaces, two mounts, the call round trips): that difference is what puts
+# the grader ahead of evalplus' untrusted_check. The set-up below follows what bwrap does
+# (pivot_root into a tmpfs, read-only binds, no_new_privs, capabilities dropped).
 #
 # ruff: noqa: F821 - to_wire, from_wire, dumps, loads and WireError come from the prepended wire.py
 
@@ -354,16 +356,6 @@ def _become_untrusted(payload, libc, vm_size):
 
 
 # ---- the zygote ----------------------------------------------------------------------------
-
-
-def _wait_and_exit(pid):
-    while True:
-        try:
-            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-            break
-        except InterruptedError:
-            continue
-    os._exit(code if code >= 0 else 128 - code)
 
 
 def _take_fds(fds):
