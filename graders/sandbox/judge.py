@@ -128,7 +128,8 @@ def judge_program(
             passed, why = _load_and_test(session, payload, tests, setup, prompt, entry_point, trusted)
         except RunBroken as exc:
             timed_out, why = exc.timed_out, exc.why
-        exit_code = channel.finish()
+        finally:
+            exit_code = channel.finish()
     return SandboxResult(
         passed=passed,
         timed_out=timed_out,

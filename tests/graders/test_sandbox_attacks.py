@@ -447,3 +447,27 @@ def test_disk_fill_finds_nothing_writable_but_the_small_tmpfs(mode: str) -> None
     result = grade(fill, mode, f"assert [w for w, size in add([], 0)] == ['/tmp'] and add([], 0)[0][1] <= {limit}\n")
     assert result.passed, result.why
     assert not os.path.exists("/fill.bin") and not os.path.exists("/usr/fill.bin")
+
+
+@pytest.mark.parametrize("mode", JAILED)
+def test_a_dead_fork_server_is_an_infrastructure_error_and_is_replaced(mode: str) -> None:
+    import signal
+    import time
+
+    from graders.registry import GradingInfrastructureError
+    from graders.sandbox.zygote import zygote
+
+    server = zygote(mode)
+    killer = threading.Timer(0.5, os.kill, (server.proc.pid, signal.SIGKILL))  # a process this test started
+    killer.start()
+    started = time.monotonic()
+    try:
+        result = grade("import time\ntime.sleep(30)\n" + RIGHT, mode, timeout_s=20)
+    except GradingInfrastructureError:
+        pass
+    else:
+        assert not result.passed
+    killer.join()
+    server.proc.wait(5)
+    assert time.monotonic() - started < 15  # the run died with its server, long before its timeout
+    assert grade(RIGHT, mode).passed  # a fresh fork server took over
