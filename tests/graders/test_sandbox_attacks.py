@@ -444,7 +444,9 @@ def test_disk_fill_finds_nothing_writable_but_the_small_tmpfs(mode: str) -> None
         "def add(xs, k):\n    return written\n"
     )
     limit = LIMITS.fsize_mb << 20  # RLIMIT_FSIZE stops a single file first; the tmpfs size stops the sum
-    result = grade(fill, mode, f"assert [w for w, size in add([], 0)] == ['/tmp'] and add([], 0)[0][1] <= {limit}\n")
+    result = grade(
+        fill, mode, f"assert [w for w, size in add([], 0)] == ['/tmp'] and add([], 0)[0][1] <= {limit}\n"
+    )
     assert result.passed, result.why
     assert not os.path.exists("/fill.bin") and not os.path.exists("/usr/fill.bin")
 
@@ -471,3 +473,19 @@ def test_a_dead_fork_server_is_an_infrastructure_error_and_is_replaced(mode: str
     server.proc.wait(5)
     assert time.monotonic() - started < 15  # the run died with its server, long before its timeout
     assert grade(RIGHT, mode).passed  # a fresh fork server took over
+
+
+def test_the_mode_can_be_forced_and_a_bad_name_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graders.registry import GradingInfrastructureError
+    from graders.sandbox import modes
+
+    modes.isolation_mode.cache_clear()
+    try:
+        monkeypatch.setenv("HARNESS_SANDBOX_MODE", "plain")
+        assert modes.isolation_mode() == "plain"
+        modes.isolation_mode.cache_clear()
+        monkeypatch.setenv("HARNESS_SANDBOX_MODE", "chroot")
+        with pytest.raises(GradingInfrastructureError, match="HARNESS_SANDBOX_MODE='chroot'"):
+            modes.isolation_mode()
+    finally:
+        modes.isolation_mode.cache_clear()
