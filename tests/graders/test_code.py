@@ -1,19 +1,12 @@
-"""The code grader and its sandbox: extraction, HumanEval/MBPP-style golds, and hostile programs."""
+"""The code grader: extraction, HumanEval/MBPP-style golds, how tests see the solution. Hostile programs:
+test_sandbox_attacks.py."""
 
 from __future__ import annotations
-
-import os
-import shutil
-import socket
-import threading
-import uuid
-from pathlib import Path
 
 import pytest
 
 from graders import same_answer
 from graders.code import build_program, extract_code
-from graders.sandbox import isolation_mode
 from tests.graders.helpers import run
 
 PROMPT = 'from typing import List\n\n\ndef add(xs: List[int], k: int) -> List[int]:\n    """Add k to every element."""\n'
@@ -93,168 +86,126 @@ def test_bad_sandbox_option_is_a_clear_error() -> None:
         grade_code(GOOD, sandbox={"timeout_s": -1})
 
 
-# ---- hostile programs ------------------------------------------------------------------------
-
-REPO_SCRATCH = Path(__file__).parent
-
-
-@pytest.fixture
-def sentinels(tmp_path: Path):
-    """Directories outside the sandbox's temp dir that a hostile program tries to delete."""
-    dirs = [tmp_path / "sentinel", REPO_SCRATCH / f".sentinel-{uuid.uuid4().hex[:8]}"]
-    for d in dirs:
-        d.mkdir()
-        (d / "keep.txt").write_text("keep")
-    yield dirs
-    shutil.rmtree(dirs[1], ignore_errors=True)
+def test_tests_use_trusted_prompt_helpers_not_the_answers() -> None:
+    """HumanEval/32-style: the tests call `poly` from the prompt; an answer redefining it cannot change the check."""
+    prompt = 'def poly(x):\n    return x - 3\n\n\ndef root():\n    """A root of poly."""\n'
+    gold = {"tests": "assert poly(root()) == 0\n", "entry_point": "root", "prompt_prefix": prompt}
+    assert run("code", "```python\ndef root():\n    return 3\n```", gold).reason == "right"
+    cheat = "```python\ndef poly(x):\n    return 0\n\ndef root():\n    return 7\n```"
+    assert run("code", cheat, gold).reason == "wrong"
 
 
-@pytest.fixture
-def listener():
-    """A TCP server on 127.0.0.1 that records whether anything connected."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0.2)
-    connections: list[object] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                connections.append(conn)
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], connections
-    stop.set()
-    thread.join(2)
-    server.close()
-
-
-def _solution(prelude: str) -> str:
-    """A correct `add` preceded by hostile code, so only the hostile part can make it fail."""
-    return f"```python\n{prelude}\n\ndef add(xs, k):\n    return [x + k for x in xs]\n```"
-
-
-FORK_BOMB = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
-INFINITE_LOOP = "while True:\n    pass"
-ALLOCATE_10GB = "block = bytearray(10 * 1024 ** 3)"
-EARLY_EXIT = "import os\nos._exit(0)"
-SYS_EXIT = "import sys\nsys.exit(0)"
-FAKE_PASS = "import os\nprint('PASSED')\nprint('READY')\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'READY\\nPASSED')\n    except OSError:\n        pass\nos._exit(0)"
-
-
-@pytest.mark.parametrize(
-    ("prelude", "why"),
-    [
-        (FORK_BOMB, "timed out"),
-        (INFINITE_LOOP, "timed out"),
-        (ALLOCATE_10GB, "MemoryError"),
-        (EARLY_EXIT, "exit code 0"),
-        (SYS_EXIT, "SystemExit"),
-        (FAKE_PASS, "exit code 0"),
-    ],
-    ids=[
-        "fork_bomb",
-        "infinite_loop",
-        "allocate_10GB",
-        "os_exit_before_asserts",
-        "sys_exit",
-        "prints_passed",
-    ],
-)
-def test_hostile_program_is_contained_and_next_sample_grades_right(prelude: str, why: str) -> None:
-    hostile = grade_code(_solution(prelude))
-    assert hostile.reason == "wrong", hostile
-    assert why in hostile.detail
-    assert grade_code(GOOD).reason == "right"
-
-
-def test_rm_rf_outside_the_temp_dir(sentinels: list[Path]) -> None:
-    if isolation_mode() not in ("forkserver", "namespaces"):
-        pytest.skip(
-            f"filesystem isolation needs root (a jailed mode); this machine runs {isolation_mode()!r}"
-        )
-    prelude = "import os, shutil\n" + "\n".join(
-        f"os.system('rm -rf {d}')\nshutil.rmtree({str(d)!r}, ignore_errors=True)" for d in sentinels
+def test_objects_that_cannot_cross_are_used_by_reference() -> None:
+    """MBPP 367/927-style: the tests build trees from the solution's class; generators are iterated."""
+    gold = {
+        "tests": "root = Node(1)\nroot.left = Node(2)\nassert depth(root) == 2\nassert list(evens(5)) == [0, 2, 4]\n"
+    }
+    response = (
+        "```python\nclass Node:\n    def __init__(self, v):\n        self.v, self.left = v, None\n\n"
+        "def depth(n):\n    return 0 if n is None else 1 + depth(n.left)\n\n"
+        "def evens(n):\n    return (i for i in range(n) if i % 2 == 0)\n```"
     )
-    prelude += "\nassert not any(os.path.exists(p) for p in " + repr([str(d) for d in sentinels]) + ")"
-    result = grade_code(_solution(prelude))
-    for d in sentinels:
-        assert (d / "keep.txt").read_text() == "keep"
-    assert result.reason == "wrong"
-    assert grade_code(GOOD).reason == "right"
+    assert run("code", response, gold).reason == "right"
 
 
-def test_no_network_to_a_local_listener(listener) -> None:
-    port, connections = listener
-    prelude = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()"
-    result = grade_code(_solution(prelude))
-    assert result.reason == "wrong", result
-    assert connections == []
-    assert grade_code(GOOD).reason == "right"
-
-
-def test_environment_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HARNESS_TEST_SECRET", "s3cret")
-    prelude = (
-        "import os\nassert 'HARNESS_TEST_SECRET' not in os.environ\nassert os.environ['HOME'] == os.getcwd()"
+def test_in_place_changes_to_arguments_reach_the_tests() -> None:
+    gold = {"tests": "xs = [3, 1, 2]\nsort_in_place(xs)\nassert xs == [1, 2, 3]\n"}
+    assert run("code", "```python\ndef sort_in_place(xs):\n    xs.sort()\n```", gold).reason == "right"
+    assert (
+        run("code", "```python\ndef sort_in_place(xs):\n    return sorted(xs)\n```", gold).reason == "wrong"
     )
-    assert grade_code(_solution(prelude)).reason == "right"
+
+
+def test_exceptions_cross_as_builtin_types() -> None:
+    gold = {
+        "tests": "try:\n    parse('x')\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError('no error')\n"
+    }
+    assert run("code", "```python\ndef parse(s):\n    return int(s)\n```", gold).reason == "right"
+    assert run("code", "```python\ndef parse(s):\n    return 0\n```", gold).reason == "wrong"
+
+
+def test_stdlib_modules_the_tests_use_come_from_the_grader() -> None:
+    """An MBPP assert may use math without importing it; it is the real math, not the answer's."""
+    gold = {"tests": "assert math.isclose(area(1), 3.14159, rel_tol=1e-3)\n"}
+    honest = "```python\nimport math\n\ndef area(r):\n    return math.pi * r * r\n```"
+    assert run("code", honest, gold).reason == "right"
+    patched = (
+        "```python\nimport math\nmath.isclose = lambda *a, **k: True\n\ndef area(r):\n    return 1.0\n```"
+    )
+    assert run("code", patched, gold).reason == "wrong"
 
 
 def test_output_is_capped() -> None:
-    from graders.sandbox import SandboxLimits, run_program
+    from graders.sandbox import SandboxLimits, judge_program
 
-    result = run_program([("spam", "print('x' * 10_000_000)")], SandboxLimits(output_bytes=1000))
+    result = judge_program("print('x' * 10_000_000)\n", "pass\n", limits=SandboxLimits(output_bytes=1000))
     assert result.passed and len(result.stdout) == 1000
 
 
-def test_sandbox_runs_as_another_user_when_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("uid drop applies only when the harness runs as root")
-    assert isolation_mode() in ("forkserver", "namespaces")
-    # Not root, and pid 2 under the root init (pid 1) of the run's own PID namespace.
-    check = "import os\nassert os.getuid() != 0 and (os.getppid(), os.getpid()) == (1, 2)"
-    assert grade_code(_solution(check)).reason == "right"
+def test_evalplus_style_inputs_and_expected_outputs() -> None:
+    from graders.code import evalplus_gold
+
+    gold = {"inputs": [[1.0, 2.0], [0.1, 0.2]], "expected": [3.0, 0.3], "entry_point": "plus"}
+    assert (
+        run("code", "```python\ndef plus(a, b):\n    return a + b\n```", gold).reason == "right"
+    )  # 0.1+0.2 ~ 0.3
+    wrong = run("code", "```python\ndef plus(a, b):\n    return a * b\n```", gold)
+    assert wrong.reason == "wrong" and "input 0" in wrong.detail
+    text = run("code", "```python\ndef plus(a, b):\n    return str(a + b)\n```", gold)
+    assert text.reason == "wrong"  # evalplus' rule: a tolerance applies only to outputs of the same type
+    calls = "```python\nseen = []\ndef plus(a, b):\n    seen.append(a)\n    return a + b + len(seen) - 1\n```"
+    assert run("code", calls, gold).reason == "wrong"  # one sandbox run per sample: state carries over
+    # Tagged JSON keeps tuples and infinities through storage (MBPP+ has both).
+    record = {"task_id": "HumanEval/0", "entry_point": "pair", "base_input": [[float("inf")]], "atol": 0}
+    stored = evalplus_gold(record, [(float("inf"), 1)]).model_dump(mode="json")
+    pair = "```python\ndef pair(x):\n    return (x, 1)\n```"
+    assert run("code", pair, stored).reason == "right"
+    assert run("code", pair.replace("(x, 1)", "[x, 1]"), stored).reason == "wrong"
+    with pytest.raises(ValueError, match="one expected output per input"):
+        run("code", "x", {"inputs": [[1]], "expected": [], "entry_point": "f"})
 
 
-@pytest.mark.parametrize("mode", ["namespaces", "userns", "plain"])
-def test_fallback_modes_still_block_the_network_and_need_the_marker(mode: str, listener) -> None:
-    """The modes used when the fork server or root is unavailable: no connection, early exits still fail."""
-    from graders.registry import GradingInfrastructureError
-    from graders.sandbox import SandboxLimits, _run
+HUMANEVAL_PLUS_STYLE_TEST = """
+import numpy as np
 
-    port, connections = listener
-    limits = SandboxLimits(timeout_s=5)
-    try:
-        ok = _run(mode, [("solution", "x = 1"), ("tests", "assert x == 1")], limits)
-    except GradingInfrastructureError as exc:
-        pytest.skip(f"{mode} mode unavailable here: {exc}")
-    assert ok.passed
-    probe = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()"
-    assert not _run(mode, [("solution", probe)], limits).passed
-    assert connections == []
-    assert not _run(mode, [("solution", EARLY_EXIT), ("tests", "assert False")], limits).passed
-    assert not _run(mode, [("solution", FAKE_PASS), ("tests", "assert False")], limits).passed
-    assert not _run(mode, [("solution", ALLOCATE_10GB)], limits).passed
+def _floats(x):
+    return isinstance(x, float) or (isinstance(x, (list, tuple)) and bool(x) and all(isinstance(i, float) for i in x))
+
+def assertion(out, exp, atol):
+    exact = out == exp
+    if atol == 0 and _floats(exp):
+        atol = 1e-6
+    if not exact and atol != 0:
+        assert np.allclose(out, exp, rtol=1e-07, atol=atol)
+    else:
+        assert exact
+
+def check(candidate):
+    inputs = [[[1.0, 2.0], 0.5], [[], 1.0]]
+    results = [[1.5, 2.5], []]
+    for inp, exp in zip(inputs, results):
+        assertion(candidate(*inp), exp, 0)
+
+check(shift)
+"""
 
 
-def test_no_process_outlives_its_run() -> None:
-    """Fork bombs, sleeping children and setsid daemons all end with their run (checked by uid)."""
-    from graders.sandbox import _SLOTS_PER_PROCESS, _UID_BASE, _pids_of
+def test_humaneval_plus_style_check_with_numpy_runs_outside() -> None:
+    """HumanEval+'s `test` field is check(candidate) code with inputs, results and a numpy assertion helper."""
+    gold = {"tests": HUMANEVAL_PLUS_STYLE_TEST, "entry_point": "shift"}
+    right = "```python\ndef shift(xs, d):\n    return [x + d for x in xs]\n```"
+    assert run("code", right, gold).reason == "right"
+    assert run("code", right.replace("x + d", "x + d + 1e-3"), gold).reason == "wrong"
 
-    if isolation_mode() not in ("forkserver", "namespaces"):
-        pytest.skip(f"per-run uids need root (a jailed mode); this machine runs {isolation_mode()!r}")
-    daemon = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)"
-    sleepers = "import os, time\nfor _ in range(5):\n    if os.fork() == 0:\n        time.sleep(60)"
-    assert grade_code(_solution(FORK_BOMB)).reason == "wrong"
-    assert grade_code(_solution(daemon)).reason == "right"  # the daemon does not make the run fail...
-    assert grade_code(_solution(sleepers)).reason == "right"
-    first_uid = _UID_BASE + os.getpid() * _SLOTS_PER_PROCESS
-    leftovers = [pid for uid in range(first_uid, first_uid + _SLOTS_PER_PROCESS) for pid in _pids_of(uid)]
-    assert leftovers == []  # ...but it does not survive it either
+
+def test_plain_mode_says_so_in_every_detail(monkeypatch: pytest.MonkeyPatch) -> None:
+    import graders.code
+
+    def plain(*args, **kwargs):
+        from graders.sandbox import judge_program
+
+        return judge_program(*args, **{**kwargs, "mode": "plain"})
+
+    monkeypatch.setattr(graders.code, "judge_program", plain)  # the fallback, forced on a machine that has more
+    result = grade_code(GOOD)
+    assert result.reason == "right" and "plain sandbox" in result.detail
