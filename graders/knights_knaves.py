@@ -1,0 +1,170 @@
+"""Knights and Knaves (Xie et al., 2024): compare the stated name -> knight/knave assignment with the solution.
+
+Reading rule: only the final conclusion counts. That is the text after the last "CONCLUSION" (the prompt asks
+for that block), else after the last "final answer"/"in summary"-style marker, else (complete responses only)
+the last paragraph that states a role. Inside it, each name's last statement decides; a sentence that is a
+hypothesis ("if Oliver were a knave ...") states nothing, and a hedged one ("Evelyn could be either") leaves
+the name unassigned. A name without a role there is missing, so the answer is wrong: roles are never filled
+in from the reasoning before the conclusion.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graders.base import GradeRequest
+from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
+
+ROLES = ("knight", "knave")
+_SYNONYMS = {"knight": "knight", "knights": "knight", "truth-teller": "knight", "truth teller": "knight",
+             "knave": "knave", "knaves": "knave", "liar": "knave", "liars": "knave"}
+_ROLE_WORD = r"(knights?|knaves?|truth[- ]tellers?|liars?)"
+
+_CONCLUSION = re.compile(r"\bconclusion\b", re.IGNORECASE)
+_SUMMARY = re.compile(r"final answer|in summary|to summarize|summary:|answer\s*:|final assignment|identities\s*:",
+                      re.IGNORECASE)
+_HYPOTHESIS = re.compile(r"\b(?:if|suppose|supposing|assume|assuming|assumption|were|would|had|hypothetically)\b",
+                         re.IGNORECASE)
+# Said of a name in the same clause: its role is left open ("Evelyn could be either", "Evelyn: unknown").
+_HEDGE_AFTER_NAME = (
+    r"[^.;\n]{0,40}?\b(?:either|could|might|may|maybe|possibly|perhaps|probably|unknown|undetermined|unclear|"
+    r"uncertain|not sure|ambiguous|indeterminate|cannot be determined|can't be determined|not determined|"
+    r"knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
+)
+
+
+class KnightsKnavesGold(StrictModel):
+    """Gold: name -> role, e.g. {"Zoey": "knave", "Oliver": "knight"} (booleans: True = knight)."""
+
+    answer: dict[str, str | bool]
+
+
+class KnightsKnavesOptions(StrictModel):
+    pass
+
+
+def gold_roles(answer: dict[str, Any]) -> dict[str, str]:
+    if not answer:
+        raise GraderConfigError("knights_knaves: gold must be a non-empty name -> role map")
+    roles = {}
+    for name, role in answer.items():
+        if isinstance(role, bool):
+            roles[name] = "knight" if role else "knave"
+        elif isinstance(role, str) and role.strip().lower() in ROLES:
+            roles[name] = role.strip().lower()
+        else:
+            raise GraderConfigError(f"knights_knaves: role for {name!r} must be knight/knave or a bool, got {role!r}")
+    return roles
+
+
+def conclusion_region(text: str, allow_paragraph: bool, names: list[str]) -> str | None:
+    """Where the final assignment is stated (see the module docstring), or None."""
+    for marker in (_CONCLUSION, _SUMMARY):
+        hits = list(marker.finditer(text))
+        if hits:
+            return text[hits[-1].end() :]
+    if not allow_paragraph:
+        return None
+    for paragraph in reversed(re.split(r"\n\s*\n", text)):
+        if _statements(paragraph, names):
+            return paragraph
+    return None
+
+
+def _sentences(text: str) -> list[str]:
+    """Lines, then sentences within a line ("(1) Zoey is a knave. (2) ..." or "..., so Oliver is a knight.")."""
+    out = []
+    for line in text.splitlines():
+        out += [part for part in re.split(r"(?<=[.!?;])\s+|(?<=\.)(?=\()", line) if part.strip()]
+    return out
+
+
+def _name_list(names: list[str]) -> str:
+    one = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return rf"(?:{one})(?:\s*(?:,\s*(?:and\s+)?|\band\b\s*|&\s*)(?:{one}))*"
+
+
+def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | None]]:
+    """(position, name, role) for each role a sentence states, in order; role None where it hedges. What
+    follows a hypothesis marker in the sentence ("if Oliver were a knave, Zoey would be ...") states nothing."""
+    plain = re.sub(r"[*_`]", "", sentence)
+    hypothesis = _HYPOTHESIS.search(plain)
+    plain = plain[: hypothesis.start()] if hypothesis else plain
+    listed = _name_list(names)
+    role_word = _ROLE_WORD.strip("()")
+    found: list[tuple[int, str, str | None]] = []
+    patterns = [
+        # "Zoey is a knave", "Zoey: Knave", "Zoey - knight", "Zoey is not a knight", "Zoey is a liar (knave)"
+        rf"\b(?P<names>{listed})\s*(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\()\s*"
+        rf"(?:definitely\s+|clearly\s+|both\s+|all\s+)?(?P<neg>not\s+)?(?:an?\s+)?(?P<role>{role_word})\b",
+        # "Knights: Evelyn", "The knaves are Penelope and David", "the knight is Evelyn"
+        rf"\b(?P<role>{role_word})\s*(?:are|is|:|-|=)\s*(?P<neg>)(?P<names>{listed})",
+    ]
+    for pattern in patterns:
+        for match in re.finditer(pattern, plain, re.IGNORECASE):
+            role = _SYNONYMS[match.group("role").lower()]
+            if match.group("neg"):
+                role = "knave" if role == "knight" else "knight"
+            for name in names:
+                for hit in re.finditer(rf"\b{re.escape(name)}\b", match.group("names")):
+                    found.append((match.start("names") + hit.start(), name, role))
+    for name in names:
+        for hedge in re.finditer(rf"\b{re.escape(name)}\b{_HEDGE_AFTER_NAME}", plain, re.IGNORECASE):
+            found.append((hedge.end(), name, None))  # after any role in the same clause: the hedge wins
+    return sorted(found, key=lambda statement: statement[0])
+
+
+def parse_roles(text: str, names: list[str], cut_off: bool = False) -> dict[str, str | None]:
+    """name -> the role the final conclusion gives it (None: hedged there); unstated names are absent."""
+    region = conclusion_region(text, allow_paragraph=not cut_off, names=names)
+    if region is None:
+        return {}
+    roles: dict[str, str | None] = {}
+    for sentence in _sentences(region):
+        for _, name, role in _statements(sentence, names):
+            roles[name] = role
+    return roles
+
+
+def format_roles(roles: dict[str, str | None], names: list[str]) -> str:
+    return "; ".join(f"{name}={roles[name] or 'undetermined'}" for name in names if name in roles)
+
+
+def roles_from_formatted(text: str) -> dict[str, str]:
+    pairs = [part.split("=", 1) for part in text.split(";") if "=" in part]
+    return {name.strip(): role.strip() for name, role in pairs}
+
+
+@register
+class KnightsKnavesGrader(Grader):
+    name = "knights_knaves"
+    runs_inline = True
+    Gold = KnightsKnavesGold
+    Options = KnightsKnavesOptions
+
+    def _is_gold_dict(self, raw: dict[str, Any]) -> bool:
+        return set(raw) == {"answer"}  # any other dict is the name -> role map itself
+
+    def _extract(self, response: str, gold: KnightsKnavesGold, cut_off: bool) -> str | None:
+        names = list(gold_roles(gold.answer))  # which names to look for, never their roles
+        return format_roles(parse_roles(response, names, cut_off), names) or None
+
+    def extract(self, response: str, options: KnightsKnavesOptions, gold: KnightsKnavesGold) -> str | None:
+        return self._extract(response, gold, cut_off=False)
+
+    def extract_final(self, response: str, options: KnightsKnavesOptions, gold: KnightsKnavesGold) -> str | None:
+        return self._extract(response, gold, cut_off=True)
+
+    def judge(
+        self, extracted: str, gold: KnightsKnavesGold, options: KnightsKnavesOptions, request: GradeRequest
+    ) -> Judgement:
+        expected = gold_roles(gold.answer)
+        got = roles_from_formatted(extracted)
+        missing = [name for name in expected if got.get(name) not in ROLES]
+        detail = f"no definite role stated for {missing}" if missing else ""
+        return Judgement(correct=got == expected, detail=detail)
+
+    def same_answer(self, a: str, b: str, options: KnightsKnavesOptions) -> bool:
+        return roles_from_formatted(a) == roles_from_formatted(b)
+
