@@ -5,7 +5,7 @@
     grade_many(requests, workers=None)      -> list[GradeResult]
     GradingPool                             (await pool.grade(request); pool.map(requests))
 
-Graders: math, code, choice, label, exact, numeric, knights_knaves. Each has pydantic `Gold` and `Options`
+Graders: math, code, choice, label, exact, numeric, knights_knaves, korbench. Each has pydantic `Gold` and `Options`
 models (see GOLD_MODELS / OPTIONS_MODELS); bad gold/options raise GraderConfigError (a
 ValueError) naming the grader; bad model output never raises.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graders import choice, code, exact, knights_knaves, label, math, numeric  # noqa: F401  (registration)
+from graders import choice, code, exact, knights_knaves, korbench, label, math, numeric  # noqa: F401  (registration)
 from graders.base import GradeReason, GradeRequest, GradeResult
 from graders.pool import GradingPool, grade_many
 from graders.registry import GraderConfigError, GradingInfrastructureError, get_grader, registered_names
