@@ -18,7 +18,7 @@ import textwrap
 
 _OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[A-Za-z0-9_+.#-]*)[^\n`]*$")
 _PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
-_CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@\w)")
+_CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@\w|[A-Za-z_]\w* = )")
 _MAX_PARSES = 4000  # the longest-span search parses O(starts x lines) candidates; replies are a few hundred lines
 
 
