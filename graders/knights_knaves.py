@@ -34,6 +34,15 @@ _HEDGE_AFTER_NAME = (
 )
 
 
+_QUOTED = re.compile(r""""[^"\n]*"|“[^”\n]*”|(?<!\w)'[^'\n]*'(?!\w)""")
+# "All three inhabitants are knaves", "everyone is a knight", "all of them are knaves"
+_EVERYONE = re.compile(
+    r"\b(?:all|everyone|everybody|each)(?:\s+(?:of\s+them|\w+\s+of\s+them|\w+\s+inhabitants|inhabitants|\w+))?(?:\s*\([^)]*\))?\s+"
+    r"(?:are|is)\s+(?:an?\s+)?(?P<role>knights?|knaves?|liars?|truth[- ]tellers?)\b",
+    re.IGNORECASE,
+)
+
+
 class KnightsKnavesGold(StrictModel):
     """Gold: name -> role, e.g. {"Zoey": "knave", "Oliver": "knight"} (booleans: True = knight)."""
 
@@ -89,6 +98,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     """(position, name, role) for each role a sentence states, in order; role None where it hedges. What
     follows a hypothesis marker in the sentence ("if Oliver were a knave, Zoey would be ...") states nothing."""
     plain = re.sub(r"[*_`]", "", sentence)
+    plain = _QUOTED.sub(lambda quote: " " * len(quote.group(0)), plain)  # what an inhabitant said, not a claim
     hypothesis = _HYPOTHESIS.search(plain)
     plain = plain[: hypothesis.start()] if hypothesis else plain
     listed = _name_list(names)
@@ -96,7 +106,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     found: list[tuple[int, str, str | None]] = []
     patterns = [
         # "Zoey is a knave", "Zoey: Knave", "Zoey - knight", "Zoey is not a knight", "Zoey is a liar (knave)"
-        rf"\b(?P<names>{listed})\s*(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\()\s*"
+        rf"\b(?P<names>{listed})[)\]]?\s*(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\(|\|)\s*"
         rf"(?:definitely\s+|clearly\s+|both\s+|all\s+)?(?P<neg>not\s+)?(?:an?\s+)?(?P<role>{role_word})\b",
         # "Knights: Evelyn", "The knaves are Penelope and David", "the knight is Evelyn"
         rf"\b(?P<role>{role_word})\s*(?:are|is|:|-|=)\s*(?P<neg>)(?P<names>{listed})",
@@ -109,6 +119,10 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
             for name in names:
                 for hit in re.finditer(rf"\b{re.escape(name)}\b", match.group("names")):
                     found.append((match.start("names") + hit.start(), name, role))
+    collective = _EVERYONE.search(plain)
+    if collective:
+        role = _SYNONYMS[collective.group("role").lower()]
+        found += [(collective.start(), name, role) for name in names if name not in {f[1] for f in found}]
     for name in names:
         for hedge in re.finditer(rf"\b{re.escape(name)}\b{_HEDGE_AFTER_NAME}", plain, re.IGNORECASE):
             found.append((hedge.end(), name, None))  # after any role in the same clause: the hedge wins

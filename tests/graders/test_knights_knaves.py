@@ -93,3 +93,20 @@ def test_reasons_given_in_the_conclusion_do_not_hide_its_roles() -> None:
     assert kk(text).reason == "right"
     hedged = "CONCLUSION:\n(1) Zoey is a knave\n(2) Oliver is a knight, although Oliver might also be a knave."
     assert kk(hedged).reason == "wrong"
+
+
+def test_quoted_statements_in_the_conclusion_are_not_claims() -> None:
+    gold = {"William": "knight", "Evelyn": "knave"}
+    text = ('CONCLUSION:\n(1) William is a knight\n(2) Evelyn is a knave, because her claim "William is a knight and '
+            'Evelyn is a knight" is false.')
+    assert kk(text, gold).reason == "right"
+
+
+def test_tables_and_collective_statements() -> None:
+    table = "CONCLUSION:\n| Name | Role |\n|---|---|\n| Penelope | Knave |\n| David | Knave |\n| Evelyn | Knight |"
+    assert kk(table, GOLD3).reason == "right"
+    everyone = {"James": "knave", "Grace": "knave", "Zoey": "knave"}
+    assert kk("CONCLUSION: All three inhabitants are knaves.", everyone).reason == "right"
+    assert kk("CONCLUSION: All of them are knights.", everyone).reason == "wrong"
+    listed = {"James": "knave", "Grace": "knave", "Zoey": "knave"}
+    assert kk("CONCLUSION: All three inhabitants (James, Grace and Zoey) are knaves.", listed).reason == "right"
