@@ -43,6 +43,20 @@ _EVERYONE = re.compile(
 )
 
 
+_OTHER = {"knight": "knave", "knave": "knight"}
+_PRONOUN_ROLE = re.compile(r"\b(?:he|she)\s+(?:is|must\s+be|was)\s+(?P<neg>not\s+)?(?:an?\s+)?"
+                           r"(?P<role>knight|knave|liar|truth[- ]teller)\b", re.IGNORECASE)
+_REST = re.compile(r"\b(?:the\s+rest|the\s+others|all\s+(?:the\s+)?others|everyone\s+else|everybody\s+else|"
+                   r"the\s+remaining(?:\s+\w+)?)\s+(?:are|is)\s+(?:all\s+)?(?:an?\s+)?"
+                   r"(?P<role>knights?|knaves?|liars?|truth[- ]tellers?)\b", re.IGNORECASE)
+REST = "*rest*"  # stands for every name the conclusion has not assigned yet
+
+
+def _named(text: str, names: list[str]) -> list[tuple[int, str]]:
+    """(position, name) of each of `names` mentioned in `text`."""
+    return sorted((hit.start(), name) for name in names for hit in re.finditer(rf"\b{re.escape(name)}\b", text))
+
+
 class KnightsKnavesGold(StrictModel):
     """Gold: name -> role, e.g. {"Zoey": "knave", "Oliver": "knight"} (booleans: True = knight)."""
 
@@ -76,7 +90,7 @@ def conclusion_region(text: str, allow_paragraph: bool, names: list[str]) -> str
     if not allow_paragraph:
         return None
     for paragraph in reversed(re.split(r"\n\s*\n", text)):
-        if _statements(paragraph, names):
+        if any(_statements(sentence, names) for sentence in _sentences(paragraph)):
             return paragraph
     return None
 
@@ -110,15 +124,33 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
         rf"(?:definitely\s+|clearly\s+|both\s+|all\s+)?(?P<neg>not\s+)?(?:an?\s+)?(?P<role>{role_word})\b",
         # "Knights: Evelyn", "The knaves are Penelope and David", "the knight is Evelyn"
         rf"\b(?P<role>{role_word})\s*(?:are|is|:|-|=)\s*(?P<neg>)(?P<names>{listed})",
+        # "Zoey is a knave and Oliver a knight", "Oliver, a knight,"
+        rf"\b(?P<names>{listed}),?\s+(?P<neg>)an?\s+(?P<role>{role_word})\b",
     ]
     for pattern in patterns:
         for match in re.finditer(pattern, plain, re.IGNORECASE):
             role = _SYNONYMS[match.group("role").lower()]
             if match.group("neg"):
-                role = "knave" if role == "knight" else "knight"
-            for name in names:
-                for hit in re.finditer(rf"\b{re.escape(name)}\b", match.group("names")):
-                    found.append((match.start("names") + hit.start(), name, role))
+                role = _OTHER[role]
+            found += [(match.start("names") + position, name, role) for position, name in _named(match.group("names"), names)]
+    for match in re.finditer(rf"\b(?P<names>{listed})\s+is\s+the\s+only\s+(?P<role>{role_word})|\bonly\s+"
+                             rf"(?P<names2>{listed})\s+(?:is|are)\s+(?:an?\s+)?(?P<role2>{role_word})", plain, re.IGNORECASE):
+        role = _SYNONYMS[(match.group("role") or match.group("role2")).lower()]
+        only = {name for _, name in _named(match.group("names") or match.group("names2"), names)}
+        found += [(match.start(), name, role if name in only else _OTHER[role]) for name in names]
+    for match in re.finditer(rf"\b(?:so|as)\s+(?:is|are|was)\s+(?P<names>{listed})", plain, re.IGNORECASE):
+        earlier = [statement for statement in found if statement[0] < match.start() and statement[2]]
+        if earlier:  # "Sebastian is a knight, and so is Jack"
+            role = max(earlier)[2]
+            found += [(match.start("names") + position, name, role) for position, name in _named(match.group("names"), names)]
+    mentioned = {name for _, name in _named(plain, names)}
+    pronoun = _PRONOUN_ROLE.search(plain)
+    if pronoun and len(mentioned) == 1:  # "Oliver tells the truth, so he is a knight"
+        role = _SYNONYMS[pronoun.group("role").lower()]
+        found.append((pronoun.start(), next(iter(mentioned)), _OTHER[role] if pronoun.group("neg") else role))
+    rest = _REST.search(plain)
+    if rest:  # "..., and the rest are knaves": every name not stated before it in the conclusion
+        found.append((rest.start(), REST, _SYNONYMS[rest.group("role").lower()]))
     collective = _EVERYONE.search(plain)
     if collective:
         role = _SYNONYMS[collective.group("role").lower()]
@@ -137,7 +169,10 @@ def parse_roles(text: str, names: list[str], cut_off: bool = False) -> dict[str,
     roles: dict[str, str | None] = {}
     for sentence in _sentences(region):
         for _, name, role in _statements(sentence, names):
-            roles[name] = role
+            if name == REST:
+                roles.update({other: role for other in names if other not in roles})
+            else:
+                roles[name] = role
     return roles
 
 

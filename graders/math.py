@@ -40,8 +40,13 @@ _TENTATIVE_AFTER_BOX = re.compile(
     r"[\s$*)\]\\]*(?:\?|[.,;:!]?\s*(?:wait|hmm+|hold on|actually|no[,.!]|or is it|let me re-?check that))",
     re.IGNORECASE,
 )
-# Boxes joined only by a connective on one line are one answer: "\\boxed{3} and \\boxed{4}" -> "3, 4".
-_BOX_JOINER = re.compile(r"[ \t$*]*(?:,|;|&|and|or|\\text\{\s*(?:and|or|,)\s*\})?[ \t$*]*", re.IGNORECASE)
+# Boxes joined only by a connective on one line are one answer: "\\boxed{3} and \\boxed{4}" -> "3, 4"; so are
+# boxes where the later one is offered as an alternative ("\\boxed{371}. Or possibly \\boxed{369}"): a hedge.
+_BOX_JOINER = re.compile(
+    r"[ \t$*]*(?:,|;|&|and|or|\\text\{\s*(?:and|or|,)\s*\})?[ \t$*]*"
+    r"|[\s$*.,;:]*(?:or\s+)?(?:possibly|maybe|perhaps|alternatively|it\s+(?:could|might)\s+(?:also\s+)?be)\b[\s,:$*]*",
+    re.IGNORECASE,
+)
 _ANSWER_JOINER = re.compile(r"\s*(?:,|and|or)\s*", re.IGNORECASE)
 # "if the answer is 12" states a hypothesis, never an answer.
 _HYPOTHESIS = re.compile(r"\b(?:if|suppose|assuming|assume|whether)\s+(?:that\s+)?(?:the\s+)?(?:final\s+)?answer\W*$",

@@ -110,3 +110,18 @@ def test_tables_and_collective_statements() -> None:
     assert kk("CONCLUSION: All of them are knights.", everyone).reason == "wrong"
     listed = {"James": "knave", "Grace": "knave", "Zoey": "knave"}
     assert kk("CONCLUSION: All three inhabitants (James, Grace and Zoey) are knaves.", listed).reason == "right"
+
+
+def test_elliptical_and_pronoun_statements() -> None:
+    assert kk("CONCLUSION: Zoey is a knave and Oliver a knight.").reason == "right"
+    assert kk("So Oliver is telling the truth, so he is a knight. Zoey is lying, so she is a knave.").reason == "right"
+    gold = {"Jack": "knight", "Sebastian": "knight", "James": "knave"}
+    assert kk("CONCLUSION: Sebastian is a knight, and so is Jack. James is a knave.", gold).reason == "right"
+
+
+def test_the_rest_and_the_only_statements() -> None:
+    gold = {"Jack": "knight", "Sebastian": "knave", "James": "knave"}
+    assert kk("CONCLUSION: The knight is Jack, and the rest are knaves.", gold).reason == "right"
+    assert kk("CONCLUSION: Jack is the only knight.", gold).reason == "right"
+    assert kk("CONCLUSION: Only Jack is a knight.", gold).reason == "right"
+    assert kk("CONCLUSION: Sebastian is the only knave.", gold).reason == "wrong"

@@ -89,3 +89,11 @@ def test_a_hedged_answer_phrase_without_a_box_is_not_an_answer() -> None:
     assert run("math", "Suppose that the answer is 12. Then the sum", "12", finish_reason="length").reason == "truncated"
     assert run("math", "If the answer is 12, the check fails.", "12").reason == "no_answer"
     assert run("math", "Checking again, the answer is 12.", "12").correct
+
+
+def test_a_box_offered_as_an_alternative_is_a_hedge() -> None:
+    text = "So \\boxed{371}.\n\nOr possibly \\boxed{369}, if the all-blue coloring counts."
+    assert run("math", text, "369", integer_answer=True).reason == "wrong"
+    assert run("math", text, "371", integer_answer=True).reason == "wrong"
+    # a corrected answer on a later line is not a hedge
+    assert run("math", "First guess \\boxed{371}.\n\n\\boxed{369}", "369", integer_answer=True).correct
