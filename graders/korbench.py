@@ -65,6 +65,9 @@ class KorBenchOptions(StrictModel):
 _DOUBLE = re.compile(r"\[\[\s*(.*?)\s*\]\]", re.DOTALL)
 _SINGLE = re.compile(r"\[\s*([^\[\]]*?)\s*\]")
 _ANSWER_LINE = re.compile(r"answer|final", re.IGNORECASE)
+# The question's format example restated ("[[your answer]]", "[[encrypted answer]]", "[[...]]"), not an answer.
+_PLACEHOLDER = re.compile(r"\s*(?:(?:your|the|final|encrypted|decrypted)\s+)*answer\s*|\s*(?:\.\.\.|…)\s*",
+                          re.IGNORECASE)
 
 
 def _line_of(text: str, start: int, end: int) -> tuple[str, str]:
@@ -81,7 +84,7 @@ def _stated_as_answer(text: str, match: re.Match[str]) -> bool:
 
 def extract_answer(response: str, cut_off: bool = False) -> str | None:
     """The bracket answer, as ``[[...]]`` (see the module docstring), or None."""
-    doubles = [m for m in _DOUBLE.finditer(response) if m.group(1).strip()]
+    doubles = [m for m in _DOUBLE.finditer(response) if m.group(1).strip() and not _PLACEHOLDER.fullmatch(m.group(1))]
     if cut_off:
         doubles = [m for m in doubles if _stated_as_answer(response, m)]
     if doubles:

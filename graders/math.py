@@ -246,8 +246,8 @@ def as_integer(answer: str) -> int | None:
     integer ("\\frac{66}{2}"). A list ("33 or 34"), a non-integer or an expression with symbols is None."""
     s = re.sub(r"\\(?:text|textbf|mathbf|mathrm|boldsymbol|bm)\{([^{}]*)\}", r"\1", answer)
     s = s.replace("\\!", "").replace("{,}", "").replace("\\$", "").replace("$", "").strip()
-    if s.count("=") == 1:
-        s = s.split("=")[1].strip()
+    if "=" in s:  # "m+n=33", "m + n = 25 + 8 = 33": the value is after the last '='
+        s = s.rsplit("=", 1)[1].strip()
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
     s = re.sub(r"\^\{?\\circ\}?|\\%|%", "", s).strip().rstrip(".")
     if re.fullmatch(r"[+-]?\d+", s):

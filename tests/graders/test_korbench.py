@@ -110,3 +110,8 @@ def test_gold_needs_category_and_rule(missing: str) -> None:
     del gold[missing]
     with pytest.raises(GraderConfigError):
         run("korbench", "[[N]]", gold)
+
+
+def test_a_restated_format_placeholder_is_not_the_answer() -> None:
+    text = "The answer is [[N]].\n(Formatted as requested: [[encrypted answer]].)"
+    assert kor(text, "[[N]]", "cipher").reason == "right"

@@ -97,3 +97,7 @@ def test_a_box_offered_as_an_alternative_is_a_hedge() -> None:
     assert run("math", text, "371", integer_answer=True).reason == "wrong"
     # a corrected answer on a later line is not a hedge
     assert run("math", "First guess \\boxed{371}.\n\n\\boxed{369}", "369", integer_answer=True).correct
+
+
+def test_aime_chained_equation_takes_the_last_value() -> None:
+    assert run("math", "\\boxed{m + n = 25 + 8 = 33}", "33", integer_answer=True).correct
