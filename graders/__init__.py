@@ -35,7 +35,8 @@ def same_answer(grader: str, a: str, b: str, options: dict[str, Any] | None = No
     """Whether two extracted answers (GradeResult.extracted) count as the same vote.
 
     math: math-verify equivalence; choice: same letter; label: same canonical label; exact: equal
-    after normalisation; numeric: within tolerance. code is not votable: raises ValueError.
+    after normalisation; numeric: within tolerance; knights_knaves: the same roles; korbench: equal
+    ignoring whitespace, quotes and brackets. code is not votable: raises ValueError.
     """
     impl = get_grader(grader)
     return impl.same_answer(a, b, impl.parse_options(options))
