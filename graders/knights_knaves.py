@@ -28,9 +28,9 @@ _HYPOTHESIS = re.compile(r"\b(?:if|suppose|supposing|assume|assuming|assumption|
                          re.IGNORECASE)
 # Said of a name in the same clause: its role is left open ("Evelyn could be either", "Evelyn: unknown").
 _HEDGE_AFTER_NAME = (
-    r"[^.;\n]{0,40}?\b(?:either|could|might|may|maybe|possibly|perhaps|probably|unknown|undetermined|unclear|"
-    r"uncertain|not sure|ambiguous|indeterminate|cannot be determined|can't be determined|not determined|"
-    r"knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
+    r"[^.;\n]{0,40}?\b(?:(?:could|might|may)\s+(?:also\s+)?be\s+(?:either|both|an?\s+(?:knight|knave|liar|truth))|"
+    r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|not sure|ambiguous|indeterminate|"
+    r"cannot be determined|can't be determined|not determined|knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
 )
 
 

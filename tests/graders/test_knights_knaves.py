@@ -125,3 +125,8 @@ def test_the_rest_and_the_only_statements() -> None:
     assert kk("CONCLUSION: Jack is the only knight.", gold).reason == "right"
     assert kk("CONCLUSION: Only Jack is a knight.", gold).reason == "right"
     assert kk("CONCLUSION: Sebastian is the only knave.", gold).reason == "wrong"
+
+
+def test_doubt_about_something_else_is_not_a_hedge_on_the_role() -> None:
+    text = "CONCLUSION:\n(1) Zoey is a knave (she might be lying about Oliver)\n(2) Oliver is a knight, either way."
+    assert kk(text).reason == "right"
