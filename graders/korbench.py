@@ -3,7 +3,7 @@ re-implemented, with the deliberate differences listed here.
 
 Extraction. Official: the first ``[[...]]``, else ``$\\boxed{...}$``, else the first ``[...]``. Ours: the *last*
 ``[[...]]`` (our prompt asks for reasoning and then a final ``The answer is [[...]]`` line, so earlier brackets
-are working or the restated format), else the last ``\\boxed{...}``, else a ``[...]`` on the final answer line.
+are working or the restated format) or a ``\\boxed{...}`` after it, else a ``[...]`` on the final answer line.
 A cut-off response counts only a bracket answer on an answer line or on a line of its own.
 
 Comparison, by category and rule (as the official code, with its intent where its code is looser):
@@ -36,8 +36,8 @@ from typing import Any
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import last_boxed
 from graders.math import answers_equivalent
+from graders.math import boxes as math_boxes
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 CATEGORIES = ("operation", "logic", "cipher", "puzzle", "counterfactual")
@@ -70,28 +70,22 @@ _PLACEHOLDER = re.compile(r"\s*(?:(?:your|the|final|encrypted|decrypted)\s+)*ans
                           re.IGNORECASE)
 
 
-def _line_of(text: str, start: int, end: int) -> tuple[str, str]:
-    """The text before `start` and after `end` on their lines."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    return text[line_start:start], text[end : len(text) if line_end < 0 else line_end]
-
-
-def _stated_as_answer(text: str, match: re.Match[str]) -> bool:
-    before, after = _line_of(text, match.start(), match.end())
-    return bool(_ANSWER_LINE.search(before)) or not (re.sub(r"[\s*_`$.]", "", before + after))
+def _stated_as_answer(text: str, start: int, end: int) -> bool:
+    """On an answer line ("The answer is [[N]]", "**Final:** [[N]]") or on a line of its own."""
+    line_start, line_end = text.rfind("\n", 0, start) + 1, text.find("\n", end)
+    before, after = text[line_start:start], text[end : len(text) if line_end < 0 else line_end]
+    return bool(_ANSWER_LINE.search(before)) or not re.sub(r"[\s*_`$.]", "", before + after)
 
 
 def extract_answer(response: str, cut_off: bool = False) -> str | None:
     """The bracket answer, as ``[[...]]`` (see the module docstring), or None."""
-    doubles = [m for m in _DOUBLE.finditer(response) if m.group(1).strip() and not _PLACEHOLDER.fullmatch(m.group(1))]
+    spans = [(m.start(), m.end(), m.group(1)) for m in _DOUBLE.finditer(response)
+             if m.group(1).strip() and not _PLACEHOLDER.fullmatch(m.group(1))]
+    spans += math_boxes(response)
     if cut_off:
-        doubles = [m for m in doubles if _stated_as_answer(response, m)]
-    if doubles:
-        return f"[[{doubles[-1].group(1)}]]"
-    boxed = last_boxed(response)
-    if boxed:
-        return f"[[{boxed}]]"
+        spans = [span for span in spans if _stated_as_answer(response, span[0], span[1])]
+    if spans:
+        return f"[[{max(spans)[2]}]]"  # the last one: a later box or bracket is the final answer
     lines = [line for line in response.splitlines() if line.strip()]
     candidates = [line for line in lines if _ANSWER_LINE.search(line)] or ([] if cut_off else lines[-1:])
     for line in reversed(candidates):

@@ -115,3 +115,8 @@ def test_gold_needs_category_and_rule(missing: str) -> None:
 def test_a_restated_format_placeholder_is_not_the_answer() -> None:
     text = "The answer is [[N]].\n(Formatted as requested: [[encrypted answer]].)"
     assert kor(text, "[[N]]", "cipher").reason == "right"
+
+
+def test_a_box_after_the_last_bracket_is_the_final_answer() -> None:
+    assert kor("Shifting three places gives [[M]]; the rule says four, so N.\n\n$\\boxed{N}$", "[[N]]", "cipher").correct
+    assert not kor("\\boxed{M} at first, but the rule says otherwise.\nThe answer is [[N]]", "[[M]]", "cipher").correct
