@@ -106,15 +106,32 @@ def _phrase_answer(tail: str) -> str:
     return last_boxed(tail) or first_math_span(tail)
 
 
+# The last line of a complete reply that is only a value ("204", "$$\\frac{14}{3}$$"), or ends in one ("so m + n = 116.").
+_BARE_VALUE_LINE = re.compile(
+    r"\s*(?:\$\$?|\\\[|\\\()?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?|\\d?frac\{[^{}]+\}\{[^{}]+\})\s*(?:\$\$?|\\\]|\\\))?\s*\.?\s*"
+)
+_FINAL_EQUATION = re.compile(r"=\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*\.?\s*$")
+
+
+def final_value_line(response: str) -> str | None:
+    """A complete reply's closing value when it states no box and no answer phrase."""
+    lines = [line for line in response.splitlines() if line.strip()]
+    if not lines:
+        return None
+    bare = _BARE_VALUE_LINE.fullmatch(lines[-1]) or _FINAL_EQUATION.search(lines[-1])
+    return bare.group("value") if bare else None
+
+
 def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
     """The final box (see final_boxed); else the tail of the last "the answer is"/"Answer:" phrase, unless
-    it states a hypothesis ("if the answer is 12") or, in a cut-off response, a guess ("maybe the answer is 12")."""
+    it states a hypothesis ("if the answer is 12") or, in a cut-off response, a guess ("maybe the answer is 12");
+    else, in a complete reply, a closing line that is a value or ends in "= value"."""
     boxed = final_boxed(response)
     if boxed:
         return boxed
     tail = answer_phrase(response)
     if tail is None:
-        return None
+        return None if cut_off else final_value_line(response)
     where = response.rfind(tail)
     if where >= 0:
         line_start = response.rfind("\n", 0, where) + 1
@@ -244,7 +261,8 @@ def as_integer(answer: str) -> int | None:
     """An integer answer: a literal after removing LaTeX wrappers, "\\$", thousands separators, leading zeros,
     a left-hand side ("m+n=33") and a unit ("33 \\text{ ways}"); else anything math-verify evaluates to an
     integer ("\\frac{66}{2}"). A list ("33 or 34"), a non-integer or an expression with symbols is None."""
-    s = re.sub(r"\\(?:text|textbf|mathbf|mathrm|boldsymbol|bm)\{([^{}]*)\}", r"\1", answer)
+    s = re.sub(r"^\s*(?:\\textbf\{)?\([A-E]\)\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer)  # "\\textbf{(B)}\\ 204"
+    s = re.sub(r"\\(?:text|textbf|mathbf|mathrm|boldsymbol|bm)\{([^{}]*)\}", r"\1", s)
     s = s.replace("\\!", "").replace("{,}", "").replace("\\$", "").replace("$", "").strip()
     if "=" in s:  # "m+n=33", "m + n = 25 + 8 = 33": the value is after the last '='
         s = s.rsplit("=", 1)[1].strip()
@@ -267,7 +285,7 @@ def _evaluated_integer(answer: str) -> int | None:
         if isinstance(value, sympy.Eq):
             value = value.rhs
         if isinstance(value, sympy.Expr) and value.is_number and not value.free_symbols:
-            exact = sympy.nsimplify(value) if isinstance(value, sympy.Float) else value
+            exact = sympy.nsimplify(value, rational=True) if value.has(sympy.Float) else sympy.simplify(value)
             if exact.is_integer:
                 return int(exact)
     return None

@@ -101,3 +101,17 @@ def test_a_box_offered_as_an_alternative_is_a_hedge() -> None:
 
 def test_aime_chained_equation_takes_the_last_value() -> None:
     assert run("math", "\\boxed{m + n = 25 + 8 = 33}", "33", integer_answer=True).correct
+
+
+def test_aime_choice_label_and_scientific_notation_in_the_box() -> None:
+    assert run("math", "\\[ \\boxed{\\textbf{(B)}\\ 204} \\]", "204", integer_answer=True).correct
+    assert run("math", "\\boxed{2.04 \\times 10^2}", "204", integer_answer=True).correct
+
+
+def test_a_bare_final_line_or_final_equation_is_the_answer_of_a_complete_reply() -> None:
+    assert run("math", "So the total time is 204 minutes.\n\n204", "204", integer_answer=True).correct
+    assert run("math", "The probability is 1/115, so m + n = 116.", "116", integer_answer=True).correct
+    assert run("math", "So the total is\n$$\\frac{14}{3}$$", "\\frac{14}{3}").correct
+    cut = "First, 196 = 2^2 * 7^2, so the count is (2+1)(2+1) = 9"
+    assert run("math", cut, "9", finish_reason="length").reason == "truncated"
+    assert run("math", "I computed several values but could not finish the problem.", "9").reason == "no_answer"
