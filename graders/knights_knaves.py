@@ -44,6 +44,13 @@ _EVERYONE = re.compile(
 
 
 _OTHER = {"knight": "knave", "knave": "knight"}
+# Reported speech, up to the end of its clause: "Henry says Elizabeth is not a knave (true)", "according to Mason, ..."
+_REPORTED = re.compile(
+    r"\b(?:says|said|claims|claimed|states|stated|asserts|asserted|remarks|remarked|notes|noted|mentions|mentioned|"
+    r"declares|declared|comments|commented|expresses|expressed|according\s+to\s+\w+)\b"
+    r"[^(;.\n]*?(?=,\s*(?:so|therefore|hence|thus|which|making|meaning)\b|[(;.\n]|$)",
+    re.IGNORECASE,
+)
 _PRONOUN_ROLE = re.compile(r"\b(?:he|she)\s+(?:is|must\s+be|was)\s+(?P<neg>not\s+)?(?:an?\s+)?"
                            r"(?P<role>knight|knave|liar|truth[- ]teller)\b", re.IGNORECASE)
 _REST = re.compile(r"\b(?:the\s+rest|the\s+others|all\s+(?:the\s+)?others|everyone\s+else|everybody\s+else|"
@@ -85,6 +92,10 @@ def conclusion_region(text: str, allow_paragraph: bool, names: list[str]) -> str
     """Where the final assignment is stated (see the module docstring), or None."""
     for marker in (_CONCLUSION, _SUMMARY):
         hits = list(marker.finditer(text))
+        for hit in reversed(hits):  # the last marker that is followed by roles ("this conclusion is consistent" is not)
+            region = text[hit.end() :]
+            if any(_statements(sentence, names) for sentence in _sentences(region)):
+                return region
         if hits:
             return text[hits[-1].end() :]
     if not allow_paragraph:
@@ -113,6 +124,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     follows a hypothesis marker in the sentence ("if Oliver were a knave, Zoey would be ...") states nothing."""
     plain = re.sub(r"[*_`]", "", sentence)
     plain = _QUOTED.sub(lambda quote: " " * len(quote.group(0)), plain)  # what an inhabitant said, not a claim
+    plain = _REPORTED.sub(lambda claim: " " * len(claim.group(0)), plain)  # "Mason says Elizabeth is a knight"
     hypothesis = _HYPOTHESIS.search(plain)
     plain = plain[: hypothesis.start()] if hypothesis else plain
     listed = _name_list(names)

@@ -130,3 +130,19 @@ def test_the_rest_and_the_only_statements() -> None:
 def test_doubt_about_something_else_is_not_a_hedge_on_the_role() -> None:
     text = "CONCLUSION:\n(1) Zoey is a knave (she might be lying about Oliver)\n(2) Oliver is a knight, either way."
     assert kk(text).reason == "right"
+
+
+def test_reported_claims_in_a_verification_are_not_claims() -> None:
+    gold = {"Henry": "knight", "Elizabeth": "knight", "Mason": "knave"}
+    text = ("CONCLUSION:\n(1) Henry is a knight\n(2) Elizabeth is a knight\n(3) Mason is a knave\n\n"
+            "Check: Henry says Elizabeth is not a knave (true), Mason says Elizabeth is a knight iff Henry is a knave "
+            "(false). Note: according to Mason, Elizabeth is a knave, which is false.")
+    assert kk(text, gold).reason == "right"
+    assert kk("CONCLUSION: Henry tells the truth, so he is a knight; Elizabeth says Henry is honest, so Elizabeth is "
+              "a knight. Mason is a knave.", gold).reason == "right"
+
+
+def test_a_later_mention_of_the_word_conclusion_does_not_hide_the_block() -> None:
+    text = "CONCLUSION:\n(1) Zoey is a knave\n(2) Oliver is a knight\n\nThis conclusion is consistent with every statement."
+    assert kk(text).reason == "right"
+    assert kk(text, finish_reason="length").reason == "right"
