@@ -4,7 +4,8 @@ re-implemented, with the deliberate differences listed here.
 Extraction. Official: the first ``[[...]]``, else ``$\\boxed{...}$``, else the first ``[...]``. Ours: the *last*
 ``[[...]]`` (our prompt asks for reasoning and then a final ``The answer is [[...]]`` line, so earlier brackets
 are working or the restated format) or a ``\\boxed{...}`` after it, else a ``[...]`` on the final answer line.
-A cut-off response counts only a bracket answer on an answer line or on a line of its own.
+A cut-off response counts only a bracket answer on an answer line or on a line of its own. Text from a
+``### Question`` line on (a reply inventing the prompt's next exemplar) is not read.
 
 Comparison, by category and rule (as the official code, with its intent where its code is looser):
   operation 178/179   the same set of ``≤ n``/``≥ n`` conditions, in any order (also ``<=``, ``\\le``)
@@ -77,8 +78,15 @@ def _stated_as_answer(text: str, start: int, end: int) -> bool:
     return bool(_ANSWER_LINE.search(before)) or not re.sub(r"[\s*_`$.]", "", before + after)
 
 
+# The prompt's exemplar separator: a reply that goes on to write "### Question: ..." is inventing the next
+# exemplar, and only the text before it answers the question asked.
+_NEXT_EXEMPLAR = re.compile(r"^[ \t]*#{2,}[ \t]*Question\b", re.MULTILINE | re.IGNORECASE)
+
+
 def extract_answer(response: str, cut_off: bool = False) -> str | None:
     """The bracket answer, as ``[[...]]`` (see the module docstring), or None."""
+    invented = _NEXT_EXEMPLAR.search(response)
+    response = response[: invented.start()] if invented else response
     spans = [(m.start(), m.end(), m.group(1)) for m in _DOUBLE.finditer(response)
              if m.group(1).strip() and not _PLACEHOLDER.fullmatch(m.group(1))]
     spans += math_boxes(response)

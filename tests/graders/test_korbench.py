@@ -120,3 +120,8 @@ def test_a_restated_format_placeholder_is_not_the_answer() -> None:
 def test_a_box_after_the_last_bracket_is_the_final_answer() -> None:
     assert kor("Shifting three places gives [[M]]; the rule says four, so N.\n\n$\\boxed{N}$", "[[N]]", "cipher").correct
     assert not kor("\\boxed{M} at first, but the rule says otherwise.\nThe answer is [[N]]", "[[M]]", "cipher").correct
+
+
+def test_a_made_up_next_exemplar_after_the_answer_is_not_read() -> None:
+    text = '[[N]]\n\n### Question:\nPlaintext: "B"\n\nPlease provide the encrypted answer.\n\n### Answer:\n[[Y]]'
+    assert kor(text, "[[N]]", "cipher").reason == "right"
