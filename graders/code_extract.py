@@ -16,7 +16,8 @@ import ast
 import re
 import textwrap
 
-_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[A-Za-z0-9_+.#-]*)[^\n`]*$")
+# An opening fence ends its line; prose may precede it ("To install: ```bash").
+_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?:[^`~\n]*?[^`~\s][ \t]*)?(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[A-Za-z0-9_+.#-]*)[ \t]*$")
 _PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
 _CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@\w|[A-Za-z_]\w* = )")
 _MAX_PARSES = 4000  # the longest-span search parses O(starts x lines) candidates; replies are a few hundred lines
@@ -76,6 +77,9 @@ def longest_parsable_span(text: str) -> str | None:
     return best
 
 
+_EXAMPLE_CALLS = {"input", "print", "open", "eval", "exec"}
+
+
 def _defines(tree: ast.Module, name: str) -> bool:
     return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name
                for node in tree.body)
@@ -90,7 +94,8 @@ def _is_definition(node: ast.stmt, defined: set[str]) -> bool:
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return True
     if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        return not _calls_any(node, defined)  # "result = add([1], 2)" is an example call, not a definition
+        # "result = add([1], 2)", "x = int(input())" are examples; "PATTERN = re.compile(...)" is a definition
+        return not _calls_any(node, defined | _EXAMPLE_CALLS)
     if isinstance(node, ast.Try):  # try: import numpy / except ImportError: ...
         return all(isinstance(sub, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
                    for part in (node.body, *(h.body for h in node.handlers)) for sub in part)

@@ -55,3 +55,13 @@ def test_a_reply_without_code_is_no_answer() -> None:
 def test_unfenced_reply_runs_right() -> None:
     text = f"Here's my solution.\n\n{FN}\n\nprint(add([1, 2, 3], 1))  # [2, 3, 4]\n\nIt runs in O(n)."
     assert run("code", text, GOLD, sandbox={"timeout_s": 5}).reason == "right"
+
+
+def test_a_fence_opened_at_the_end_of_a_prose_line() -> None:
+    text = f"To install: ```bash\npip install numpy\n```\n```python\nimport numpy as np\n{FN}\n```"
+    assert extract_code(text, "add") == f"import numpy as np\n{FN}"
+
+
+def test_an_input_read_after_the_function_is_an_example() -> None:
+    text = f"```python\nimport re\nPATTERN = re.compile('a')\n{FN}\n\nprint(add([1], 2))\nx = int(input())\nprint(add([x], 1))\n```"
+    assert extract_code(text, "add") == f"import re\nPATTERN = re.compile('a')\n{FN}"
