@@ -4,8 +4,9 @@ Reading rule: only the final conclusion counts. That is the text after the last 
 for that block), else after the last "final answer"/"in summary"-style marker, else (complete responses only)
 the last paragraph that states a role. Inside it, each name's last statement decides; a sentence that is a
 hypothesis ("if Oliver were a knave ...") states nothing, and a hedged one ("Evelyn could be either") leaves
-the name unassigned. A name without a role there is missing, so the answer is wrong: roles are never filled
-in from the reasoning before the conclusion.
+the name unassigned; what an inhabitant said (quoted, or reported: "Mason says Elizabeth is a knight") is not
+the model's claim. A name without a role there is missing, so the answer is wrong: roles are never filled in
+from the reasoning before the conclusion.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from graders.base import GradeRequest
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 ROLES = ("knight", "knave")
-_SYNONYMS = {"knight": "knight", "knights": "knight", "truth-teller": "knight", "truth teller": "knight",
-             "knave": "knave", "knaves": "knave", "liar": "knave", "liars": "knave"}
-_ROLE_WORD = r"(knights?|knaves?|truth[- ]tellers?|liars?)"
+_SYNONYMS = {"knight": "knight", "truth-teller": "knight", "knave": "knave", "liar": "knave"}
+_ROLE_WORD = r"(?:knights?|knaves?|truth[- ]tellers?|liars?)"
+_OTHER = {"knight": "knave", "knave": "knight"}
 
 _CONCLUSION = re.compile(r"\bconclusion\b", re.IGNORECASE)
 _SUMMARY = re.compile(r"final answer|in summary|to summarize|summary:|answer\s*:|final assignment|identities\s*:",
@@ -32,18 +33,13 @@ _HEDGE_AFTER_NAME = (
     r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|not sure|ambiguous|indeterminate|"
     r"cannot be determined|can't be determined|not determined|knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
 )
-
-
 _QUOTED = re.compile(r""""[^"\n]*"|“[^”\n]*”|(?<!\w)'[^'\n]*'(?!\w)""")
 # "All three inhabitants are knaves", "everyone is a knight", "all of them are knaves"
 _EVERYONE = re.compile(
     r"\b(?:all|everyone|everybody|each)(?:\s+(?:of\s+them|\w+\s+of\s+them|\w+\s+inhabitants|inhabitants|\w+))?(?:\s*\([^)]*\))?\s+"
-    r"(?:are|is)\s+(?:an?\s+)?(?P<role>knights?|knaves?|liars?|truth[- ]tellers?)\b",
+    rf"(?:are|is)\s+(?:an?\s+)?(?P<role>{_ROLE_WORD})\b",
     re.IGNORECASE,
 )
-
-
-_OTHER = {"knight": "knave", "knave": "knight"}
 # Reported speech, up to the end of its clause: "Henry says Elizabeth is not a knave (true)", "according to Mason, ..."
 _REPORTED = re.compile(
     r"\b(?:says|said|claims|claimed|states|stated|asserts|asserted|remarks|remarked|notes|noted|mentions|mentioned|"
@@ -52,11 +48,16 @@ _REPORTED = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN_ROLE = re.compile(r"\b(?:he|she)\s+(?:is|must\s+be|was)\s+(?P<neg>not\s+)?(?:an?\s+)?"
-                           r"(?P<role>knight|knave|liar|truth[- ]teller)\b", re.IGNORECASE)
+                           rf"(?P<role>{_ROLE_WORD})\b", re.IGNORECASE)
 _REST = re.compile(r"\b(?:the\s+rest|the\s+others|all\s+(?:the\s+)?others|everyone\s+else|everybody\s+else|"
                    r"the\s+remaining(?:\s+\w+)?)\s+(?:are|is)\s+(?:all\s+)?(?:an?\s+)?"
-                   r"(?P<role>knights?|knaves?|liars?|truth[- ]tellers?)\b", re.IGNORECASE)
+                   rf"(?P<role>{_ROLE_WORD})\b", re.IGNORECASE)
 REST = "*rest*"  # stands for every name the conclusion has not assigned yet
+
+
+def _role(word: str) -> str:
+    """knight/knave for a matched role word ("Knights", "truth tellers", "liar")."""
+    return _SYNONYMS[re.sub(r"s$", "", word.lower()).replace(" ", "-")]
 
 
 def _named(text: str, names: list[str]) -> list[tuple[int, str]]:
@@ -128,7 +129,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     hypothesis = _HYPOTHESIS.search(plain)
     plain = plain[: hypothesis.start()] if hypothesis else plain
     listed = _name_list(names)
-    role_word = _ROLE_WORD.strip("()")
+    role_word = _ROLE_WORD
     found: list[tuple[int, str, str | None]] = []
     patterns = [
         # "Zoey is a knave", "Zoey: Knave", "Zoey - knight", "Zoey is not a knight", "Zoey is a liar (knave)"
@@ -141,13 +142,13 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     ]
     for pattern in patterns:
         for match in re.finditer(pattern, plain, re.IGNORECASE):
-            role = _SYNONYMS[match.group("role").lower()]
+            role = _role(match.group("role"))
             if match.group("neg"):
                 role = _OTHER[role]
             found += [(match.start("names") + position, name, role) for position, name in _named(match.group("names"), names)]
     for match in re.finditer(rf"\b(?P<names>{listed})\s+is\s+the\s+only\s+(?P<role>{role_word})|\bonly\s+"
                              rf"(?P<names2>{listed})\s+(?:is|are)\s+(?:an?\s+)?(?P<role2>{role_word})", plain, re.IGNORECASE):
-        role = _SYNONYMS[(match.group("role") or match.group("role2")).lower()]
+        role = _role(match.group("role") or match.group("role2"))
         only = {name for _, name in _named(match.group("names") or match.group("names2"), names)}
         found += [(match.start(), name, role if name in only else _OTHER[role]) for name in names]
     for match in re.finditer(rf"\b(?:so|as)\s+(?:is|are|was)\s+(?P<names>{listed})", plain, re.IGNORECASE):
@@ -158,14 +159,14 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     mentioned = {name for _, name in _named(plain, names)}
     pronoun = _PRONOUN_ROLE.search(plain)
     if pronoun and len(mentioned) == 1:  # "Oliver tells the truth, so he is a knight"
-        role = _SYNONYMS[pronoun.group("role").lower()]
+        role = _role(pronoun.group("role"))
         found.append((pronoun.start(), next(iter(mentioned)), _OTHER[role] if pronoun.group("neg") else role))
     rest = _REST.search(plain)
     if rest:  # "..., and the rest are knaves": every name not stated before it in the conclusion
-        found.append((rest.start(), REST, _SYNONYMS[rest.group("role").lower()]))
+        found.append((rest.start(), REST, _role(rest.group("role"))))
     collective = _EVERYONE.search(plain)
     if collective:
-        role = _SYNONYMS[collective.group("role").lower()]
+        role = _role(collective.group("role"))
         found += [(collective.start(), name, role) for name in names if name not in {f[1] for f in found}]
     for name in names:
         for hedge in re.finditer(rf"\b{re.escape(name)}\b{_HEDGE_AFTER_NAME}", plain, re.IGNORECASE):

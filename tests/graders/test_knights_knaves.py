@@ -146,3 +146,8 @@ def test_a_later_mention_of_the_word_conclusion_does_not_hide_the_block() -> Non
     text = "CONCLUSION:\n(1) Zoey is a knave\n(2) Oliver is a knight\n\nThis conclusion is consistent with every statement."
     assert kk(text).reason == "right"
     assert kk(text, finish_reason="length").reason == "right"
+
+
+def test_plural_synonyms() -> None:
+    assert kk("CONCLUSION: The truth-tellers are Oliver; the liars are Zoey.").reason == "right"
+    assert kk("CONCLUSION: Truth tellers: Oliver. Liars: Zoey.").reason == "right"
