@@ -78,10 +78,13 @@ def math_verify_bare(case: CorpusCase) -> bool:
 def evalplus_sanitized(case: CorpusCase) -> bool:
     from evalplus.sanitize import sanitize
 
-    code = sanitize(case.response or "", case.gold.get("entry_point")) if (case.response or "").strip() else ""
+    code = (
+        sanitize(case.response or "", case.gold.get("entry_point")) if (case.response or "").strip() else ""
+    )
     fenced = f"```python\n{code}\n```" if code.strip() else ""
-    request = GradeRequest(grader="code", response=fenced, finish_reason=case.finish_reason, gold=case.gold,
-                           options=case.options)
+    request = GradeRequest(
+        grader="code", response=fenced, finish_reason=case.finish_reason, gold=case.gold, options=case.options
+    )
     return grade(request).correct
 
 
@@ -95,6 +98,7 @@ def lm_eval_reference(kind: str) -> Verdict | None:
         return str(case.gold["answer"] if isinstance(case.gold, dict) else case.gold)
 
     if kind == "mmlu_pro":
+
         def mmlu_pro(case: CorpusCase) -> bool:
             letter = ref.lm_eval_mmlu_pro(case.response or "")
             return letter is not None and letter.upper() == gold_of(case).strip().strip("()").upper()
@@ -111,15 +115,24 @@ def korbench_official(checkout: Path | None) -> Verdict | None:
     if checkout is None or not (checkout / "eval" / "eval_utils.py").is_file():
         return None
     sys.path[:0] = [str(checkout), str(checkout / "eval")]
-    spec = importlib.util.spec_from_file_location("korbench_official_eval", checkout / "eval" / "eval_utils.py")
+    spec = importlib.util.spec_from_file_location(
+        "korbench_official_eval", checkout / "eval" / "eval_utils.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 
     def official(case: CorpusCase) -> bool:
         gold = case.gold
         try:
-            return bool(module.evaluate_response_vs_answer(case.response or "", gold["answer"], gold["category"],
-                                                           gold["rule_id"], gold.get("idx", "")))
+            return bool(
+                module.evaluate_response_vs_answer(
+                    case.response or "",
+                    gold["answer"],
+                    gold["category"],
+                    gold["rule_id"],
+                    gold.get("idx", ""),
+                )
+            )
         except Exception:  # the official code raises on some inputs; it would then count nothing as right
             return False
 
@@ -145,11 +158,18 @@ def references(korbench_checkout: Path | None) -> dict[str, tuple[str, Verdict |
     korbench = korbench_official(korbench_checkout)
     lm_missing = "bench/reference_extractors.py not importable"
     return {
-        "aime": math, "math500": math, "livemathbench": math,
-        "humaneval": code, "mbpp": code,
+        "aime": math,
+        "math500": math,
+        "livemathbench": math,
+        "humaneval": code,
+        "mbpp": code,
         "mmlu_pro": ("lm-eval extraction", lm_eval_reference("mmlu_pro"), lm_missing),
         "bbh": ("lm-eval extraction", lm_eval_reference("bbh"), lm_missing),
-        "korbench": ("KOR-Bench official", korbench, "pass --korbench-checkout (a KOR-Bench/KOR-Bench work tree)"),
+        "korbench": (
+            "KOR-Bench official",
+            korbench,
+            "pass --korbench-checkout (a KOR-Bench/KOR-Bench work tree)",
+        ),
     }
 
 
@@ -158,14 +178,17 @@ def references(korbench_checkout: Path | None) -> dict[str, tuple[str, Verdict |
 
 def describe(case: CorpusCase, ours: bool, theirs: bool) -> str:
     verdict = {True: "right", False: "not right"}
-    return (f"  {case.id}: label {case.label}; ours {verdict[ours]}, reference {verdict[theirs]}"
-            f" -- {case.why}")
+    return f"  {case.id}: label {case.label}; ours {verdict[ours]}, reference {verdict[theirs]} -- {case.why}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--korbench-checkout", type=Path, default=os.environ.get("KORBENCH_CHECKOUT"))
-    parser.add_argument("--differences", action="store_true", help="also list where ours disagrees with a label")
+    parser.add_argument(
+        "--differences", action="store_true", help="also list where ours disagrees with a label"
+    )
     args = parser.parse_args()
 
     corpus = load_corpus()
@@ -184,8 +207,10 @@ def main() -> None:
             ours_verdicts[task, case.id] = result.correct
             tally.add(case, result.correct)
             if result.correct != case.expected_correct:
-                ours_misses.append(f"  {task}:{case.id}: label {case.label}, graded {result.reason}"
-                                   f" (extracted {result.extracted!r}) -- {case.why}")
+                ours_misses.append(
+                    f"  {task}:{case.id}: label {case.label}, graded {result.reason}"
+                    f" (extracted {result.extracted!r}) -- {case.why}"
+                )
         overall.merge(tally)
         print(tally.row(task, "ours"), flush=True)
         name, verdict, missing = refs.get(task, (None, None, "no offline reference"))
@@ -200,7 +225,8 @@ def main() -> None:
             ref_tally.add(case, theirs)
             if theirs != ours_verdicts[task, case.id]:
                 ref_differences.setdefault(f"{task} vs {name}", []).append(
-                    describe(case, ours_verdicts[task, case.id], theirs))
+                    describe(case, ours_verdicts[task, case.id], theirs)
+                )
         ref_overall.setdefault(name, Tally()).merge(ref_tally)
         ref_rows.append(ref_tally.row(task, name))
     print(overall.row("overall", "ours"))

@@ -17,10 +17,14 @@ import re
 import textwrap
 
 # An opening fence ends its line; prose may precede it ("To install: ```bash").
-_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?:[^`~\n]*?[^`~\s][ \t]*)?(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[A-Za-z0-9_+.#-]*)[ \t]*$")
+_OPEN = re.compile(
+    r"^(?P<indent>[ \t]*)(?:[^`~\n]*?[^`~\s][ \t]*)?(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[A-Za-z0-9_+.#-]*)[ \t]*$"
+)
 _PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
 _CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@\w|[A-Za-z_]\w* = )")
-_MAX_PARSES = 4000  # the longest-span search parses O(starts x lines) candidates; replies are a few hundred lines
+_MAX_PARSES = (
+    4000  # the longest-span search parses O(starts x lines) candidates; replies are a few hundred lines
+)
 
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:
@@ -81,13 +85,17 @@ _EXAMPLE_CALLS = {"input", "print", "open", "eval", "exec"}
 
 
 def _defines(tree: ast.Module, name: str) -> bool:
-    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name
-               for node in tree.body)
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name
+        for node in tree.body
+    )
 
 
 def _calls_any(node: ast.AST, names: set[str]) -> bool:
-    return any(isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in names
-               for sub in ast.walk(node))
+    return any(
+        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in names
+        for sub in ast.walk(node)
+    )
 
 
 def _is_definition(node: ast.stmt, defined: set[str]) -> bool:
@@ -97,30 +105,44 @@ def _is_definition(node: ast.stmt, defined: set[str]) -> bool:
         # "result = add([1], 2)", "x = int(input())" are examples; "PATTERN = re.compile(...)" is a definition
         return not _calls_any(node, defined | _EXAMPLE_CALLS)
     if isinstance(node, ast.Try):  # try: import numpy / except ImportError: ...
-        return all(isinstance(sub, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
-                   for part in (node.body, *(h.body for h in node.handlers)) for sub in part)
+        return all(
+            isinstance(sub, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
+            for part in (node.body, *(h.body for h in node.handlers))
+            for sub in part
+        )
     return False
 
 
 def _is_main_guard(node: ast.stmt) -> bool:
-    return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test)
+    return (
+        isinstance(node, ast.If)
+        and "__name__" in ast.unparse(node.test)
+        and "__main__" in ast.unparse(node.test)
+    )
 
 
 def strip_top_level_runs(code: str) -> str:
     """The code without the model's own tests and examples: the statements after the last definition
     (calls, prints, asserts, loops) and ``if __name__ == "__main__"`` blocks. Statements before a definition
-    stay (setup such as ``sys.setrecursionlimit``). Code that does not parse, or a function body, is unchanged."""
+    stay (setup such as ``sys.setrecursionlimit``). Code that does not parse, or a function body, is
+    unchanged."""
     tree = _parses(code)
     if tree is None or any(isinstance(node, ast.Return) for node in tree.body):
         return code  # broken, or a function body (a completion of the prompt's stub)
-    defined = {node.name for node in tree.body
-               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    defined = {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
     definitions = [n for n, node in enumerate(tree.body) if _is_definition(node, defined)]
     if not definitions:
         return code
     last = definitions[-1]
-    kept = [node for n, node in enumerate(tree.body)
-            if (n <= last or _is_definition(node, defined)) and not _is_main_guard(node)]
+    kept = [
+        node
+        for n, node in enumerate(tree.body)
+        if (n <= last or _is_definition(node, defined)) and not _is_main_guard(node)
+    ]
     if len(kept) == len(tree.body):
         return code
     lines = code.split("\n")
@@ -138,9 +160,25 @@ def _has_code(code: str) -> bool:
     if tree is None:
         code_line = r"^\s*(?:def\s+\w+\s*\(|class\s+\w+|return\b|import\s+\w+|from\s+[\w.]+\s+import\b)"
         return re.search(code_line, code, re.MULTILINE) is not None  # broken code, judged by running it
-    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Return, ast.Import,
-                                 ast.ImportFrom, ast.Assign, ast.AugAssign, ast.For, ast.While, ast.If))
-               for node in ast.walk(tree))
+    return any(
+        isinstance(
+            node,
+            (
+                ast.FunctionDef,
+                ast.AsyncFunctionDef,
+                ast.ClassDef,
+                ast.Return,
+                ast.Import,
+                ast.ImportFrom,
+                ast.Assign,
+                ast.AugAssign,
+                ast.For,
+                ast.While,
+                ast.If,
+            ),
+        )
+        for node in ast.walk(tree)
+    )
 
 
 def extract_program(response: str, entry_point: str | None = None) -> str | None:
@@ -148,11 +186,17 @@ def extract_program(response: str, entry_point: str | None = None) -> str | None
     blocks = [code for lang, code in fenced_blocks(response) if lang in _PYTHON_TAGS and code.strip()]
     if blocks:
         trees = [_parses(code) for code in blocks]
-        defining = [code for code, tree in zip(blocks, trees, strict=True)
-                    if entry_point and tree is not None and _defines(tree, entry_point)]
+        defining = [
+            code
+            for code, tree in zip(blocks, trees, strict=True)
+            if entry_point and tree is not None and _defines(tree, entry_point)
+        ]
         if not defining and entry_point:
-            defining = [code for code in blocks if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(",
-                                                             code, re.MULTILINE)]
+            defining = [
+                code
+                for code in blocks
+                if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE)
+            ]
         code = defining[-1] if defining else blocks[0]
     else:
         whole = response.strip("\n")

@@ -1,4 +1,4 @@
-"""Knights and Knaves (Xie et al., 2024): compare the stated name -> knight/knave assignment with the solution.
+"""Knights and Knaves (Xie et al., 2024): the stated name -> knight/knave assignment against the solution.
 
 Reading rule: only the final conclusion counts. That is the text after the last "CONCLUSION" (the prompt asks
 for that block), else after the last "final answer"/"in summary"-style marker, else (complete responses only)
@@ -23,35 +23,47 @@ _ROLE_WORD = r"(?:knights?|knaves?|truth[- ]tellers?|liars?)"
 _OTHER = {"knight": "knave", "knave": "knight"}
 
 _CONCLUSION = re.compile(r"\bconclusion\b", re.IGNORECASE)
-_SUMMARY = re.compile(r"final answer|in summary|to summarize|summary:|answer\s*:|final assignment|identities\s*:",
-                      re.IGNORECASE)
-_HYPOTHESIS = re.compile(r"\b(?:if|suppose|supposing|assume|assuming|assumption|were|would|had|hypothetically)\b",
-                         re.IGNORECASE)
+_SUMMARY = re.compile(
+    r"final answer|in summary|to summarize|summary:|answer\s*:|final assignment|identities\s*:", re.IGNORECASE
+)
+_HYPOTHESIS = re.compile(
+    r"\b(?:if|suppose|supposing|assume|assuming|assumption|were|would|had|hypothetically)\b", re.IGNORECASE
+)
 # Said of a name in the same clause: its role is left open ("Evelyn could be either", "Evelyn: unknown").
 _HEDGE_AFTER_NAME = (
-    r"[^.;\n]{0,40}?\b(?:(?:could|might|may)\s+(?:also\s+)?be\s+(?:either|both|an?\s+(?:knight|knave|liar|truth))|"
-    r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|not sure|ambiguous|indeterminate|"
-    r"cannot be determined|can't be determined|not determined|knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
+    r"[^.;\n]{0,40}?\b(?:(?:could|might|may)\s+(?:also\s+)?be\s+"
+    r"(?:either|both|an?\s+(?:knight|knave|liar|truth))|"
+    r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|not sure|ambiguous|"
+    r"indeterminate|cannot be determined|can't be determined|not determined|"
+    r"knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
 )
 _QUOTED = re.compile(r""""[^"\n]*"|“[^”\n]*”|(?<!\w)'[^'\n]*'(?!\w)""")
 # "All three inhabitants are knaves", "everyone is a knight", "all of them are knaves"
 _EVERYONE = re.compile(
-    r"\b(?:all|everyone|everybody|each)(?:\s+(?:of\s+them|\w+\s+of\s+them|\w+\s+inhabitants|inhabitants|\w+))?(?:\s*\([^)]*\))?\s+"
+    r"\b(?:all|everyone|everybody|each)"
+    r"(?:\s+(?:of\s+them|\w+\s+of\s+them|\w+\s+inhabitants|inhabitants|\w+))?(?:\s*\([^)]*\))?\s+"
     rf"(?:are|is)\s+(?:an?\s+)?(?P<role>{_ROLE_WORD})\b",
     re.IGNORECASE,
 )
-# Reported speech, up to the end of its clause: "Henry says Elizabeth is not a knave (true)", "according to Mason, ..."
+# Reported speech, to the end of its clause: "Henry says Elizabeth is not a knave (true)", "according to Mason, ..."
 _REPORTED = re.compile(
-    r"\b(?:says|said|claims|claimed|states|stated|asserts|asserted|remarks|remarked|notes|noted|mentions|mentioned|"
+    r"\b(?:says|said|claims|claimed|states|stated|asserts|asserted|remarks|remarked|notes|noted|"
+    r"mentions|mentioned|"
     r"declares|declared|comments|commented|expresses|expressed|according\s+to\s+\w+)\b"
     r"[^(;.\n]*?(?=,\s*(?:so|therefore|hence|thus|which|making|meaning)\b|[(;.\n]|$)",
     re.IGNORECASE,
 )
-_PRONOUN_ROLE = re.compile(r"\b(?:he|she)\s+(?:is|must\s+be|was)\s+(?P<neg>not\s+)?(?:an?\s+)?"
-                           rf"(?P<role>{_ROLE_WORD})\b", re.IGNORECASE)
-_REST = re.compile(r"\b(?:the\s+rest|the\s+others|all\s+(?:the\s+)?others|everyone\s+else|everybody\s+else|"
-                   r"the\s+remaining(?:\s+\w+)?)\s+(?:are|is)\s+(?:all\s+)?(?:an?\s+)?"
-                   rf"(?P<role>{_ROLE_WORD})\b", re.IGNORECASE)
+_PRONOUN_ROLE = re.compile(
+    r"\b(?:he|she)\s+(?:is|must\s+be|was)\s+(?P<neg>not\s+)?(?:an?\s+)?"
+    rf"(?P<role>{_ROLE_WORD})\b",
+    re.IGNORECASE,
+)
+_REST = re.compile(
+    r"\b(?:the\s+rest|the\s+others|all\s+(?:the\s+)?others|everyone\s+else|everybody\s+else|"
+    r"the\s+remaining(?:\s+\w+)?)\s+(?:are|is)\s+(?:all\s+)?(?:an?\s+)?"
+    rf"(?P<role>{_ROLE_WORD})\b",
+    re.IGNORECASE,
+)
 REST = "*rest*"  # stands for every name the conclusion has not assigned yet
 
 
@@ -62,7 +74,9 @@ def _role(word: str) -> str:
 
 def _named(text: str, names: list[str]) -> list[tuple[int, str]]:
     """(position, name) of each of `names` mentioned in `text`."""
-    return sorted((hit.start(), name) for name in names for hit in re.finditer(rf"\b{re.escape(name)}\b", text))
+    return sorted(
+        (hit.start(), name) for name in names for hit in re.finditer(rf"\b{re.escape(name)}\b", text)
+    )
 
 
 class KnightsKnavesGold(StrictModel):
@@ -85,7 +99,9 @@ def gold_roles(answer: dict[str, Any]) -> dict[str, str]:
         elif isinstance(role, str) and role.strip().lower() in ROLES:
             roles[name] = role.strip().lower()
         else:
-            raise GraderConfigError(f"knights_knaves: role for {name!r} must be knight/knave or a bool, got {role!r}")
+            raise GraderConfigError(
+                f"knights_knaves: role for {name!r} must be knight/knave or a bool, got {role!r}"
+            )
     return roles
 
 
@@ -93,7 +109,9 @@ def conclusion_region(text: str, allow_paragraph: bool, names: list[str]) -> str
     """Where the final assignment is stated (see the module docstring), or None."""
     for marker in (_CONCLUSION, _SUMMARY):
         hits = list(marker.finditer(text))
-        for hit in reversed(hits):  # the last marker that is followed by roles ("this conclusion is consistent" is not)
+        for hit in reversed(
+            hits
+        ):  # the last marker that is followed by roles ("this conclusion is consistent" is not)
             region = text[hit.end() :]
             if any(_statements(sentence, names) for sentence in _sentences(region)):
                 return region
@@ -108,7 +126,7 @@ def conclusion_region(text: str, allow_paragraph: bool, names: list[str]) -> str
 
 
 def _sentences(text: str) -> list[str]:
-    """Lines, then sentences within a line ("(1) Zoey is a knave. (2) ..." or "..., so Oliver is a knight.")."""
+    """Lines, then sentences within a line ("(1) Zoey is a knave. (2) ...", "..., so Oliver is a knight.")."""
     out = []
     for line in text.splitlines():
         out += [part for part in re.split(r"(?<=[.!?;])\s+|(?<=\.)(?=\()", line) if part.strip()]
@@ -122,10 +140,15 @@ def _name_list(names: list[str]) -> str:
 
 def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | None]]:
     """(position, name, role) for each role a sentence states, in order; role None where it hedges. What
-    follows a hypothesis marker in the sentence ("if Oliver were a knave, Zoey would be ...") states nothing."""
+    follows a hypothesis marker in the sentence ("if Oliver were a knave, Zoey would be ...") states
+    nothing."""
     plain = re.sub(r"[*_`]", "", sentence)
-    plain = _QUOTED.sub(lambda quote: " " * len(quote.group(0)), plain)  # what an inhabitant said, not a claim
-    plain = _REPORTED.sub(lambda claim: " " * len(claim.group(0)), plain)  # "Mason says Elizabeth is a knight"
+    plain = _QUOTED.sub(
+        lambda quote: " " * len(quote.group(0)), plain
+    )  # what an inhabitant said, not a claim
+    plain = _REPORTED.sub(
+        lambda claim: " " * len(claim.group(0)), plain
+    )  # "Mason says Elizabeth is a knight"
     hypothesis = _HYPOTHESIS.search(plain)
     plain = plain[: hypothesis.start()] if hypothesis else plain
     listed = _name_list(names)
@@ -133,7 +156,8 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     found: list[tuple[int, str, str | None]] = []
     patterns = [
         # "Zoey is a knave", "Zoey: Knave", "Zoey - knight", "Zoey is not a knight", "Zoey is a liar (knave)"
-        rf"\b(?P<names>{listed})[)\]]?\s*(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\(|\|)\s*"
+        rf"\b(?P<names>{listed})[)\]]?\s*"
+        r"(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\(|\|)\s*"
         rf"(?:definitely\s+|clearly\s+|both\s+|all\s+)?(?P<neg>not\s+)?(?:an?\s+)?(?P<role>{role_word})\b",
         # "Knights: Evelyn", "The knaves are Penelope and David", "the knight is Evelyn"
         rf"\b(?P<role>{role_word})\s*(?:are|is|:|-|=)\s*(?P<neg>)(?P<names>{listed})",
@@ -145,9 +169,16 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
             role = _role(match.group("role"))
             if match.group("neg"):
                 role = _OTHER[role]
-            found += [(match.start("names") + position, name, role) for position, name in _named(match.group("names"), names)]
-    for match in re.finditer(rf"\b(?P<names>{listed})\s+is\s+the\s+only\s+(?P<role>{role_word})|\bonly\s+"
-                             rf"(?P<names2>{listed})\s+(?:is|are)\s+(?:an?\s+)?(?P<role2>{role_word})", plain, re.IGNORECASE):
+            found += [
+                (match.start("names") + position, name, role)
+                for position, name in _named(match.group("names"), names)
+            ]
+    for match in re.finditer(
+        rf"\b(?P<names>{listed})\s+is\s+the\s+only\s+(?P<role>{role_word})|\bonly\s+"
+        rf"(?P<names2>{listed})\s+(?:is|are)\s+(?:an?\s+)?(?P<role2>{role_word})",
+        plain,
+        re.IGNORECASE,
+    ):
         role = _role(match.group("role") or match.group("role2"))
         only = {name for _, name in _named(match.group("names") or match.group("names2"), names)}
         found += [(match.start(), name, role if name in only else _OTHER[role]) for name in names]
@@ -155,7 +186,10 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
         earlier = [statement for statement in found if statement[0] < match.start() and statement[2]]
         if earlier:  # "Sebastian is a knight, and so is Jack"
             role = max(earlier)[2]
-            found += [(match.start("names") + position, name, role) for position, name in _named(match.group("names"), names)]
+            found += [
+                (match.start("names") + position, name, role)
+                for position, name in _named(match.group("names"), names)
+            ]
     mentioned = {name for _, name in _named(plain, names)}
     pronoun = _PRONOUN_ROLE.search(plain)
     if pronoun and len(mentioned) == 1:  # "Oliver tells the truth, so he is a knight"
@@ -215,7 +249,9 @@ class KnightsKnavesGrader(Grader):
     def extract(self, response: str, options: KnightsKnavesOptions, gold: KnightsKnavesGold) -> str | None:
         return self._extract(response, gold, cut_off=False)
 
-    def extract_final(self, response: str, options: KnightsKnavesOptions, gold: KnightsKnavesGold) -> str | None:
+    def extract_final(
+        self, response: str, options: KnightsKnavesOptions, gold: KnightsKnavesGold
+    ) -> str | None:
         return self._extract(response, gold, cut_off=True)
 
     def judge(
@@ -229,4 +265,3 @@ class KnightsKnavesGrader(Grader):
 
     def same_answer(self, a: str, b: str, options: KnightsKnavesOptions) -> bool:
         return roles_from_formatted(a) == roles_from_formatted(b)
-

@@ -1,22 +1,23 @@
 """KOR-Bench answers: the official evaluation's rules (KOR-Bench/KOR-Bench, eval/eval_utils.py at bb8194d),
 re-implemented, with the deliberate differences listed here.
 
-Extraction. Official: the first ``[[...]]``, else ``$\\boxed{...}$``, else the first ``[...]``. Ours: the *last*
-``[[...]]`` (our prompt asks for reasoning and then a final ``The answer is [[...]]`` line, so earlier brackets
-are working or the restated format) or a ``\\boxed{...}`` after it, else a ``[...]`` on the final answer line.
+Extraction. Official: the first ``[[...]]``, else ``$\\boxed{...}$``, else the first ``[...]``. Ours: the
+*last* ``[[...]]`` (our prompt asks for reasoning and then a final ``The answer is [[...]]`` line, so earlier
+brackets are working or the restated format) or a ``\\boxed{...}`` after it, else a ``[...]`` on the final
+answer line.
 A cut-off response counts only a bracket answer on an answer line or on a line of its own. Text from a
 ``### Question`` line on (a reply inventing the prompt's next exemplar) is not read.
 
 Comparison, by category and rule (as the official code, with its intent where its code is looser):
   operation 178/179   the same set of ``≤ n``/``≥ n`` conditions, in any order (also ``<=``, ``\\le``)
-  operation rule 18   the same set of elements (official: the same characters, which accepts {12,45} for {1,2,4,5})
+  operation rule 18   the same set of elements (official: the same characters: {12,45} passes for {1,2,4,5})
   operation 23-25     the same numbers in order (official drops minus signs; we keep them)
   operation math ids  math equivalence (math-verify; official: sympy on parse_latex), ``or``-parts as a set
   operation ``or``    the same ``or``-parts in any order
   logic rule 5        the same ``;``-parts in any order
   logic               equal ignoring whitespace, quotes and periods
   puzzle 1            the same letters, ignoring case and everything else
-  puzzle 2 / 4        one of the gold's alternatives (comma / space separated; official rule 4 accepts substrings)
+  puzzle 2 / 4        one of the gold's alternatives (comma / space separated; official 4 accepts substrings)
   puzzle 3            the same words in any order
   puzzle 5            the same comma-separated assignments in any order
   puzzle 9            the gold's operators in order and the same value (any valid fill)
@@ -44,8 +45,35 @@ from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, 
 CATEGORIES = ("operation", "logic", "cipher", "puzzle", "counterfactual")
 # Operation items whose answers are LaTeX expressions (the official list of ids).
 MATH_IDS = frozenset(
-    [18, 73, 74, 77, 94, 115, 116, 117, 121, 122, 123, 125, 131, 132, 134, 135, 136, 141, 143, 149, 145, 146, 147]
-    + list(range(151, 157)) + [160, 161, 162, 164, 165, 166, 170, 206, 209] + list(range(211, 216)) + [217, 218]
+    [
+        18,
+        73,
+        74,
+        77,
+        94,
+        115,
+        116,
+        117,
+        121,
+        122,
+        123,
+        125,
+        131,
+        132,
+        134,
+        135,
+        136,
+        141,
+        143,
+        149,
+        145,
+        146,
+        147,
+    ]
+    + list(range(151, 157))
+    + [160, 161, 162, 164, 165, 166, 170, 206, 209]
+    + list(range(211, 216))
+    + [217, 218]
 )
 INEQUALITY_IDS = frozenset([178, 179])
 
@@ -56,7 +84,9 @@ class KorBenchGold(StrictModel):
     answer: str = Field(min_length=1)
     category: str
     rule_id: str
-    idx: str = Field(default="", description="the question's idx within its category (some operation checks use it)")
+    idx: str = Field(
+        default="", description="the question's idx within its category (some operation checks use it)"
+    )
 
 
 class KorBenchOptions(StrictModel):
@@ -66,9 +96,10 @@ class KorBenchOptions(StrictModel):
 _DOUBLE = re.compile(r"\[\[\s*(.*?)\s*\]\]", re.DOTALL)
 _SINGLE = re.compile(r"\[\s*([^\[\]]*?)\s*\]")
 _ANSWER_LINE = re.compile(r"answer|final", re.IGNORECASE)
-# The question's format example restated ("[[your answer]]", "[[encrypted answer]]", "[[...]]"), not an answer.
-_PLACEHOLDER = re.compile(r"\s*(?:(?:your|the|final|encrypted|decrypted)\s+)*answer\s*|\s*(?:\.\.\.|…)\s*",
-                          re.IGNORECASE)
+# The question's format example restated ("[[your answer]]", "[[encrypted answer]]", "[[...]]"): no answer.
+_PLACEHOLDER = re.compile(
+    r"\s*(?:(?:your|the|final|encrypted|decrypted)\s+)*answer\s*|\s*(?:\.\.\.|…)\s*", re.IGNORECASE
+)
 
 
 def _stated_as_answer(text: str, start: int, end: int) -> bool:
@@ -87,8 +118,11 @@ def extract_answer(response: str, cut_off: bool = False) -> str | None:
     """The bracket answer, as ``[[...]]`` (see the module docstring), or None."""
     invented = _NEXT_EXEMPLAR.search(response)
     response = response[: invented.start()] if invented else response
-    spans = [(m.start(), m.end(), m.group(1)) for m in _DOUBLE.finditer(response)
-             if m.group(1).strip() and not _PLACEHOLDER.fullmatch(m.group(1))]
+    spans = [
+        (m.start(), m.end(), m.group(1))
+        for m in _DOUBLE.finditer(response)
+        if m.group(1).strip() and not _PLACEHOLDER.fullmatch(m.group(1))
+    ]
     spans += math_boxes(response)
     if cut_off:
         spans = [span for span in spans if _stated_as_answer(response, span[0], span[1])]
@@ -114,7 +148,9 @@ def _clean(text: str) -> str:
 
 
 def _or_parts(text: str) -> list[str]:
-    return sorted(part for part in re.split(r"\\text\{\s*or\s*\}|\bor\b|(?<=[\w}])or(?=[-\w\\])", text) if part)
+    return sorted(
+        part for part in re.split(r"\\text\{\s*or\s*\}|\bor\b|(?<=[\w}])or(?=[-\w\\])", text) if part
+    )
 
 
 def _same_or_lists(response: str, gold: str) -> bool:
@@ -130,8 +166,11 @@ def _latex(text: str) -> str:
 
 def _same_math(response: str, gold: str) -> bool:
     gold_parts = [p.strip() for p in re.split(r"\bor\b|(?<=[\w}])or(?=[-\w\\])", gold) if p.strip()]
-    response_parts = [p.strip() for p in re.split(r"\\text\{\s*or\s*\}|\bor\b|(?<=[\w}])or(?=[-\w\\])", response)
-                      if p.strip()]
+    response_parts = [
+        p.strip()
+        for p in re.split(r"\\text\{\s*or\s*\}|\bor\b|(?<=[\w}])or(?=[-\w\\])", response)
+        if p.strip()
+    ]
     if len(gold_parts) != len(response_parts):
         return False
     unmatched = [_latex(p) for p in response_parts]
@@ -168,10 +207,16 @@ _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.m
 
 def evaluate_arithmetic(expression: str) -> Fraction | None:
     """Exact value of + - * / ( ) arithmetic on integers (× ÷ − accepted), or None; never calls eval()."""
-    text = expression.replace("×", "*").replace("÷", "/").replace("−", "-").replace("x", "*").replace("X", "*")
+    text = (
+        expression.replace("×", "*").replace("÷", "/").replace("−", "-").replace("x", "*").replace("X", "*")
+    )
 
     def value(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int)
+            and not isinstance(node.value, bool)
+        ):
             return Fraction(node.value)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -value(node.operand)
@@ -231,11 +276,14 @@ def korbench_equal(response: str, gold: KorBenchGold) -> bool:
         if "or" in want:
             return _same_or_lists(got, want)
     if gold.category == "logic":
+
         def logic(text: str) -> str:
             return re.sub(r'[\s".]', "", text).strip("[]")
 
         if gold.rule_id == "5":
-            return sorted(p.strip("[]") for p in logic(got).split(";")) == sorted(p.strip("[]") for p in logic(want).split(";"))
+            return sorted(p.strip("[]") for p in logic(got).split(";")) == sorted(
+                p.strip("[]") for p in logic(want).split(";")
+            )
         return logic(got) == logic(want)
     if gold.category == "puzzle":
         rule = _PUZZLE_RULES.get(gold.rule_id)
@@ -263,7 +311,9 @@ class KorBenchGrader(Grader):
     def extract_final(self, response: str, options: KorBenchOptions, gold: KorBenchGold) -> str | None:
         return extract_answer(response, cut_off=True)
 
-    def judge(self, extracted: str, gold: KorBenchGold, options: KorBenchOptions, request: GradeRequest) -> Judgement:
+    def judge(
+        self, extracted: str, gold: KorBenchGold, options: KorBenchOptions, request: GradeRequest
+    ) -> Judgement:
         return Judgement(correct=korbench_equal(extracted, gold))
 
     def same_answer(self, a: str, b: str, options: KorBenchOptions) -> bool:

@@ -49,11 +49,15 @@ _BOX_JOINER = re.compile(
 )
 _ANSWER_JOINER = re.compile(r"\s*(?:,|and|or)\s*", re.IGNORECASE)
 # "if the answer is 12" states a hypothesis, never an answer.
-_HYPOTHESIS = re.compile(r"\b(?:if|suppose|assuming|assume|whether)\s+(?:that\s+)?(?:the\s+)?(?:final\s+)?answer\W*$",
-                         re.IGNORECASE)
+_HYPOTHESIS = re.compile(
+    r"\b(?:if|suppose|assuming|assume|whether)\s+(?:that\s+)?(?:the\s+)?(?:final\s+)?answer\W*$",
+    re.IGNORECASE,
+)
 # In a response cut off mid-reasoning, "maybe the answer is 12" is a guess the model had not settled on.
-_GUESS = re.compile(r"\b(?:maybe|perhaps|possibly|probably|might|not sure|unsure|i guess|let's say|tentatively)\b[^.\n]*$",
-                    re.IGNORECASE)
+_GUESS = re.compile(
+    r"\b(?:maybe|perhaps|possibly|probably|might|not sure|unsure|i guess|let's say|tentatively)\b[^.\n]*$",
+    re.IGNORECASE,
+)
 
 
 def boxes(text: str) -> list[tuple[int, int, str]]:
@@ -136,7 +140,9 @@ def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
     if where >= 0:
         line_start = response.rfind("\n", 0, where) + 1
         before = response[line_start:where]
-        before = before[: before.lower().rfind("answer") + len("answer")] if "answer" in before.lower() else before
+        before = (
+            before[: before.lower().rfind("answer") + len("answer")] if "answer" in before.lower() else before
+        )
         if _HYPOTHESIS.search(before) or (cut_off and _GUESS.search(before)):
             return None
     answer = strip_wrappers(_phrase_answer(tail))
@@ -169,7 +175,11 @@ def math_verify_equal(gold: str, answer: str) -> bool | None:
         if verify(parsed_gold, parsed_answer, timeout_seconds=_timeouts()):
             return True
         gold_set, answer_set = _solution_set(parsed_gold[0]), _solution_set(parsed_answer[0])
-        if gold_set is None or answer_set is None or not (_is_set(parsed_gold[0]) or _is_set(parsed_answer[0])):
+        if (
+            gold_set is None
+            or answer_set is None
+            or not (_is_set(parsed_gold[0]) or _is_set(parsed_answer[0]))
+        ):
             return False
         return bool(verify([gold_set], [answer_set], timeout_seconds=_timeouts()))
     except Exception:
@@ -254,14 +264,18 @@ def answers_equivalent(gold: str, answer: str) -> bool:
     return sympy_equal(gold, answer)
 
 
-_UNIT_WORDS = re.compile(r"^([+-]?\d+)\s*(?:\\text\{[^{}]*\}|\\(?:mbox|mathrm)\{[^{}]*\}|[A-Za-z][A-Za-z ]*)$")
+_UNIT_WORDS = re.compile(
+    r"^([+-]?\d+)\s*(?:\\text\{[^{}]*\}|\\(?:mbox|mathrm)\{[^{}]*\}|[A-Za-z][A-Za-z ]*)$"
+)
 
 
 def as_integer(answer: str) -> int | None:
     """An integer answer: a literal after removing LaTeX wrappers, "\\$", thousands separators, leading zeros,
     a left-hand side ("m+n=33") and a unit ("33 \\text{ ways}"); else anything math-verify evaluates to an
     integer ("\\frac{66}{2}"). A list ("33 or 34"), a non-integer or an expression with symbols is None."""
-    s = re.sub(r"^\s*(?:\\textbf\{)?\([A-E]\)\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer)  # "\\textbf{(B)}\\ 204"
+    s = re.sub(
+        r"^\s*(?:\\textbf\{)?\([A-E]\)\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer
+    )  # "\\textbf{(B)}\\ 204"
     s = re.sub(r"\\(?:text|textbf|mathbf|mathrm|boldsymbol|bm)\{([^{}]*)\}", r"\1", s)
     s = s.replace("\\!", "").replace("{,}", "").replace("\\$", "").replace("$", "").strip()
     if "=" in s:  # "m+n=33", "m + n = 25 + 8 = 33": the value is after the last '='

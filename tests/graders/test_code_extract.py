@@ -27,7 +27,9 @@ def test_tilde_fences_and_indented_fences() -> None:
 
 
 def test_a_test_block_next_to_the_solution_is_not_the_solution() -> None:
-    text = (f"```python\n{FN}\n```\n\nTests:\n\n```python\nassert add([1], 1) == [2]\nprint(add([1, 2], 3))\n```")
+    text = (
+        f"```python\n{FN}\n```\n\nTests:\n\n```python\nassert add([1], 1) == [2]\nprint(add([1, 2], 3))\n```"
+    )
     assert extract_code(text, "add") == FN
     tests_first = f"```python\nimport pytest\n\ndef test_add():\n    assert add([1], 1) == [2]\n```\n\n```python\n{FN}\n```"
     assert extract_code(tests_first, "add") == FN
@@ -41,15 +43,24 @@ def test_example_usage_inside_the_solution_block_is_dropped() -> None:
 
 
 def test_body_only_and_broken_code_are_kept_for_the_sandbox_to_judge() -> None:
-    assert extract_code("```python\n    return [x + k for x in xs]\n```", "add") == "    return [x + k for x in xs]"
-    assert extract_code("```python\ndef add(xs, k):\n    return [x +", "add") == "def add(xs, k):\n    return [x +"
+    assert (
+        extract_code("```python\n    return [x + k for x in xs]\n```", "add")
+        == "    return [x + k for x in xs]"
+    )
+    assert (
+        extract_code("```python\ndef add(xs, k):\n    return [x +", "add")
+        == "def add(xs, k):\n    return [x +"
+    )
 
 
 def test_a_reply_without_code_is_no_answer() -> None:
     assert extract_code("I'm sorry, but I can't help with that request.", "add") is None
     assert extract_code("The function should add k to every element of the list.", "add") is None
     assert run("code", "I am not able to write this function.", GOLD).reason == "no_answer"
-    assert run("code", "Let me think about the edge cases first", GOLD, finish_reason="length").reason == "truncated"
+    assert (
+        run("code", "Let me think about the edge cases first", GOLD, finish_reason="length").reason
+        == "truncated"
+    )
 
 
 def test_unfenced_reply_runs_right() -> None:

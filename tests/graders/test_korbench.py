@@ -45,7 +45,9 @@ def test_any_valid_24_game_expression() -> None:
     assert kor("The answer is [[2*(9+5-2)]].", gold, "puzzle", rule_id="10").reason == "right"
     assert kor("The answer is [[(9 - 2 + 5) × 2 = 24]].", gold, "puzzle", rule_id="10").reason == "right"
     assert kor("The answer is [[9*2+5+2]].", gold, "puzzle", rule_id="10").reason == "wrong"  # 25
-    assert kor("The answer is [[(9+5-2)*2*1]].", gold, "puzzle", rule_id="10").reason == "wrong"  # extra number
+    assert (
+        kor("The answer is [[(9+5-2)*2*1]].", gold, "puzzle", rule_id="10").reason == "wrong"
+    )  # extra number
 
 
 def test_any_valid_fill_of_the_operator_template() -> None:
@@ -67,7 +69,10 @@ def test_word_puzzles_accept_any_listed_alternative() -> None:
     assert kor("[[app]]", "[[appel pepla]]", "puzzle", rule_id="4").reason == "wrong"
     assert kor("[[tal]]", "[[t,tal]]", "puzzle", rule_id="2").reason == "right"
     assert kor("[[ape pea]]", "[[pea ape]]", "puzzle", rule_id="3").reason == "right"
-    assert kor("[[Nine Ten nine eight ten]]", "[[nine ten nine eight ten]]", "puzzle", rule_id="1").reason == "right"
+    assert (
+        kor("[[Nine Ten nine eight ten]]", "[[nine ten nine eight ten]]", "puzzle", rule_id="1").reason
+        == "right"
+    )
 
 
 def test_logic_rule_5_parts_in_any_order() -> None:
@@ -79,17 +84,34 @@ def test_logic_rule_5_parts_in_any_order() -> None:
 def test_operation_math_items_compare_as_math() -> None:
     assert kor("[[\\sqrt{44}]]", "[[2\\sqrt{11}]]", "operation", rule_id="8", idx="73").reason == "right"
     assert kor("[[x = 2+i]]", "[[2+i]]", "operation", rule_id="13", idx="122").reason == "right"
-    assert kor("[[-6-\\sqrt{22} or -6+\\sqrt{22}]]", "[[-6+\\sqrt{22}or-6-\\sqrt{22}]]", "operation",
-               rule_id="2", idx="18").reason == "right"
+    assert (
+        kor(
+            "[[-6-\\sqrt{22} or -6+\\sqrt{22}]]",
+            "[[-6+\\sqrt{22}or-6-\\sqrt{22}]]",
+            "operation",
+            rule_id="2",
+            idx="18",
+        ).reason
+        == "right"
+    )
     assert kor("[[2\\sqrt{12}]]", "[[2\\sqrt{11}]]", "operation", rule_id="8", idx="73").reason == "wrong"
 
 
 def test_operation_sets_matrices_and_inequalities() -> None:
     assert kor("[[{5,4,2,1}]]", "[[{1,2,4,5}]]", "operation", rule_id="18", idx="171").reason == "right"
     assert kor("[[{12,45}]]", "[[{1,2,4,5}]]", "operation", rule_id="18", idx="171").reason == "wrong"
-    assert kor("[[((1,2),(9,64))]]", "[[((1,2),(9,64))]]", "operation", rule_id="23", idx="221").reason == "right"
-    assert kor("[[((1,-2),(9,64))]]", "[[((1,2),(9,64))]]", "operation", rule_id="23", idx="221").reason == "wrong"
-    assert kor("[[{x | x ≥ 1 or x ≤ 0}]]", "[[{x∣x≤0 or x≥1}]]", "operation", rule_id="18", idx="178").reason == "right"
+    assert (
+        kor("[[((1,2),(9,64))]]", "[[((1,2),(9,64))]]", "operation", rule_id="23", idx="221").reason
+        == "right"
+    )
+    assert (
+        kor("[[((1,-2),(9,64))]]", "[[((1,2),(9,64))]]", "operation", rule_id="23", idx="221").reason
+        == "wrong"
+    )
+    assert (
+        kor("[[{x | x ≥ 1 or x ≤ 0}]]", "[[{x∣x≤0 or x≥1}]]", "operation", rule_id="18", idx="178").reason
+        == "right"
+    )
 
 
 def test_default_rule_is_exact_after_cleaning() -> None:
@@ -118,10 +140,16 @@ def test_a_restated_format_placeholder_is_not_the_answer() -> None:
 
 
 def test_a_box_after_the_last_bracket_is_the_final_answer() -> None:
-    assert kor("Shifting three places gives [[M]]; the rule says four, so N.\n\n$\\boxed{N}$", "[[N]]", "cipher").correct
-    assert not kor("\\boxed{M} at first, but the rule says otherwise.\nThe answer is [[N]]", "[[M]]", "cipher").correct
+    assert kor(
+        "Shifting three places gives [[M]]; the rule says four, so N.\n\n$\\boxed{N}$", "[[N]]", "cipher"
+    ).correct
+    assert not kor(
+        "\\boxed{M} at first, but the rule says otherwise.\nThe answer is [[N]]", "[[M]]", "cipher"
+    ).correct
 
 
 def test_a_made_up_next_exemplar_after_the_answer_is_not_read() -> None:
-    text = '[[N]]\n\n### Question:\nPlaintext: "B"\n\nPlease provide the encrypted answer.\n\n### Answer:\n[[Y]]'
+    text = (
+        '[[N]]\n\n### Question:\nPlaintext: "B"\n\nPlease provide the encrypted answer.\n\n### Answer:\n[[Y]]'
+    )
     assert kor(text, "[[N]]", "cipher").reason == "right"

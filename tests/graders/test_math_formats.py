@@ -10,8 +10,18 @@ from tests.graders.helpers import run
 
 @pytest.mark.parametrize(
     "boxed",
-    [r"x = 33", r"m+n=33", r"\$33", r"\textbf{33}", r"33\text{ ways}", r"\frac{66}{2}", r"\mathbf{33}",
-     r"33 \text{ ways}", r"\text{33}", r"33."],
+    [
+        r"x = 33",
+        r"m+n=33",
+        r"\$33",
+        r"\textbf{33}",
+        r"33\text{ ways}",
+        r"\frac{66}{2}",
+        r"\mathbf{33}",
+        r"33 \text{ ways}",
+        r"\text{33}",
+        r"33.",
+    ],
 )
 def test_aime_integer_path_reads_wrapped_integers(boxed: str) -> None:
     result = run("math", f"Adding them up, the total is \\boxed{{{boxed}}}.", "33", integer_answer=True)
@@ -24,7 +34,8 @@ def test_aime_units_and_plain_final_answer() -> None:
 
 
 @pytest.mark.parametrize(
-    "boxed", [r"33 \text{ or } 34", r"33.5", r"\frac{67}{2}", r"33\sqrt{2}", r"x = 34", r"1033"],
+    "boxed",
+    [r"33 \text{ or } 34", r"33.5", r"\frac{67}{2}", r"33\sqrt{2}", r"x = 34", r"1033"],
 )
 def test_aime_integer_path_still_rejects_non_answers(boxed: str) -> None:
     assert run("math", f"So \\boxed{{{boxed}}}.", "33", integer_answer=True).reason == "wrong"
@@ -47,20 +58,29 @@ def test_inequalities_equal_to_the_gold_interval_are_right(gold: str, answer: st
 
 @pytest.mark.parametrize(
     ("gold", "answer"),
-    [("(3,4]", r"3 \le \lambda \le 4"), ("(5,\\infty)", "x \\ge 5"), ("(-\\infty, -1) \\cup (6, \\infty)", "x > 6")],
+    [
+        ("(3,4]", r"3 \le \lambda \le 4"),
+        ("(5,\\infty)", "x \\ge 5"),
+        ("(-\\infty, -1) \\cup (6, \\infty)", "x > 6"),
+    ],
 )
 def test_inequalities_for_a_different_set_are_wrong(gold: str, answer: str) -> None:
     assert run("math", f"Therefore \\boxed{{{answer}}}.", gold).reason == "wrong"
 
 
 def test_unstated_plain_inequality_in_a_final_answer_line() -> None:
-    assert run("math", "So the solution set is all x with x < -1 or x > 6.\n\nFinal answer: $x < -1$ or $x > 6$",
-               "(-\\infty,-1)\\cup(6,\\infty)").correct
+    assert run(
+        "math",
+        "So the solution set is all x with x < -1 or x > 6.\n\nFinal answer: $x < -1$ or $x > 6$",
+        "(-\\infty,-1)\\cup(6,\\infty)",
+    ).correct
 
 
 def test_a_tentative_box_in_a_cut_off_response_is_not_an_answer() -> None:
-    cut = ("The volume of the sphere is $\\frac{4}{3}\\pi r^3$ with $r = 6$, so $\\boxed{288\\pi}$? Wait, the radius "
-           "is half the diameter, which means r = 3, so the volume")
+    cut = (
+        "The volume of the sphere is $\\frac{4}{3}\\pi r^3$ with $r = 6$, so $\\boxed{288\\pi}$? Wait, the radius "
+        "is half the diameter, which means r = 3, so the volume"
+    )
     assert run("math", cut, "288\\pi", finish_reason="length").reason == "truncated"
     # the same text inside an unclosed reasoning block
     assert run("math", "<think>\n" + cut, "288\\pi", finish_reason="length").reason == "truncated"
@@ -75,7 +95,9 @@ def test_a_tentative_box_is_superseded_by_a_later_answer_phrase() -> None:
 def test_the_answer_after_a_closed_reasoning_block_is_read() -> None:
     text = "<think>\nMaybe \\boxed{5}? No, recount: 6.\n</think>\n\nThe count is 6, so the answer is $\\boxed{6}$."
     assert run("math", text, "6").correct
-    assert run("math", "<think>\nIt is \\boxed{6}.\n</think>\n\nI could not finish.", "6").reason == "no_answer"
+    assert (
+        run("math", "<think>\nIt is \\boxed{6}.\n</think>\n\nI could not finish.", "6").reason == "no_answer"
+    )
 
 
 def test_hedged_boxes_are_wrong_and_listed_boxes_are_a_list() -> None:
@@ -85,8 +107,16 @@ def test_hedged_boxes_are_wrong_and_listed_boxes_are_a_list() -> None:
 
 
 def test_a_hedged_answer_phrase_without_a_box_is_not_an_answer() -> None:
-    assert run("math", "I am not sure; maybe the answer is 12. Let me check by", "12", finish_reason="length").reason == "truncated"
-    assert run("math", "Suppose that the answer is 12. Then the sum", "12", finish_reason="length").reason == "truncated"
+    assert (
+        run(
+            "math", "I am not sure; maybe the answer is 12. Let me check by", "12", finish_reason="length"
+        ).reason
+        == "truncated"
+    )
+    assert (
+        run("math", "Suppose that the answer is 12. Then the sum", "12", finish_reason="length").reason
+        == "truncated"
+    )
     assert run("math", "If the answer is 12, the check fails.", "12").reason == "no_answer"
     assert run("math", "Checking again, the answer is 12.", "12").correct
 
@@ -114,4 +144,6 @@ def test_a_bare_final_line_or_final_equation_is_the_answer_of_a_complete_reply()
     assert run("math", "So the total is\n$$\\frac{14}{3}$$", "\\frac{14}{3}").correct
     cut = "First, 196 = 2^2 * 7^2, so the count is (2+1)(2+1) = 9"
     assert run("math", cut, "9", finish_reason="length").reason == "truncated"
-    assert run("math", "I computed several values but could not finish the problem.", "9").reason == "no_answer"
+    assert (
+        run("math", "I computed several values but could not finish the problem.", "9").reason == "no_answer"
+    )

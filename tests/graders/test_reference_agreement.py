@@ -39,15 +39,19 @@ def test_math_verify_differences_are_ours_being_right() -> None:
 def test_evalplus_sanitizer_differences_are_ours_being_right() -> None:
     differ = disagreements(("humaneval", "mbpp"), evalplus_sanitized)
     assert [case for case, label, ours in differ if label != ours] == []
-    assert {case for case, _, _ in differ} >= {"humaneval:HumanEval-7-closing-fence-on-code-line",
-                                                "humaneval:HumanEval-13-body-only"}
+    assert {case for case, _, _ in differ} >= {
+        "humaneval:HumanEval-7-closing-fence-on-code-line",
+        "humaneval:HumanEval-13-body-only",
+    }
 
 
 def test_korbench_official_differences_are_ours_being_right() -> None:
     checkout = os.environ.get("KORBENCH_CHECKOUT")
     official = korbench_official(Path(checkout)) if checkout else None
     if official is None:
-        pytest.skip("set KORBENCH_CHECKOUT to a KOR-Bench/KOR-Bench work tree to compare with the official rules")
+        pytest.skip(
+            "set KORBENCH_CHECKOUT to a KOR-Bench/KOR-Bench work tree to compare with the official rules"
+        )
     differ = disagreements(("korbench",), official)
     assert [case for case, label, ours in differ if label != ours] == []
     assert "korbench:cipher-1-first-bracket-right-last-wrong" in {case for case, _, _ in differ}
