@@ -1,7 +1,7 @@
 """Agreement of the graders with the labelled corpus (tests/graders/corpus/*.yaml), and of reference graders
 that run offline on the same responses.
 
-    PYTHONPATH=$PWD python bench/grader_agreement.py [--korbench-checkout DIR] [--differences]
+    PYTHONPATH=$PWD python bench/grader_agreement.py [--korbench-checkout DIR] [--differences] [--corpus DIR]
 
 One table: per task, then overall, for our graders and for each reference: cases, agreement with the labels,
 false positives (labelled not right, graded right) and false negatives (labelled right, graded not right).
@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graders import GradeRequest, grade  # noqa: E402
-from tests.graders.corpus import CorpusCase, load_corpus  # noqa: E402
+from graders import GradeRequest, GradeResult, grade  # noqa: E402
+from tests.graders.corpus import CORPUS_DIR, CorpusCase, load_corpus  # noqa: E402
 
 Verdict = Callable[[CorpusCase], bool]  # True when the reference grades the response right
 
@@ -189,9 +189,10 @@ def main() -> None:
     parser.add_argument(
         "--differences", action="store_true", help="also list where ours disagrees with a label"
     )
+    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR, help="folder of corpus YAML files")
     args = parser.parse_args()
 
-    corpus = load_corpus()
+    corpus = load_corpus(args.corpus)
     refs = references(args.korbench_checkout)
     print(f"{'task':<20} {'grader':<22} {'cases':>5} {'agree%':>8} {'FP':>5} {'FN':>5}")
     overall = Tally()
@@ -203,13 +204,16 @@ def main() -> None:
     for task, cases in corpus.items():
         tally = Tally()
         for case in cases:
-            result = case.grade()
+            try:
+                result = case.grade()
+            except ValueError as exc:  # a case the grader cannot read (its gold/options): listed, not hidden
+                result = GradeResult(score=0.0, reason="error", detail=f"config error: {exc}"[:300])
             ours_verdicts[task, case.id] = result.correct
             tally.add(case, result.correct)
             if result.correct != case.expected_correct:
                 ours_misses.append(
                     f"  {task}:{case.id}: label {case.label}, graded {result.reason}"
-                    f" (extracted {result.extracted!r}) -- {case.why}"
+                    f" (extracted {result.extracted!r}; {result.detail[:200]}) -- {case.why}"
                 )
         overall.merge(tally)
         print(tally.row(task, "ours"), flush=True)
