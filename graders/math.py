@@ -305,6 +305,16 @@ def _evaluated_integer(answer: str) -> int | None:
     return None
 
 
+_OPTION_LETTER = r"\s*(?:\\text(?:bf)?\{\s*)?\(?(?P<letter>[A-H])\)?\s*\}?"
+
+
+def _option_letter(answer: str, whole: bool) -> str | None:
+    """The option letter of "(C)", "\\text{(C)}", "C"; with whole=False also of "(C) Parabola"."""
+    pattern = _OPTION_LETTER + (r"\s*" if whole else r"(?=$|[\s.:,)}\\])")
+    match = re.fullmatch(pattern, answer) if whole else re.match(pattern, answer)
+    return match.group("letter") if match else None
+
+
 @register
 class MathGrader(Grader):
     name = "math"
@@ -329,6 +339,9 @@ class MathGrader(Grader):
             if gold_value is None:
                 raise GraderConfigError(f"integer_answer set but gold {gold.answer!r} is not an integer")
             return Judgement(correct=value == gold_value)
+        letter = _option_letter(gold.answer, whole=True)
+        if letter is not None:  # "\\text{(C)}": the option letter decides ("(C) Parabola" names option C)
+            return Judgement(correct=_option_letter(extracted, whole=False) == letter)
         return Judgement(correct=answers_equivalent(gold.answer, extracted))
 
     def same_answer(self, a: str, b: str, options: MathOptions) -> bool:

@@ -147,3 +147,12 @@ def test_a_bare_final_line_or_final_equation_is_the_answer_of_a_complete_reply()
     assert (
         run("math", "I computed several values but could not finish the problem.", "9").reason == "no_answer"
     )
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [(r"\text{(C) Parabola}", True), ("(C) Parabola", True), (r"\textbf{(C)}", True), ("C", True),
+     (r"\text{(D)}", False), ("(D) Circle", False), ("Parabola", False)],
+)
+def test_letter_golds_compare_the_option_letter(answer: str, right: bool) -> None:
+    assert run("math", f"The answer is \\boxed{{{answer}}}.", "\\text{(C)}").correct is right
