@@ -186,3 +186,7 @@ def test_a_later_mention_of_the_word_conclusion_does_not_hide_the_block() -> Non
 def test_plural_synonyms() -> None:
     assert kk("CONCLUSION: The truth-tellers are Oliver; the liars are Zoey.").reason == "right"
     assert kk("CONCLUSION: Truth tellers: Oliver. Liars: Zoey.").reason == "right"
+
+
+def test_definite_article() -> None:
+    assert kk("CONCLUSION: Zoey is the knave and Oliver is the knight.").reason == "right"
