@@ -183,6 +183,7 @@ def _has_code(code: str) -> bool:
 
 def extract_program(response: str, entry_point: str | None = None) -> str | None:
     """The code to run for a reply (see the module docstring), or None when the reply has no code."""
+    response = response.replace("\r\n", "\n")
     blocks = [code for lang, code in fenced_blocks(response) if lang in _PYTHON_TAGS and code.strip()]
     if blocks:
         trees = [_parses(code) for code in blocks]

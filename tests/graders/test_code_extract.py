@@ -76,3 +76,7 @@ def test_a_fence_opened_at_the_end_of_a_prose_line() -> None:
 def test_an_input_read_after_the_function_is_an_example() -> None:
     text = f"```python\nimport re\nPATTERN = re.compile('a')\n{FN}\n\nprint(add([1], 2))\nx = int(input())\nprint(add([x], 1))\n```"
     assert extract_code(text, "add") == f"import re\nPATTERN = re.compile('a')\n{FN}"
+
+
+def test_windows_line_endings() -> None:
+    assert extract_code(f"Here:\r\n```python\r\n{FN}\r\n```\r\nDone.".replace("\n    ", "\r\n    "), "add") == FN
