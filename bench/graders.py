@@ -2,9 +2,13 @@
 
     HARNESS_DATA_DIR=../shared/datasets python bench/graders.py [--copies 10] [--workers 2] [--rounds 2]
 
-math:  MATH500 gold answers written as a model would ("... so the answer is \\boxed{X}"),
-       graded by graders.grade (serial, and grade_many over a process pool); peer = bare
-       math_verify.verify(parse(gold), parse(answer)) on the same strings, serial.
+math:  MATH500 gold answers rewritten into an equivalent but different form (an integer n as "n.0",
+       \\frac as \\dfrac and back, a radical or pi expression e as "1 \\cdot (e)"; golds with no such
+       form are left out and counted), in a model-style reply ("... so the answer is \\boxed{X}"), so
+       every answer reaches math-verify (an answer identical to the gold never does: the grader
+       matches it as a string first). Graded by graders.grade (serial, and grade_many over a process
+       pool); peer = bare math_verify.verify(parse(gold), parse(reply)) on the same replies, serial.
+       The quoted ratio is throughput ours/peer on these equivalent-but-different answers.
 code:  HumanEval canonical solutions x copies, graded by grade_many (our sandbox in its strongest
        mode here, printed: the solution in the jail, the full HumanEval `check` tests outside it);
        peer = evalplus' untrusted_check on the same solutions with
@@ -22,6 +26,7 @@ import gzip
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graders import GradeRequest, grade, grade_many  # noqa: E402
 from graders.code import humaneval_canonical_request  # noqa: E402
-from graders.math import extract_math_answer, math_verify_equal  # noqa: E402
 from graders.sandbox import isolation_mode  # noqa: E402
 from harness.settings import data_dir  # noqa: E402
 
@@ -40,51 +44,64 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:8.1f} samples/s ({n} in {seconds:.2f} s)"
 
 
-def _time_math(kind: str, answers: list[str]) -> tuple[float, int]:
+def equivalent_variant(gold: str) -> str | None:
+    """The gold in an equivalent but textually different form that string matching cannot equate, or None."""
+    g = gold.strip()
+    if re.fullmatch(r"-?\d+", g):
+        return f"{g}.0"
+    if "\\dfrac" in g:
+        return g.replace("\\dfrac", "\\frac")
+    if "\\frac" in g:
+        return g.replace("\\frac", "\\dfrac")
+    if ("\\sqrt" in g or "\\pi" in g) and not re.search(r"[,=<>]|\\text|\\cup|\\in|\\pm", g):
+        return f"1 \\cdot ({g})"
+    return None
+
+
+def math_cases(answers: list[str]) -> list[tuple[str, str]]:
+    """(gold, model-style reply holding an equivalent but different answer)."""
+    cases = []
+    for gold in answers:
+        variant = equivalent_variant(gold)
+        if variant is not None and re.sub(r"\s+", "", variant.lower()) != re.sub(r"\s+", "", gold.lower()):
+            cases.append((gold, f"Working through it carefully, so the answer is \\boxed{{{variant}}}."))
+    return cases
+
+
+def _time_math(kind: str, cases: list[tuple[str, str]]) -> tuple[float, int]:
     """Run in a fresh process so neither side inherits the other's sympy/math-verify caches."""
     from math_verify import parse, verify
 
     verify(parse("\\boxed{\\frac{7}{9}}"), parse("\\boxed{0.7}"))  # warm up imports and grammars
-    responses = [f"Working through it carefully, so the answer is \\boxed{{{a}}}." for a in answers]
     start = time.perf_counter()
     if kind == "ours":
-        requests = [
-            GradeRequest(grader="math", response=r, gold=a) for r, a in zip(responses, answers, strict=True)
-        ]
-        right = sum(grade(r).correct for r in requests)
-    elif kind == "ours_math_verify_path":  # the grader skips math-verify when the strings already match
-        right = sum(
-            bool(math_verify_equal(a, extract_math_answer(r) or ""))
-            for r, a in zip(responses, answers, strict=True)
-        )
+        right = sum(grade(GradeRequest(grader="math", response=reply, gold=gold)).correct for gold, reply in cases)
     else:
-        right = sum(bool(verify(parse(f"\\boxed{{{a}}}"), parse(f"\\boxed{{{a}}}"))) for a in answers)
+        right = sum(bool(verify(parse(f"\\boxed{{{gold}}}"), parse(reply))) for gold, reply in cases)
     return time.perf_counter() - start, right
 
 
 def bench_math(root: Path, workers: int) -> None:
     with (root / "math500" / "test.jsonl").open() as lines:
         answers = [json.loads(line)["answer"] for line in lines]
+    cases = math_cases(answers)
     timings = {}
-    for kind in ("bare math-verify", "ours", "ours_math_verify_path"):
+    for kind in ("bare math-verify", "ours"):
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as fresh:
-            timings[kind] = fresh.submit(_time_math, kind, answers).result()
-    requests = [
-        GradeRequest(grader="math", response=f"so the answer is \\boxed{{{a}}}.", gold=a) for a in answers
-    ]
+            timings[kind] = fresh.submit(_time_math, kind, cases).result()
+    requests = [GradeRequest(grader="math", response=reply, gold=gold) for gold, reply in cases]
     start = time.perf_counter()
     pooled = grade_many(requests, workers=workers)
     pooled_s = time.perf_counter() - start
-    n = len(answers)
-    for kind, label in [("ours", "ours (graders.grade)"), ("ours_math_verify_path", "ours, math-verify path"),
-                        ("bare math-verify", "bare math-verify")]:  # fmt: skip
+    n = len(cases)
+    print(f"math  MATH500 golds with an equivalent-but-different form: {n}/{len(answers)} (all reach math-verify)")
+    for kind, label in [("ours", "ours (graders.grade)"), ("bare math-verify", "bare math-verify")]:
         seconds, right = timings[kind]
         print(f"math  {label:<28}: {rate(n, seconds)}  right {right}/{n}")
     print(f"math  ours grade_many({workers}) {'':<13}: {rate(n, pooled_s)}  right {sum(r.correct for r in pooled)}/{n}"
           "  (includes worker start-up)")  # fmt: skip
-    peer = timings["bare math-verify"][0]
-    print(f"math  throughput ratio ours/bare math-verify: {peer / timings['ours'][0]:.2f} "
-          f"(math-verify path: {peer / timings['ours_math_verify_path'][0]:.2f})")  # fmt: skip
+    print(f"math  throughput ratio ours/bare math-verify, equivalent-but-different answers: "
+          f"{timings['bare math-verify'][0] / timings['ours'][0]:.2f}")
 
 
 def literal_inputs(test_source: str) -> list[list[object]]:

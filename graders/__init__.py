@@ -5,7 +5,7 @@
     grade_many(requests, workers=None)      -> list[GradeResult]
     GradingPool                             (await pool.grade(request); pool.map(requests))
 
-Graders: math, code, choice, label, exact, numeric. Each has pydantic `Gold` and `Options`
+Graders: math, code, choice, label, exact, numeric, knights_knaves, korbench. Each has pydantic `Gold` and `Options`
 models (see GOLD_MODELS / OPTIONS_MODELS); bad gold/options raise GraderConfigError (a
 ValueError) naming the grader; bad model output never raises.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graders import choice, code, exact, label, math, numeric  # noqa: F401  (registration)
+from graders import choice, code, exact, knights_knaves, korbench, label, math, numeric  # noqa: F401  (registration)
 from graders.base import GradeReason, GradeRequest, GradeResult
 from graders.pool import GradingPool, grade_many
 from graders.registry import GraderConfigError, GradingInfrastructureError, get_grader, registered_names
@@ -35,7 +35,8 @@ def same_answer(grader: str, a: str, b: str, options: dict[str, Any] | None = No
     """Whether two extracted answers (GradeResult.extracted) count as the same vote.
 
     math: math-verify equivalence; choice: same letter; label: same canonical label; exact: equal
-    after normalisation; numeric: within tolerance. code is not votable: raises ValueError.
+    after normalisation; numeric: within tolerance; knights_knaves: the same roles; korbench: equal
+    ignoring whitespace, quotes and brackets. code is not votable: raises ValueError.
     """
     impl = get_grader(grader)
     return impl.same_answer(a, b, impl.parse_options(options))

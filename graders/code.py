@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from graders.base import GradeRequest
+from graders.code_extract import extract_program
 from graders.code_io import IO_TESTS, io_namespace
 from graders.registry import Grader, Judgement, StrictModel, register
 from graders.sandbox import SandboxLimits, judge_program
@@ -67,25 +68,15 @@ class CodeOptions(StrictModel):
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
 
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
-_PYTHON_TAGS = {"", "python", "py", "python3", "py3"}
-
-
 def _defines(code: str, name: str) -> bool:
     return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.MULTILINE) is not None
 
 
 def extract_code(response: str, entry_point: str | None = None) -> str | None:
-    """The ```python block that defines the entry point (the last one), else the first Python block,
-    else the whole response. An unclosed fence (cut-off response) counts to the end of the text."""
-    blocks = [m.group(2) for m in _FENCE.finditer(response) if m.group(1).lower() in _PYTHON_TAGS]
-    if blocks:
-        defining = [b for b in blocks if entry_point and _defines(b, entry_point)]
-        code = defining[-1] if defining else blocks[0]
-    else:
-        code = response
-    code = code.strip("\n").rstrip()
-    return code if code.strip() else None
+    """The program in a reply, or None when it has no code (see graders/code_extract.py): the fenced Python
+    block that defines the entry point (the last one), else the first; else the code among the prose; the
+    model's own tests and example calls are left out. An unclosed fence (cut-off reply) runs to the end."""
+    return extract_program(response, entry_point)
 
 
 def build_program(code: str, entry_point: str | None, prompt_prefix: str | None) -> str:

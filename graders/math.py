@@ -35,16 +35,117 @@ class MathOptions(StrictModel):
     integer_range: tuple[int, int] = Field(default=(0, 999), description="allowed range when integer_answer")
 
 
-def extract_math_answer(response: str) -> str | None:
-    """Last \\boxed{...}/\\fbox{...}; else the tail of the last "the answer is"/"Answer:" phrase."""
-    boxed = last_boxed(response)
-    if boxed is not None:
-        return strip_wrappers(boxed) or None
+# A box the model questions right away ("\\boxed{288\\pi}? Wait...") is a guess, not an answer.
+_TENTATIVE_AFTER_BOX = re.compile(
+    r"[\s$*)\]\\]*(?:\?|[.,;:!]?\s*(?:wait|hmm+|hold on|actually|no[,.!]|or is it|let me re-?check that))",
+    re.IGNORECASE,
+)
+# Boxes joined only by a connective on one line are one answer: "\\boxed{3} and \\boxed{4}" -> "3, 4"; so are
+# boxes where the later one is offered as an alternative ("\\boxed{371}. Or possibly \\boxed{369}"): a hedge.
+_BOX_JOINER = re.compile(
+    r"[ \t$*]*(?:,|;|&|and|or|\\text\{\s*(?:and|or|,)\s*\})?[ \t$*]*"
+    r"|[\s$*.,;:]*(?:or\s+)?(?:possibly|maybe|perhaps|alternatively|it\s+(?:could|might)\s+(?:also\s+)?be)\b[\s,:$*]*",
+    re.IGNORECASE,
+)
+_ANSWER_JOINER = re.compile(r"\s*(?:,|and|or)\s*", re.IGNORECASE)
+# "if the answer is 12" states a hypothesis, never an answer.
+_HYPOTHESIS = re.compile(
+    r"\b(?:if|suppose|assuming|assume|whether)\s+(?:that\s+)?(?:the\s+)?(?:final\s+)?answer\W*$",
+    re.IGNORECASE,
+)
+# In a response cut off mid-reasoning, "maybe the answer is 12" is a guess the model had not settled on.
+_GUESS = re.compile(
+    r"\b(?:maybe|perhaps|possibly|probably|might|not sure|unsure|i guess|let's say|tentatively)\b[^.\n]*$",
+    re.IGNORECASE,
+)
+
+
+def boxes(text: str) -> list[tuple[int, int, str]]:
+    """Every complete \\boxed{...}/\\fbox{...} in order: (start, end, content); an unbalanced box is skipped."""
+    found = []
+    for match in re.finditer(r"\\(?:boxed|fbox)(?![A-Za-z])\s*", text):
+        start, i = match.start(), match.end()
+        if i < len(text) and text[i] == "{":
+            depth = 0
+            for j in range(i, len(text)):
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                if depth == 0:
+                    found.append((start, j + 1, text[i + 1 : j].strip()))
+                    break
+        else:
+            bare = re.match(r"[^\s$]+", text[i:])  # \boxed 5
+            if bare:
+                found.append((start, i + bare.end(), bare.group(0)))
+    return [box for box in found if box[2]]
+
+
+def _is_tentative(text: str, box_end: int) -> bool:
+    return _TENTATIVE_AFTER_BOX.match(text, box_end) is not None
+
+
+def final_boxed(text: str) -> str | None:
+    """The last box that is not a tentative guess, joined with the boxes listed right before it."""
+    kept = [box for box in boxes(text) if not _is_tentative(text, box[1])]
+    if not kept:
+        return None
+    group = [kept[-1]]
+    for previous in reversed(kept[:-1]):
+        if not _BOX_JOINER.fullmatch(text, previous[1], group[0][0]):
+            break
+        group.insert(0, previous)
+    return ", ".join(strip_wrappers(content) for _, _, content in group)
+
+
+def _phrase_answer(tail: str) -> str:
+    """The math in a phrase tail: its $...$ spans when only connectives join them ("$x<-1$ or $x>6$")."""
+    spans = list(re.finditer(r"\$\$?(.+?)\$\$?|\\\((.+?)\\\)", tail))
+    if len(spans) > 1:
+        joined = [spans[0]]
+        for span in spans[1:]:
+            if not _ANSWER_JOINER.fullmatch(tail, joined[-1].end(), span.start()):
+                break
+            joined.append(span)
+        if len(joined) > 1:
+            return ", ".join((m.group(1) or m.group(2)).strip() for m in joined)
+    return last_boxed(tail) or first_math_span(tail)
+
+
+# The last line of a complete reply that is only a value ("204", "$$\\frac{14}{3}$$"), or ends in one ("so m + n = 116.").
+_BARE_VALUE_LINE = re.compile(
+    r"\s*(?:\$\$?|\\\[|\\\()?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?|\\d?frac\{[^{}]+\}\{[^{}]+\})\s*(?:\$\$?|\\\]|\\\))?\s*\.?\s*"
+)
+_FINAL_EQUATION = re.compile(r"=\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*\.?\s*$")
+
+
+def final_value_line(response: str) -> str | None:
+    """A complete reply's closing value when it states no box and no answer phrase."""
+    lines = [line for line in response.splitlines() if line.strip()]
+    if not lines:
+        return None
+    bare = _BARE_VALUE_LINE.fullmatch(lines[-1]) or _FINAL_EQUATION.search(lines[-1])
+    return bare.group("value") if bare else None
+
+
+def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
+    """The final box (see final_boxed); else the tail of the last "the answer is"/"Answer:" phrase, unless
+    it states a hypothesis ("if the answer is 12") or, in a cut-off response, a guess ("maybe the answer is 12");
+    else, in a complete reply, a closing line that is a value or ends in "= value"."""
+    boxed = final_boxed(response)
+    if boxed:
+        return boxed
     tail = answer_phrase(response)
     if tail is None:
-        return None
-    inner = last_boxed(tail) or first_math_span(tail)
-    answer = strip_wrappers(inner)
+        return None if cut_off else final_value_line(response)
+    where = response.rfind(tail)
+    if where >= 0:
+        line_start = response.rfind("\n", 0, where) + 1
+        before = response[line_start:where]
+        before = (
+            before[: before.lower().rfind("answer") + len("answer")] if "answer" in before.lower() else before
+        )
+        if _HYPOTHESIS.search(before) or (cut_off and _GUESS.search(before)):
+            return None
+    answer = strip_wrappers(_phrase_answer(tail))
     return answer or None
 
 
@@ -62,14 +163,51 @@ def _mv_parse(answer: str) -> list[Any]:
 
 
 def math_verify_equal(gold: str, answer: str) -> bool | None:
-    """math-verify's verdict (gold first), or None when either side does not parse."""
+    """math-verify's verdict (gold first), or None when either side does not parse. An answer written as
+    inequalities in one variable ("3 < x \\le 4", "x < -1 or x > 6") is compared as the set it describes
+    when the other side is an interval or union, and the other way round."""
     from math_verify import verify
 
     parsed_gold, parsed_answer = _mv_parse(gold), _mv_parse(answer)
     if not parsed_gold or not parsed_answer:
         return None
     try:
-        return bool(verify(parsed_gold, parsed_answer, timeout_seconds=_timeouts()))
+        if verify(parsed_gold, parsed_answer, timeout_seconds=_timeouts()):
+            return True
+        gold_set, answer_set = _solution_set(parsed_gold[0]), _solution_set(parsed_answer[0])
+        if (
+            gold_set is None
+            or answer_set is None
+            or not (_is_set(parsed_gold[0]) or _is_set(parsed_answer[0]))
+        ):
+            return False
+        return bool(verify([gold_set], [answer_set], timeout_seconds=_timeouts()))
+    except Exception:
+        return None
+
+
+def _is_set(expr: Any) -> bool:
+    import sympy
+
+    return isinstance(expr, sympy.Set) and not isinstance(expr, sympy.FiniteSet)
+
+
+def _solution_set(expr: Any) -> Any:
+    """The real set an interval/union, or inequalities in one variable, describe; None for anything else.
+    A list of inequalities ("x < -1, x > 6", "x < -1 or x > 6") is their union, as in "all x with ..."."""
+    import sympy
+    from sympy.logic.boolalg import Boolean
+
+    if _is_set(expr):
+        return expr
+    parts = list(expr) if isinstance(expr, sympy.FiniteSet) else [expr]
+    if not parts or not all(isinstance(part, Boolean) and not isinstance(part, sympy.Eq) for part in parts):
+        return None
+    symbols = set().union(*(part.free_symbols for part in parts))
+    if len(symbols) != 1:
+        return None
+    try:
+        return sympy.Union(*(part.as_set() for part in parts))
     except Exception:
         return None
 
@@ -126,17 +264,55 @@ def answers_equivalent(gold: str, answer: str) -> bool:
     return sympy_equal(gold, answer)
 
 
+_UNIT_WORDS = re.compile(
+    r"^([+-]?\d+)\s*(?:\\text\{[^{}]*\}|\\(?:mbox|mathrm)\{[^{}]*\}|[A-Za-z][A-Za-z ]*)$"
+)
+
+
 def as_integer(answer: str) -> int | None:
-    """An integer literal after removing LaTeX wrappers, thousands separators and leading zeros."""
-    s = re.sub(r"\\text\{([^{}]*)\}|\\mathbf\{([^{}]*)\}", r"\1\2", answer)
-    s = s.replace("\\!", "").replace("{,}", "").replace("$", "").strip()
+    """An integer answer: a literal after removing LaTeX wrappers, "\\$", thousands separators, leading zeros,
+    a left-hand side ("m+n=33") and a unit ("33 \\text{ ways}"); else anything math-verify evaluates to an
+    integer ("\\frac{66}{2}"). A list ("33 or 34"), a non-integer or an expression with symbols is None."""
+    s = re.sub(
+        r"^\s*(?:\\textbf\{)?\([A-E]\)\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer
+    )  # "\\textbf{(B)}\\ 204"
+    s = re.sub(r"\\(?:text|textbf|mathbf|mathrm|boldsymbol|bm)\{([^{}]*)\}", r"\1", s)
+    s = s.replace("\\!", "").replace("{,}", "").replace("\\$", "").replace("$", "").strip()
+    if "=" in s:  # "m+n=33", "m + n = 25 + 8 = 33": the value is after the last '='
+        s = s.rsplit("=", 1)[1].strip()
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
-    s = re.sub(r"\^\{?\\circ\}?|\\%|%", "", s).strip()
+    s = re.sub(r"\^\{?\\circ\}?|\\%|%", "", s).strip().rstrip(".")
     if re.fullmatch(r"[+-]?\d+", s):
         return int(s)
     if re.fullmatch(r"[+-]?\d+\.0*", s):
         return int(float(s))
+    unit = _UNIT_WORDS.match(s)
+    if unit:
+        return int(unit.group(1))
+    return _evaluated_integer(s)
+
+
+def _evaluated_integer(answer: str) -> int | None:
+    import sympy
+
+    for value in _mv_parse(answer)[:1]:
+        if isinstance(value, sympy.Eq):
+            value = value.rhs
+        if isinstance(value, sympy.Expr) and value.is_number and not value.free_symbols:
+            exact = sympy.nsimplify(value, rational=True) if value.has(sympy.Float) else sympy.simplify(value)
+            if exact.is_integer:
+                return int(exact)
     return None
+
+
+_OPTION_LETTER = r"\s*(?:\\text(?:bf)?\{\s*)?\(?(?P<letter>[A-H])\)?\s*\}?"
+
+
+def _option_letter(answer: str, whole: bool) -> str | None:
+    """The option letter of "(C)", "\\text{(C)}", "C"; with whole=False also of "(C) Parabola"."""
+    pattern = _OPTION_LETTER + (r"\s*" if whole else r"(?=$|[\s.:,)}\\])")
+    match = re.fullmatch(pattern, answer) if whole else re.match(pattern, answer)
+    return match.group("letter") if match else None
 
 
 @register
@@ -147,6 +323,9 @@ class MathGrader(Grader):
 
     def extract(self, response: str, options: MathOptions, gold: object) -> str | None:
         return extract_math_answer(response)
+
+    def extract_final(self, response: str, options: MathOptions, gold: object) -> str | None:
+        return extract_math_answer(response, cut_off=True)
 
     def judge(self, extracted: str, gold: MathGold, options: MathOptions, request: GradeRequest) -> Judgement:
         if options.integer_answer:
@@ -160,6 +339,9 @@ class MathGrader(Grader):
             if gold_value is None:
                 raise GraderConfigError(f"integer_answer set but gold {gold.answer!r} is not an integer")
             return Judgement(correct=value == gold_value)
+        letter = _option_letter(gold.answer, whole=True)
+        if letter is not None:  # "\\text{(C)}": the option letter decides ("(C) Parabola" names option C)
+            return Judgement(correct=_option_letter(extracted, whole=False) == letter)
         return Judgement(correct=answers_equivalent(gold.answer, extracted))
 
     def same_answer(self, a: str, b: str, options: MathOptions) -> bool:

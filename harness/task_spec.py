@@ -319,7 +319,7 @@ class GenerationSpec(StrictModel):
 
 
 class GraderSpec(StrictModel):
-    name: Literal["math", "code", "choice", "label", "exact", "numeric"]
+    name: Literal["math", "code", "choice", "label", "exact", "numeric", "knights_knaves", "korbench"]
     options: dict[str, Any] = Field(
         default_factory=dict, description="validated against graders.<name>.Options"
     )

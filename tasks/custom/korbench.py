@@ -68,6 +68,7 @@ def three_shot_prompts(rows: list[dict[str, Any]], ctx: PreprocessContext) -> li
                 "answer": row["answer"],
                 "category": category,
                 "rule_id": rule_id,
+                "idx": str(row["idx"]),
                 "prompt": template.format(*filled, row["question"]),
             }
         )

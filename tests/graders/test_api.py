@@ -23,7 +23,7 @@ CODE_GOLD = {"tests": "assert double(2) == 4\n", "entry_point": "double"}
 
 
 def test_registry_names_and_models() -> None:
-    assert set(GRADER_NAMES) == {"math", "code", "choice", "label", "exact", "numeric"}
+    assert set(GRADER_NAMES) == {"math", "code", "choice", "label", "exact", "numeric", "knights_knaves", "korbench"}
     assert set(GOLD_MODELS) == set(OPTIONS_MODELS) == set(GRADER_NAMES)
     assert "tests" in GOLD_MODELS["code"].model_fields
     assert "integer_answer" in OPTIONS_MODELS["math"].model_fields

@@ -24,38 +24,6 @@ def test_exact(response: str, gold: str, options: dict, reason: str) -> None:
     assert run("exact", response, gold, **options).reason == reason
 
 
-KK_GOLD = {"Zoey": "knave", "Oliver": "knight"}
-
-
-def test_knights_and_knaves() -> None:
-    right = (
-        "Assume Zoey is a knight... contradiction.\nCONCLUSION:\n(1) Zoey is a knave\n(2) Oliver is a knight"
-    )
-    result = run("exact", right, KK_GOLD, kk=True)
-    assert (result.reason, result.extracted) == ("right", "Zoey=knave; Oliver=knight")
-    # Reasoning mentions the wrong roles first; the conclusion decides.
-    assert (
-        run(
-            "exact",
-            "If Zoey is a knight then Oliver is a knave. Therefore Zoey is not a knight and Oliver is a knight.",
-            KK_GOLD,
-            kk=True,
-        ).reason
-        == "right"
-    )
-    assert run("exact", "Zoey is a knight, and Oliver is a knave.", KK_GOLD, kk=True).reason == "wrong"
-    partial = run("exact", "Oliver is a knight.", KK_GOLD, kk=True)
-    assert partial.reason == "wrong" and "Zoey" in partial.detail
-    assert run("exact", "I need more information.", KK_GOLD, kk=True).reason == "no_answer"
-    assert (
-        run("exact", "Zoey is a knave. Oliver is a knight.", {"Zoey": False, "Oliver": True}, kk=True).reason
-        == "right"
-    )
-    with pytest.raises(GraderConfigError, match="role"):
-        run("exact", "x", {"Zoey": "wizard"}, kk=True)
-    assert same_answer("exact", "Zoey=knave; Oliver=knight", "Oliver=knight; Zoey=knave", {"kk": True})
-
-
 @pytest.mark.parametrize(
     ("response", "gold", "options", "reason"),
     [

@@ -11,6 +11,7 @@ import pytest
 
 import graders
 from graders.exact import ExactOptions, normalise
+from graders.korbench import inner as korbench_inner
 from harness.taskset import Task, TaskItem, discover_tasks
 
 pytestmark = pytest.mark.realdata
@@ -126,6 +127,19 @@ def test_knights_and_knaves_gold_matches_solution_text(tasks, data_dir):
 # --------------------------------------------------------------------------- KOR-Bench
 
 
+def korbench_same_answer_key(answer: str) -> str:
+    return re.sub(r'[\s"\[\]]', "", korbench_inner(answer))
+
+
+def korbench_model_answer(item: TaskItem) -> str:
+    """The gold as a model gives it: one alternative where the gold lists several (puzzle rules 2, 4, 10: "give
+    one answer"). puzzle-84's gold, 2+2+3*4=28, is false (16), so it grades wrong, officially too."""
+    answer, rule = korbench_inner(item.gold["answer"]).strip(), item.gold["rule_id"]
+    if item.gold["category"] == "puzzle" and rule in ("2", "4", "10"):
+        answer = {"2": answer.split(","), "4": answer.split(), "10": answer.splitlines()}[rule][0]
+    return f"[[{answer}]]"
+
+
 def korbench_response(answer: str) -> str:
     one_line = " ".join(answer.split())  # what the system line asks for; 23 puzzle answers span several lines
     return f"Applying the rule step by step to the question.\nThe answer is {one_line}."
@@ -141,14 +155,12 @@ def test_korbench_gold_and_wrong_per_category(tasks, data_dir):
     for category in ("operation", "logic", "cipher", "puzzle", "counterfactual"):
         group = [i for i in items if categories[i.id] == category]
         assert len(group) == 250
-        right, failures = rate(task, group, [korbench_response(i.gold["answer"]) for i in group])
+        right, failures = rate(task, group, [korbench_response(korbench_model_answer(i)) for i in group])
         rates[category] = right
         failures_all += failures
     assert min(rates.values()) >= 0.99, f"korbench per-category gold rates {rates}; failing:\n" + "\n".join(failures_all)
-    options = ExactOptions.model_validate(task.grader_options)
-
     def key(item: TaskItem) -> str:
-        return normalise(item.gold["answer"], options)
+        return korbench_same_answer_key(item.gold["answer"])
 
     wrong = [
         korbench_response(next_different(items, p, key, lambda a, b: categories[a.id] == categories[b.id]).gold["answer"])

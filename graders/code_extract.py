@@ -1,0 +1,206 @@
+"""The program in a model's reply: fenced blocks of every kind, else the longest stretch of lines that parses
+as Python (prose around it dropped), then the model's own tests and examples after its definitions removed.
+
+The idea is evalplus' sanitizer (evalplus.sanitize: the longest parsable span of lines, then only imports,
+classes, functions and assignments), done with the standard library's ``ast`` and kept to what grading needs:
+functions without a ``return`` are kept (evalplus drops them; an in-place MBPP solution has none), nothing is
+dropped for being unreachable from the entry point (MBPP tests build the solution's classes themselves), and
+statements before the definitions stay (setup like ``sys.setrecursionlimit``; evalplus drops them).
+Code that does not parse on its own (a body-only completion, a cut-off or broken answer) is returned as it
+is, so the sandbox judges it; a reply with no code gives None (no_answer).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+
+# An opening fence ends its line; prose may precede it ("To install: ```bash").
+_OPEN = re.compile(
+    r"^(?P<indent>[ \t]*)(?:[^`~\n]*?[^`~\s][ \t]*)?(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[A-Za-z0-9_+.#-]*)[ \t]*$"
+)
+_PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
+_CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@\w|[A-Za-z_]\w* = )")
+_MAX_PARSES = (
+    4000  # the longest-span search parses O(starts x lines) candidates; replies are a few hundred lines
+)
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language tag, code) of every fenced block, in order. A closing fence may end the last code line
+    ("    return x```"); a fence left open (cut-off reply) runs to the end of the text."""
+    lines = text.split("\n")
+    blocks, i = [], 0
+    while i < len(lines):
+        opening = _OPEN.match(lines[i])
+        if not opening:
+            i += 1
+            continue
+        fence, indent, body = opening.group("fence"), opening.group("indent"), []
+        i += 1
+        while i < len(lines):
+            line = lines[i]
+            if line.strip().startswith(fence[:3]) and line.strip().strip(fence[0]) == "":
+                break
+            if line.rstrip().endswith(fence[:3]):
+                body.append(line.rstrip()[: -len(fence[:3])].rstrip("`~"))
+                break
+            body.append(line[len(indent) :] if line.startswith(indent) else line)
+            i += 1
+        i += 1
+        blocks.append((opening.group("lang").lower(), "\n".join(body).strip("\n")))
+    return blocks
+
+
+def _parses(code: str) -> ast.Module | None:
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def longest_parsable_span(text: str) -> str | None:
+    """The longest run of lines that parses as Python and starts like code (def/class/import/decorator)."""
+    lines = text.split("\n")
+    starts = [n for n, line in enumerate(lines) if _CODE_START.match(line)]
+    best, best_size, budget = None, 0, _MAX_PARSES
+    for start in starts:
+        for end in range(len(lines), start, -1):
+            if budget <= 0:
+                return best
+            if not lines[end - 1].strip():
+                continue
+            budget -= 1
+            candidate = "\n".join(lines[start:end])
+            if _parses(candidate) is not None:
+                size = sum(1 for line in lines[start:end] if line.strip())
+                if size > best_size:
+                    best, best_size = candidate, size
+                break
+    return best
+
+
+_EXAMPLE_CALLS = {"input", "print", "open", "eval", "exec"}
+
+
+def _defines(tree: ast.Module, name: str) -> bool:
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name
+        for node in tree.body
+    )
+
+
+def _calls_any(node: ast.AST, names: set[str]) -> bool:
+    return any(
+        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in names
+        for sub in ast.walk(node)
+    )
+
+
+def _is_definition(node: ast.stmt, defined: set[str]) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        # "result = add([1], 2)", "x = int(input())" are examples; "PATTERN = re.compile(...)" is a definition
+        return not _calls_any(node, defined | _EXAMPLE_CALLS)
+    if isinstance(node, ast.Try):  # try: import numpy / except ImportError: ...
+        return all(
+            isinstance(sub, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
+            for part in (node.body, *(h.body for h in node.handlers))
+            for sub in part
+        )
+    return False
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.If)
+        and "__name__" in ast.unparse(node.test)
+        and "__main__" in ast.unparse(node.test)
+    )
+
+
+def strip_top_level_runs(code: str) -> str:
+    """The code without the model's own tests and examples: the statements after the last definition
+    (calls, prints, asserts, loops) and ``if __name__ == "__main__"`` blocks. Statements before a definition
+    stay (setup such as ``sys.setrecursionlimit``). Code that does not parse, or a function body, is
+    unchanged."""
+    tree = _parses(code)
+    if tree is None or any(isinstance(node, ast.Return) for node in tree.body):
+        return code  # broken, or a function body (a completion of the prompt's stub)
+    defined = {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    definitions = [n for n, node in enumerate(tree.body) if _is_definition(node, defined)]
+    if not definitions:
+        return code
+    last = definitions[-1]
+    kept = [
+        node
+        for n, node in enumerate(tree.body)
+        if (n <= last or _is_definition(node, defined)) and not _is_main_guard(node)
+    ]
+    if len(kept) == len(tree.body):
+        return code
+    lines = code.split("\n")
+    parts = []
+    for node in kept:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        parts.append("\n".join(lines[first - 1 : node.end_lineno]))
+    return "\n".join(parts)
+
+
+def _has_code(code: str) -> bool:
+    """Whether text is a program or a function body: it parses (as a body if indented) and does something
+    a program does, unlike a stray word or number."""
+    tree = _parses(code) or _parses("def _body():\n" + textwrap.indent(textwrap.dedent(code), "    "))
+    if tree is None:
+        code_line = r"^\s*(?:def\s+\w+\s*\(|class\s+\w+|return\b|import\s+\w+|from\s+[\w.]+\s+import\b)"
+        return re.search(code_line, code, re.MULTILINE) is not None  # broken code, judged by running it
+    return any(
+        isinstance(
+            node,
+            (
+                ast.FunctionDef,
+                ast.AsyncFunctionDef,
+                ast.ClassDef,
+                ast.Return,
+                ast.Import,
+                ast.ImportFrom,
+                ast.Assign,
+                ast.AugAssign,
+                ast.For,
+                ast.While,
+                ast.If,
+            ),
+        )
+        for node in ast.walk(tree)
+    )
+
+
+def extract_program(response: str, entry_point: str | None = None) -> str | None:
+    """The code to run for a reply (see the module docstring), or None when the reply has no code."""
+    response = response.replace("\r\n", "\n")
+    blocks = [code for lang, code in fenced_blocks(response) if lang in _PYTHON_TAGS and code.strip()]
+    if blocks:
+        trees = [_parses(code) for code in blocks]
+        defining = [
+            code
+            for code, tree in zip(blocks, trees, strict=True)
+            if entry_point and tree is not None and _defines(tree, entry_point)
+        ]
+        if not defining and entry_point:
+            defining = [
+                code
+                for code in blocks
+                if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE)
+            ]
+        code = defining[-1] if defining else blocks[0]
+    else:
+        whole = response.strip("\n")
+        code = whole if _parses(whole) is not None else (longest_parsable_span(response) or whole)
+    code = strip_top_level_runs(code.strip("\n").rstrip())
+    return code if code.strip() and _has_code(code) else None
