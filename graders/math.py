@@ -8,6 +8,7 @@ worker processes' main threads where the alarm-based timeouts apply again.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from typing import Any
@@ -16,7 +17,14 @@ from pydantic import Field
 
 from graders.base import GradeRequest
 from graders.extraction import answer_phrase, first_math_span, last_boxed, strip_wrappers
-from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
+from graders.registry import (
+    Grader,
+    GraderConfigError,
+    GradingInfrastructureError,
+    Judgement,
+    StrictModel,
+    register,
+)
 
 MATH_VERIFY_TIMEOUT_S = 5
 
@@ -153,11 +161,23 @@ def _timeouts() -> int | None:
     return MATH_VERIFY_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
 
 
+def _timed_out(what: str, text: str) -> GradingInfrastructureError:
+    # A timeout says how busy the machine was, not whether the answer is right: stored as "error" (regraded
+    # on resume), never as "wrong". math-verify's own default (raise_on_error=False) returns False instead.
+    return GradingInfrastructureError(
+        f"math-verify {what} timed out after {MATH_VERIFY_TIMEOUT_S} s on {text[:200]!r}"
+    )
+
+
 def _mv_parse(answer: str) -> list[Any]:
     from math_verify import parse
+    from math_verify.errors import TimeoutException
 
+    text = "\\boxed{" + answer + "}"
     try:
-        return parse("\\boxed{" + answer + "}", parsing_timeout=_timeouts())
+        return parse(text, parsing_timeout=_timeouts(), raise_on_error=True)
+    except TimeoutException:
+        raise _timed_out("parsing", answer) from None
     except Exception:
         return []
 
@@ -166,7 +186,20 @@ def math_verify_equal(gold: str, answer: str) -> bool | None:
     """math-verify's verdict (gold first), or None when either side does not parse. An answer written as
     inequalities in one variable ("3 < x \\le 4", "x < -1 or x > 6") is compared as the set it describes
     when the other side is an interval or union, and the other way round."""
-    from math_verify import verify
+    from math_verify import verify as mv_verify
+    from math_verify.errors import TimeoutException
+
+    def verify(gold_parsed: list[Any], answer_parsed: list[Any], timeout_seconds: int | None) -> bool:
+        # Pair by pair, as math-verify's own any() does, but a timeout is raised instead of read as False.
+        for g, t in itertools.product(gold_parsed, answer_parsed):
+            try:
+                if mv_verify(g, t, timeout_seconds=timeout_seconds, raise_on_error=True):
+                    return True
+            except TimeoutException:
+                raise _timed_out("comparison", answer) from None
+            except Exception:
+                continue
+        return False
 
     parsed_gold, parsed_answer = _mv_parse(gold), _mv_parse(answer)
     if not parsed_gold or not parsed_answer:
@@ -182,6 +215,8 @@ def math_verify_equal(gold: str, answer: str) -> bool | None:
         ):
             return False
         return bool(verify([gold_set], [answer_set], timeout_seconds=_timeouts()))
+    except GradingInfrastructureError:
+        raise
     except Exception:
         return None
 
@@ -345,7 +380,10 @@ class MathGrader(Grader):
         return Judgement(correct=answers_equivalent(gold.answer, extracted))
 
     def same_answer(self, a: str, b: str, options: MathOptions) -> bool:
-        if options.integer_answer:
-            ia, ib = as_integer(a), as_integer(b)
-            return ia is not None and ia == ib
-        return answers_equivalent(a, b)
+        try:
+            if options.integer_answer:
+                ia, ib = as_integer(a), as_integer(b)
+                return ia is not None and ia == ib
+            return answers_equivalent(a, b)
+        except GradingInfrastructureError:
+            return False  # a comparison that timed out is no evidence of agreement: separate votes

@@ -119,3 +119,21 @@ def test_factorial_in_a_boxed_answer_is_kept():
     wrong = grade(GradeRequest(grader="math", response=r"So \boxed{\frac{1}{n}}.", gold=r"\frac{1}{n!}"))
     assert right.reason == "right" and right.extracted.endswith("!}")
     assert wrong.reason == "wrong"
+
+
+def test_math_verify_timeout_is_an_error_not_a_wrong_answer(monkeypatch):
+    """Under load math-verify's alarm can fire mid-comparison; its default then returns False, which stored
+    an equivalent answer as "wrong". A timeout must be an infrastructure error (regraded on resume)."""
+    import math_verify
+    from math_verify.errors import TimeoutException
+
+    def timing_out_verify(*args, **kwargs):
+        raise TimeoutException("Timeout during comparison")
+
+    monkeypatch.setattr(math_verify, "verify", timing_out_verify)
+    result = run("math", "So the answer is $\\boxed{(x+1)^2}$.", "x^2+2x+1")
+    assert result.reason == "error", result
+    assert "timed out" in result.detail
+    from graders import same_answer
+
+    assert same_answer("math", "(x+1)^2", "x^2+2x+1") is False
