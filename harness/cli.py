@@ -1,4 +1,4 @@
-"""`python -m harness …`: eval, tasks, report, regrade, export, serve-default, serve-pool, route."""
+"""`python -m harness …`: eval, tasks, report, regrade, export, serve-default, serve-pool, route, serve-router."""
 
 from __future__ import annotations
 
@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     from router.cli import add_route_commands
 
     add_route_commands(sub)
+    from harness.serving.gateway.cli import add_serve_router_command
+
+    add_serve_router_command(sub)
     return parser
 
 
