@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.taskset import Task
 
@@ -47,13 +47,15 @@ def template_regex(template: str) -> tuple[re.Pattern[str], list[str]]:
 
 @dataclass(frozen=True)
 class _TaskTemplate:
-    task: str
+    tasks: tuple[str, ...]  # tasks sharing this exact template
     user: re.Pattern[str]
     system: str | None  # literal system text when the system template has no fields
     system_pattern: re.Pattern[str] | None
     query: str
     query_fields: frozenset[str]
     literal_size: int  # longer literal text = more specific template
+    prefix: str  # literal text before the first field: a cheap test before the regex
+    suffix: str  # literal text after the last field
 
 
 def _compile(task: Task) -> _TaskTemplate | None:
@@ -72,15 +74,24 @@ def _compile(task: Task) -> _TaskTemplate | None:
     query_fields = {f for _, f, _, _ in string.Formatter().parse(prompt.query) if f is not None}
     if not query_fields <= available:
         return None  # the query is not recoverable from what the prompt shows
-    literal = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(prompt.user))
+    pieces = list(string.Formatter().parse(prompt.user))
+    literal = sum(len(lit) for lit, _, _, _ in pieces)
+    field_at = [i for i, (_, f, _, _) in enumerate(pieces) if f is not None]
+    if field_at:
+        prefix = "".join(lit for lit, _, _, _ in pieces[: field_at[0] + 1])
+        suffix = "".join(lit for lit, _, _, _ in pieces[field_at[-1] + 1 :])
+    else:
+        prefix, suffix = "".join(lit for lit, _, _, _ in pieces), ""
     return _TaskTemplate(
-        task=task.name,
+        tasks=(task.name,),
         user=user,
         system=system_literal,
         system_pattern=system_pattern,
         query=prompt.query,
         query_fields=frozenset(query_fields),
         literal_size=literal,
+        prefix=prefix,
+        suffix=suffix,
     )
 
 
@@ -90,10 +101,18 @@ class PromptRecogniser:
     def __init__(self, tasks: Iterable[Task]):
         tasks = list(tasks)
         compiled = [_compile(t) for t in tasks]
-        self.templates = sorted(
-            (c for c in compiled if c is not None), key=lambda c: (-c.literal_size, c.task)
-        )
         self.unrecoverable = sorted(t.name for t, c in zip(tasks, compiled, strict=True) if c is None)
+        # Tasks with the very same templates are matched once (the choice tasks share one).
+        shared: dict[tuple, _TaskTemplate] = {}
+        for task, template in zip(tasks, compiled, strict=True):
+            if template is None:
+                continue
+            prompt = task.spec.prompt
+            key = (prompt.user, prompt.system, prompt.query)
+            if key in shared:
+                template = replace(shared[key], tasks=(*shared[key].tasks, task.name))
+            shared[key] = template
+        self.templates = sorted(shared.values(), key=lambda c: (-c.literal_size, c.tasks))
 
     def recognise(self, messages: Sequence[dict]) -> RecognisedPrompt | None:
         user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
@@ -106,7 +125,7 @@ class PromptRecogniser:
             if values is None:
                 continue
             query = template.query.format_map(values)
-            found.setdefault(query, []).append(template.task)
+            found.setdefault(query, []).extend(template.tasks)
         if not found:
             return None
         # The most specific template's reading wins (templates are sorted by literal size).
@@ -118,6 +137,8 @@ class PromptRecogniser:
         if template.system is not None and system != template.system:
             return None
         if template.system is None and template.system_pattern is None and system is not None:
+            return None
+        if not (user.startswith(template.prefix) and user.endswith(template.suffix)):
             return None
         match = template.user.fullmatch(user)
         if match is None:
