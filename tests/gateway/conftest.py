@@ -88,9 +88,17 @@ def make_gateway(toy_tasks, tmp_path):
 
     @contextlib.asynccontextmanager
     async def factory(members, embedder=None, **settings):
-        embedder = embedder or BowEmbedder()
-        router = fit_toy_router(BowEmbedder())
-        specs = [ModelSpec(name=name, base_urls=[m.base_url]) for name, m in members.items()]
+        """``members``: name -> a started member (or a ModelSpec); ``embedder``: "artifact" uses the
+        artifact's own (fitted with it), default the bag-of-words embedder."""
+        if embedder == "artifact":
+            router, embedder = fit_toy_router(settings.pop("artifact_embedder")), None
+        else:
+            embedder = embedder or BowEmbedder()
+            router = fit_toy_router(BowEmbedder())
+        specs = [
+            m if isinstance(m, ModelSpec) else ModelSpec(name=name, base_urls=[m.base_url])
+            for name, m in members.items()
+        ]
         gateway = Gateway(router, specs, GatewaySettings(**settings), tasks=toy_tasks, embedder=embedder)
         runner = web.AppRunner(gateway.app(), access_log=None, shutdown_timeout=5)
         await runner.setup()

@@ -354,3 +354,57 @@ async def test_all_models_failing_is_a_502_naming_each_failure(make_gateway):
     assert status == 502 and error["code"] == "all_models_failed"
     assert all(name in error["message"] for name in ("mather", "picker", "backup"))
     assert json.dumps(error)  # plain JSON
+
+
+async def test_an_embedder_of_another_dimension_is_refused_at_start(make_gateway):
+    from router.embedders import Embedder
+
+    class Wrong(Embedder):
+        spec = "test:wrong"
+
+        def __init__(self):
+            super().__init__(cache=False)
+
+        def _embed_batch(self, texts):
+            import numpy as np
+
+            return np.ones((len(texts), 7), dtype=np.float32)
+
+    members = await _started(_members())
+    try:
+        with pytest.raises(ValueError, match="7-dim vectors but the router was fitted on 64-dim"):
+            async with make_gateway(members, embedder=Wrong()):
+                pass
+    finally:
+        await _stopped(members)
+
+
+async def test_an_embeddings_endpoint_embeds_each_distinct_query_once(make_gateway):
+    from router.embedders import OpenAIEmbedder
+    from tests.gateway.helpers import EmbeddingServer
+
+    members = await _started(_members())
+    try:
+        async with EmbeddingServer() as embeddings:
+            embedder = OpenAIEmbedder("bow", embeddings.base_url, cache=False)
+            async with make_gateway(members, embedder=embedder, samples=1) as (url, _):
+                warm = embeddings.texts
+                client = openai.AsyncOpenAI(base_url=url, api_key="unused", max_retries=0)
+                results = await asyncio.gather(
+                    *(
+                        client.chat.completions.create(
+                            model="avengers",
+                            messages=[{"role": "user", "content": math_prompt(1 + i % 2, 1)}],
+                        )
+                        for i in range(6)
+                    )
+                )
+                again = await client.chat.completions.create(
+                    model="avengers", messages=[{"role": "user", "content": math_prompt(1, 1)}]
+                )
+    finally:
+        await _stopped(members)
+    assert warm == 1, "the embedder is loaded and checked at start"
+    assert embeddings.texts - warm == 2, "two distinct queries, six concurrent requests"
+    assert {r.model_extra["avengers"]["models_asked"][0] for r in results} == {"mather"}
+    assert again.model_extra["avengers"]["embedding"]["cached"]

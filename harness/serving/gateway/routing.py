@@ -128,6 +128,15 @@ class RoutingEngine:
         ranking = self.router.route_embeddings(row, top_n=len(self.router.models))[0]
         return RouteDecision(cluster, tuple(ranking), self.cluster_task.get(cluster), cached)
 
+    async def warm_up(self) -> None:
+        """Load the embedder now (not on the first request) and check it gives the artifact's dimension."""
+        vector, _ = await self.batcher.embed("warm-up query for the router gateway")
+        if vector.shape[-1] != self.router.meta.dim:
+            raise ValueError(
+                f"embedder {self.embedder.spec} gives {vector.shape[-1]}-dim vectors but the router was fitted on "
+                f"{self.router.meta.dim}-dim ones ({self.router.config.embedder}); use the artifact's embedder"
+            )
+
     async def route(self, query: str) -> RouteDecision:
         embedding, cached = await self.batcher.embed(query)
         return self.decide(embedding, cached)

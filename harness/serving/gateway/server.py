@@ -138,6 +138,7 @@ class Gateway:
         specs = [s.model_copy(update={"max_attempts": self.settings.member_attempts}) for s in self.specs]
         self.members = build_members(self._session, specs)
         self._admission = _Admission(self.settings, self.metrics)
+        await self.routing.warm_up()
 
     async def _cleanup(self, app: web.Application) -> None:
         await self.routing.close()
