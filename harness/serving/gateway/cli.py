@@ -34,6 +34,13 @@ def add_serve_router_command(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="embedder spec overriding the artifact's, e.g. openai:<model>@<url> serving the same model",
     )
+    p.add_argument(
+        "--embed-threads",
+        type=int,
+        default=1,
+        help="torch threads for an in-process embedder (default 1: one short query gains nothing from more, "
+        "and spinning threads cost CPU the event loop needs)",
+    )
     p.add_argument("--max-in-flight", type=int, default=256, help="requests answered at once")
     p.add_argument("--max-queue", type=int, default=1024, help="requests waiting before 429")
     p.add_argument("--member-attempts", type=int, default=2, help="tries per model call before falling back")
@@ -68,6 +75,11 @@ def build_gateway(args: argparse.Namespace):
         request_log=args.request_log,
     )
     embedder = make_embedder(args.embedder) if args.embedder else None
+    spec = args.embedder or router.config.embedder
+    if spec == "minilm" or spec.startswith("st:"):
+        import torch
+
+        torch.set_num_threads(args.embed_threads)
     tasks = list(discover_tasks(args.tasks_dir).values())
     return Gateway(router, specs, settings, tasks=tasks, embedder=embedder)
 
