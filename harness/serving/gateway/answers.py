@@ -33,12 +33,17 @@ class AnswerFormat:
         object.__setattr__(self, "_parsed", impl.parse_options(self.options))
         cached = lru_cache(maxsize=65_536)(lambda a, b: same_answer(self.grader, a, b, self.options))
         object.__setattr__(self, "_same_cached", cached)
+        # Samples often repeat word for word (and some extractors run dozens of regexes): extract once.
+        object.__setattr__(self, "_extract_cached", lru_cache(maxsize=8192)(self._extract))
 
     @property
     def votable(self) -> bool:
         return is_votable(self.grader)
 
     def extract(self, text: str | None, finish_reason: str | None) -> str | None:
+        return self._extract_cached(text, finish_reason)  # type: ignore[attr-defined]
+
+    def _extract(self, text: str | None, finish_reason: str | None) -> str | None:
         region = answer_region(text or "")
         if not region or not region.strip():
             return None
