@@ -64,6 +64,25 @@ def _spawn(*argv: str, env: dict) -> tuple[subprocess.Popen, str]:
     return process, json.loads(line)["base_url"]
 
 
+def embed_alone_ms(embedder_spec: str, count: int = 50) -> float:
+    """p50 of embedding one new query with the same embedder in this process (1 torch thread, as the
+    gateway runs it): the part of the "new queries" overhead that is the embedder's own cost."""
+    from router.embedders import make_embedder
+
+    if embedder_spec == "minilm" or embedder_spec.startswith("st:"):
+        import torch
+
+        torch.set_num_threads(1)
+    embedder = make_embedder(embedder_spec, cache=False)
+    embedder.embed(["warm-up"])
+    times = []
+    for i in range(count):
+        started = time.perf_counter()
+        embedder.embed([query(i % len(TOPICS), 500_000 + i)])
+        times.append(time.perf_counter() - started)
+    return 1000.0 * statistics.median(times)
+
+
 def fit_artifact(embedder_spec: str, out: Path) -> Path:
     from router.embedders import make_embedder
 
@@ -273,6 +292,7 @@ def main() -> int:
             processes.append(gateway)
             pids["gateway"] = gateway.pid
             results = asyncio.run(measure(args, gateway_url, members, pids))
+            results["embed_alone_p50_ms"] = embed_alone_ms(spec)
         finally:
             for process in processes:
                 process.terminate()
