@@ -408,3 +408,21 @@ async def test_an_embeddings_endpoint_embeds_each_distinct_query_once(make_gatew
     assert embeddings.texts - warm == 2, "two distinct queries, six concurrent requests"
     assert {r.model_extra["avengers"]["models_asked"][0] for r in results} == {"mather"}
     assert again.model_extra["avengers"]["embedding"]["cached"]
+
+
+async def test_an_unexpected_failure_is_a_500_in_openai_shape(make_gateway, monkeypatch):
+    members = await _started(_members())
+    try:
+        async with make_gateway(members) as (url, gateway):
+
+            def broken(*args, **kwargs):
+                raise RuntimeError("boom")
+
+            monkeypatch.setattr(gateway, "_answer_format", broken)  # a bug inside the gateway
+            async with aiohttp.ClientSession() as session:
+                body = {"model": "avengers", "messages": [{"role": "user", "content": math_prompt(1, 1)}]}
+                async with session.post(url + "/chat/completions", json=body) as response:
+                    status, error = response.status, (await response.json())["error"]
+    finally:
+        await _stopped(members)
+    assert status == 500 and error["type"] == "internal_error" and "boom" in error["message"]

@@ -222,6 +222,16 @@ class Gateway:
             record["error"] = exc.message
             self.metrics.inc("avengers_errors_total", type=exc.type)
             return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+        except asyncio.CancelledError:
+            status = 499  # the client went away; its samples are not waited for
+            raise
+        except Exception as exc:
+            log.exception("request %s failed", record["id"])
+            status = 500
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            self.metrics.inc("avengers_errors_total", type="internal_error")
+            error = ApiError(500, f"internal error: {type(exc).__name__}: {exc}", type="internal_error")
+            return web.json_response(error.body(), status=500)
         finally:
             elapsed = time.perf_counter() - started
             record.update(status=status, latency_s=round(elapsed, 6))
