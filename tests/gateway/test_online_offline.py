@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.serving.gateway.answers import AnswerFormat
 from harness.taskset import ChatMessage, messages_hash
 from results.store import ResultsStore
 from router.split import hashed_split
+from router.voting import Sample, majority
 from tests.gateway.conftest import COLOURS, write_tasks
 from tests.gateway.helpers import EmbeddingServer, ScriptedMember
 
@@ -207,10 +209,15 @@ async def test_gateway_accuracy_equals_route_eval_task_by_task(tmp_path):
 
         # The artifact's test items (same split rule `route eval` used for seed 42) as a data dir of their own.
         with ResultsStore(runs / "pool", readonly=True) as store:
-            keys = [(i.task, i.item_id) for i in store.iter_items()]
+            item_records = list(store.iter_items())
+            keys = [(i.task, i.item_id) for i in item_records]
             stored: dict[tuple[str, str], list[tuple[int, str]]] = {}
+            graded: dict[tuple[str, str, str], list[tuple[int, Sample]]] = {}
             for s in store.iter_samples():
                 stored.setdefault((s.prompt_hash, s.model), []).append((s.sample_index, s.response))
+                graded.setdefault((s.task, s.item_id, s.model), []).append(
+                    (s.sample_index, Sample(s.extracted, s.score))
+                )
         replay = {key: [text for _, text in sorted(values)] for key, values in stored.items()}
         test = hashed_split(keys, fraction=0.7, seed=42).test
         test_data_dir.mkdir()
@@ -223,7 +230,7 @@ async def test_gateway_accuracy_equals_route_eval_task_by_task(tmp_path):
         replayers = {m: ScriptedMember(_replayer(replay, m)) for m in MODELS}
         for member in replayers.values():
             await member.start()
-        online, drawn = {}, {}
+        online, drawn, logs = {}, {}, {}
         try:
             for top_n in (1, 2):
                 before = sum(m.samples for m in replayers.values())
@@ -242,7 +249,7 @@ async def test_gateway_accuracy_equals_route_eval_task_by_task(tmp_path):
                     await _stop_gateway(gateway)
                 online[top_n] = _online(runs / f"gateway-top{top_n}")
                 drawn[top_n] = sum(m.samples for m in replayers.values()) - before
-                lines = [json.loads(x) for x in log.read_text().splitlines()]
+                lines = logs[top_n] = [json.loads(x) for x in log.read_text().splitlines()]
                 assert len(lines) == sum(n_test.values()) and all(x["status"] == 200 for x in lines)
                 assert {x["query_source"] for x in lines} == {"template:toy_math", "template:toy_pick"}
         finally:
@@ -262,7 +269,24 @@ async def test_gateway_accuracy_equals_route_eval_task_by_task(tmp_path):
     assert drawn[1] == SAMPLES * items, "self-consistency draws every sample"
     full_switch = 2 * (SAMPLES // 2) * items
     assert drawn[2] < full_switch, "Model-Switch's early stop saves samples"
+    # The same Model-Switch without its early stop (both models' 3 samples always drawn), from the
+    # stored samples and the rankings the gateway logged: what the saved samples would have bought.
+    item_of = {i.query: (i.task, i.item_id) for i in item_records}
+    no_stop: dict[str, list[float]] = {}
+    for line in logs[2]:
+        task, item_id = item_of[line["query"]]
+        drawn_all = [
+            sample
+            for model in line["ranking"][:2]
+            for _, sample in sorted(graded[(task, item_id, model)], key=lambda pair: pair[0])[: SAMPLES // 2]
+        ]
+        grader = {"toy_math": ("math", {}), "toy_pick": ("choice", {"letters": "ABCD"})}[task]
+        no_stop.setdefault(task, []).append(majority(drawn_all, AnswerFormat(*grader).same)[0])
+    no_stop_accuracy = {task: 100.0 * sum(v) / len(v) for task, v in no_stop.items()}
+    for task, value in no_stop_accuracy.items():  # on this data the saved samples would have changed nothing
+        assert online[2][task] == pytest.approx(value, abs=1e-9), (task, online[2], no_stop_accuracy)
+    print(f"\nModel-Switch without the early stop (all {full_switch} samples): {no_stop_accuracy}")
     print(
-        f"\nonline == offline: top-1 {online[1]}, top-2 {online[2]}; "
+        f"online == offline: top-1 {online[1]}, top-2 {online[2]}; "
         f"Model-Switch drew {drawn[2]} of {full_switch} samples ({100 * (1 - drawn[2] / full_switch):.0f}% saved)"
     )

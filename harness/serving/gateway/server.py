@@ -314,6 +314,7 @@ class Gateway:
             query=query,
             query_source=query_source,
             cluster=decision.cluster,
+            ranking=summary["ranking"],
             answer_format=summary["answer_format"],
             models_asked=summary["models_asked"],
             samples_used=summary["samples_used"],
