@@ -35,7 +35,8 @@ class EmbeddingBatcher:
         self.embedder = embedder
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._pending: dict[str, tuple[str, list[asyncio.Future]]] = {}
+        self._pending: dict[str, tuple[str, list[asyncio.Future]]] = {}  # waiting for the next batch
+        self._running: dict[str, tuple[str, list[asyncio.Future]]] = {}  # in the batch being embedded
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="gateway-embed")
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
@@ -57,7 +58,9 @@ class EmbeddingBatcher:
             return vector, True
         self.misses += 1
         future = asyncio.get_running_loop().create_future()
-        if key in self._pending:
+        if key in self._running:
+            self._running[key][1].append(future)
+        elif key in self._pending:
             self._pending[key][1].append(future)
         else:
             self._pending[key] = (text, [future])
@@ -79,18 +82,20 @@ class EmbeddingBatcher:
             self._wakeup.clear()
             while self._pending:
                 keys = list(self._pending)[:MAX_BATCH]
-                batch = {key: self._pending.pop(key) for key in keys}
+                self._running = {key: self._pending.pop(key) for key in keys}
                 self.batches += 1
                 try:
                     vectors = await loop.run_in_executor(
-                        self._executor, self.embedder.embed, [text for text, _ in batch.values()]
+                        self._executor, self.embedder.embed, [text for text, _ in self._running.values()]
                     )
                 except Exception as exc:
-                    for _, futures in batch.values():
+                    for _, futures in self._running.values():
                         for future in futures:
                             if not future.done():
                                 future.set_exception(exc)
+                    self._running = {}
                     continue
+                batch, self._running = self._running, {}
                 for key, vector, (_, futures) in zip(keys, vectors, batch.values(), strict=True):
                     self._store(key, vector)
                     for future in futures:

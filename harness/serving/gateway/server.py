@@ -8,7 +8,6 @@ import json
 import logging
 import signal
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from harness.serving.gateway.members import PoolMember, build_members
 from harness.serving.gateway.metrics import Metrics
 from harness.serving.gateway.prompts import PromptRecogniser, RecognisedPrompt, last_user_text
 from harness.serving.gateway.request_log import RequestLog
+from harness.serving.gateway.responses import completion_payload, new_id, stream_answer, summarise
 from harness.serving.gateway.routing import RouteDecision, RoutingEngine
 from harness.serving.gateway.schema import (
     ApiError,
@@ -38,7 +38,6 @@ from router.embedders import Embedder
 from router.model import Router
 
 log = logging.getLogger(__name__)
-STREAM_PIECE_CHARS = 64
 
 
 class GatewaySettings(BaseModel):
@@ -197,7 +196,7 @@ class Gateway:
 
     async def _serve(self, request: web.Request, endpoint: str) -> web.StreamResponse:
         started = time.perf_counter()
-        record: dict[str, Any] = {"endpoint": endpoint, "id": _new_id(endpoint)}
+        record: dict[str, Any] = {"endpoint": endpoint, "id": new_id(endpoint)}
         status = 200
         try:
             try:
@@ -306,7 +305,7 @@ class Gateway:
             self.metrics.inc("avengers_votes_total", mode=r.mode, stopped_early=str(r.stopped_early).lower())
             if r.fallbacks:
                 self.metrics.inc("avengers_fallbacks_total", len(r.fallbacks))
-        summary = _summary(decision, query_source, recognised, answer_format, results, embed_s, overhead)
+        summary = summarise(decision, query_source, recognised, answer_format, results, embed_s, overhead)
         usage = summary.pop("_usage")
         self.metrics.inc("avengers_tokens_total", usage["prompt_tokens"], kind="prompt")
         self.metrics.inc("avengers_tokens_total", usage["completion_tokens"], kind="completion")
@@ -354,84 +353,10 @@ class Gateway:
     ) -> web.StreamResponse:
         chat = endpoint == "chat"
         base = {"id": record["id"], "created": int(time.time()), "model": self.settings.name}
-        results: list[VoteResult] = answer["results"]
-        if not req.stream:
-            choices = []
-            for index, r in enumerate(results):
-                text = r.winner.generation.text or ""
-                finish = r.winner.generation.finish_reason
-                if chat:
-                    choices.append(
-                        {
-                            "index": index,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": finish,
-                            "logprobs": None,
-                        }
-                    )
-                else:
-                    choices.append({"index": index, "text": text, "finish_reason": finish, "logprobs": None})
-            payload = {
-                **base,
-                "object": "chat.completion" if chat else "text_completion",
-                "choices": choices,
-                "usage": answer["usage"],
-                "avengers": answer["avengers"],
-            }
-            return web.json_response(payload)
-        return await self._stream(request, req, chat, base, answer)
-
-    async def _stream(self, request, req, chat: bool, base: dict, answer: dict) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
-        await response.prepare(request)
-        obj = "chat.completion.chunk" if chat else "text_completion"
-
-        async def send(payload: dict) -> None:
-            await response.write(b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n")
-
-        results: list[VoteResult] = answer["results"]
-        for index, r in enumerate(results):
-            text = r.winner.generation.text or ""
-            if chat:
-                await send(
-                    {
-                        **base,
-                        "object": obj,
-                        "choices": [
-                            {
-                                "index": index,
-                                "delta": {"role": "assistant", "content": ""},
-                                "finish_reason": None,
-                            }
-                        ],
-                    }
-                )
-            for start in range(0, len(text), STREAM_PIECE_CHARS):
-                piece = text[start : start + STREAM_PIECE_CHARS]
-                delta = {"delta": {"content": piece}} if chat else {"text": piece}
-                await send(
-                    {**base, "object": obj, "choices": [{"index": index, **delta, "finish_reason": None}]}
-                )
-            final = {"delta": {}} if chat else {"text": ""}
-            last = {
-                **base,
-                "object": obj,
-                "choices": [{"index": index, **final, "finish_reason": r.winner.generation.finish_reason}],
-            }
-            if index == len(results) - 1:
-                last["avengers"] = answer["avengers"]
-            await send(last)
-        if (req.stream_options or {}).get("include_usage"):
-            await send({**base, "object": obj, "choices": [], "usage": answer["usage"]})
-        await response.write(b"data: [DONE]\n\n")
-        await response.write_eof()
-        return response
-
-
-def _new_id(endpoint: str) -> str:
-    return ("chatcmpl-" if endpoint == "chat" else "cmpl-") + uuid.uuid4().hex[:24]
+        if req.stream:
+            include_usage = bool((req.stream_options or {}).get("include_usage"))
+            return await stream_answer(request, base, chat, answer, include_usage=include_usage)
+        return web.json_response(completion_payload(base, chat, answer))
 
 
 def _query_of(
@@ -442,68 +367,6 @@ def _query_of(
     if recognised is not None:
         return recognised.query, "template:" + ",".join(recognised.tasks)
     return last_user_text(messages), "last_user_message"
-
-
-def _summary(
-    decision: RouteDecision,
-    query_source: str,
-    recognised: RecognisedPrompt | None,
-    answer_format: AnswerFormat | None,
-    results: list[VoteResult],
-    embed_s: float,
-    overhead_s: float,
-) -> dict[str, Any]:
-    per_model: dict[str, dict[str, Any]] = {}
-    asked: list[str] = []
-    for r in results:
-        for d in r.draws:
-            if d.model not in per_model:
-                asked.append(d.model)
-                per_model[d.model] = {
-                    "samples": 0,
-                    "calls": 0,
-                    "latency_s": 0.0,
-                    "prompt_tokens": 0,
-                    "completion_tokens": 0,
-                }
-            entry = per_model[d.model]
-            entry["samples"] += len(d.generations)
-            entry["calls"] += d.calls
-            entry["latency_s"] = round(entry["latency_s"] + d.latency_s, 6)
-            entry["prompt_tokens"] += d.prompt_tokens
-            entry["completion_tokens"] += d.completion_tokens
-    prompt_tokens = sum(e["prompt_tokens"] for e in per_model.values())
-    completion_tokens = sum(e["completion_tokens"] for e in per_model.values())
-    return {
-        "cluster": decision.cluster,
-        "cluster_task": decision.cluster_task,
-        "ranking": list(decision.ranking),
-        "query_source": query_source,
-        "answer_format": answer_format.describe() if answer_format else None,
-        "models_asked": asked,
-        "samples_used": sum(len(r.samples) for r in results),
-        "per_model": per_model,
-        "fallbacks": [{"model": f.model, "error": f.error} for r in results for f in r.fallbacks],
-        "choices": [
-            {
-                "mode": r.mode,
-                "winner_model": r.winner.model,
-                "answer": r.winner.extracted,
-                "votes": r.votes,
-                "stopped_early": r.stopped_early,
-                "models_asked": r.models_asked,
-                "samples_used": len(r.samples),
-            }
-            for r in results
-        ],
-        "embedding": {"cached": decision.embed_cached, "seconds": round(embed_s, 6)},
-        "gateway_overhead_s": round(overhead_s, 6),
-        "_usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
 
 
 async def serve(gateway: Gateway, host: str, port: int, *, ready=None) -> None:
