@@ -41,6 +41,7 @@ def add_serve_router_command(sub: argparse._SubParsersAction) -> None:
         help="torch threads for an in-process embedder (default 1: one short query gains nothing from more, "
         "and spinning threads cost CPU the event loop needs)",
     )
+    p.add_argument("--embed-cache", type=int, default=20_000, help="query vectors kept in memory")
     p.add_argument("--max-in-flight", type=int, default=256, help="requests answered at once")
     p.add_argument("--max-queue", type=int, default=1024, help="requests waiting before 429")
     p.add_argument("--member-attempts", type=int, default=2, help="tries per model call before falling back")
@@ -73,6 +74,7 @@ def build_gateway(args: argparse.Namespace):
         max_queue=args.max_queue,
         member_attempts=args.member_attempts,
         request_log=args.request_log,
+        embed_cache_size=args.embed_cache,
     )
     embedder = make_embedder(args.embedder) if args.embedder else None
     spec = args.embedder or router.config.embedder

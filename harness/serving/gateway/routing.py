@@ -31,7 +31,7 @@ class EmbeddingBatcher:
     lookup; concurrent new queries share one forward pass.
     """
 
-    def __init__(self, embedder: Embedder, *, cache_size: int = 100_000):
+    def __init__(self, embedder: Embedder, *, cache_size: int = 20_000):
         self.embedder = embedder
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -117,7 +117,7 @@ class EmbeddingBatcher:
 class RoutingEngine:
     """The artifact plus its embedder: text -> cluster and model ranking."""
 
-    def __init__(self, router: Router, embedder: Embedder | None = None, *, cache_size: int = 100_000):
+    def __init__(self, router: Router, embedder: Embedder | None = None, *, cache_size: int = 20_000):
         self.router = router
         self.embedder = embedder or make_embedder(router.config.embedder)
         self.batcher = EmbeddingBatcher(self.embedder, cache_size=cache_size)

@@ -52,7 +52,9 @@ class GatewaySettings(BaseModel):
     max_queue: int = Field(default=1024, ge=0, description="requests waiting for a slot before 429")
     retry_after_s: int = Field(default=1, ge=0)
     member_attempts: int = Field(default=2, ge=1, description="tries per model call before falling back")
-    embed_cache_size: int = Field(default=100_000, ge=0)
+    embed_cache_size: int = Field(
+        default=20_000, ge=0, description="query vectors kept in memory (the embedder also caches on disk)"
+    )
     request_log: Path | None = None
     shutdown_timeout_s: float = Field(default=30.0, ge=0)
 
