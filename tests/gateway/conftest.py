@@ -64,7 +64,7 @@ def pick_prompt(i: int) -> str:
     return f"Which colour does fruit number {i} have?\n\n{choices}\n\nEnd with a line `Answer: $LETTER`."
 
 
-def fit_toy_router(embedder: BowEmbedder) -> Router:
+def fit_toy_router(embedder: BowEmbedder, routing: str = "nearest") -> Router:
     """Cluster 'math' queries (no words: '3 + 4') apart from colour questions; 'mather' is best at
     math, 'picker' at the colour questions, 'backup' is mediocre at both."""
     math_queries = [f"{a} + {a + 1}" for a in range(8)]
@@ -72,7 +72,7 @@ def fit_toy_router(embedder: BowEmbedder) -> Router:
     embeddings = embedder.embed(math_queries + pick_queries)
     scores = np.array([[1.0, 0.0, 0.5]] * 8 + [[0.0, 1.0, 0.5]] * 8)
     keys = [("toy_math", f"m{i}") for i in range(8)] + [("toy_pick", f"p{i}") for i in range(8)]
-    config = RouterConfig(k=2, embedder=embedder.spec, seed=0)
+    config = RouterConfig(k=2, embedder=embedder.spec, seed=0, routing=routing, top_clusters=2)
     return Router.fit(embeddings, scores, ["mather", "picker", "backup"], config, calibration_keys=keys)
 
 
@@ -94,7 +94,7 @@ def make_gateway(toy_tasks, tmp_path):
             router, embedder = fit_toy_router(settings.pop("artifact_embedder")), None
         else:
             embedder = embedder or BowEmbedder()
-            router = fit_toy_router(BowEmbedder())
+            router = fit_toy_router(BowEmbedder(), settings.pop("routing", "nearest"))
         specs = [
             m if isinstance(m, ModelSpec) else ModelSpec(name=name, base_urls=[m.base_url])
             for name, m in members.items()

@@ -426,3 +426,23 @@ async def test_an_unexpected_failure_is_a_500_in_openai_shape(make_gateway, monk
     finally:
         await _stopped(members)
     assert status == 500 and error["type"] == "internal_error" and "boom" in error["message"]
+
+
+async def test_the_soft_routing_variant_ranks_by_the_nearest_clusters(make_gateway):
+    members = await _started(_members())
+    try:
+        async with make_gateway(members, samples=1, routing="soft") as (url, gateway):
+            assert gateway.routing.router.config.routing == "soft"
+            client = openai.AsyncOpenAI(base_url=url, api_key="unused", max_retries=0)
+            maths = await client.chat.completions.create(
+                model="avengers", messages=[{"role": "user", "content": math_prompt(1, 1)}]
+            )
+            pick = await client.chat.completions.create(
+                model="avengers", messages=[{"role": "user", "content": pick_prompt(1)}]
+            )
+    finally:
+        await _stopped(members)
+    # both clusters vote, the nearer one with more weight: each query still goes to its specialist
+    assert maths.model_extra["avengers"]["ranking"][0] == "mather"
+    assert pick.model_extra["avengers"]["ranking"][0] == "picker"
+    assert maths.model_extra["avengers"]["cluster"] != pick.model_extra["avengers"]["cluster"]
