@@ -122,6 +122,7 @@ class RoutingEngine:
         self.embedder = embedder or make_embedder(router.config.embedder)
         self.batcher = EmbeddingBatcher(self.embedder, cache_size=cache_size)
         self.cluster_task = _cluster_majority_tasks(router)
+        self._nearest_rankings: dict[int, tuple[str, ...]] = {}
 
     @property
     def models(self) -> list[str]:
@@ -130,8 +131,12 @@ class RoutingEngine:
     def decide(self, embedding: np.ndarray, cached: bool) -> RouteDecision:
         row = np.asarray(embedding, dtype=np.float64)[None, :]
         cluster = int(self.router.assign(row)[0])
-        ranking = self.router.route_embeddings(row, top_n=len(self.router.models))[0]
-        return RouteDecision(cluster, tuple(ranking), self.cluster_task.get(cluster), cached)
+        ranking = self._nearest_rankings.get(cluster) if self.router.config.routing == "nearest" else None
+        if ranking is None:
+            ranking = tuple(self.router.route_embeddings(row, top_n=len(self.router.models))[0])
+            if self.router.config.routing == "nearest":  # the ranking is the cluster's: compute it once
+                self._nearest_rankings[cluster] = ranking
+        return RouteDecision(cluster, ranking, self.cluster_task.get(cluster), cached)
 
     async def warm_up(self) -> None:
         """Load the embedder now (not on the first request) and check it gives the artifact's dimension."""
