@@ -1,4 +1,5 @@
-"""`python -m harness …`: eval, tasks, report, regrade, export, serve-default, serve-pool, route, view."""
+"""`python -m harness …`: eval, tasks, report, regrade, export, serve-default, serve-pool, route, view,
+serve-router."""
 
 from __future__ import annotations
 
@@ -206,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     from harness.view.cli import add_view_command
 
     add_view_command(sub)
+    from harness.serving.gateway.cli import add_serve_router_command
+
+    add_serve_router_command(sub)
     return parser
 
 

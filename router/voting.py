@@ -123,3 +123,22 @@ def model_switch(
         return VoteOutcome(sum(s.score for s in first) / len(first), None, used, stopped)
     score, answer = majority(drawn, same)
     return VoteOutcome(score, answer, used, stopped)
+
+
+def answer_groups(samples: Sequence[Sample], same: Equivalence = exact_match) -> list[list[int]]:
+    """Positions of the samples in each answer group (groups in the order their first member was drawn).
+
+    With :func:`winning_group`, for live voting, where the caller needs the winning sample itself
+    rather than its stored score.
+    """
+    return _groups(samples, same)
+
+
+def winning_group(groups: Sequence[Sequence[int]]) -> Sequence[int] | None:
+    """The group that wins under the rules above (largest, then drawn first); None when there is none."""
+    return max(groups, key=lambda g: (len(g), -g[0])) if groups else None
+
+
+def samples_agree(samples: Sequence[Sample], same: Equivalence = exact_match) -> bool:
+    """Model-Switch's stop rule: every sample carries an answer and all answers are equivalent."""
+    return _agree(samples, same)
