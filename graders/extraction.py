@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import NamedTuple
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 
@@ -80,6 +82,140 @@ def strip_wrappers(answer: str) -> str:
         if s == before:
             break
     return s.strip()
+
+
+# ---- final answer statements (choice, label, BBH exact match, numeric) -------------------------------
+
+# The head of an explicit answer statement: "Answer:", "the answer is", "**Final Answer:**", "the correct
+# option is", "the answer must be", "Answer -". What follows it (on its line, or on the next line when the
+# head ends its line) is the stated answer.
+_HEAD_CONNECTOR = (
+    r"[ \t]*(?:\*\*|__)?[ \t]*"
+    r"(?:is|would[ \t]+be|will[ \t]+be|should[ \t]+be|must[ \t]+be|has[ \t]+to[ \t]+be|seems[ \t]+to[ \t]+be"
+    r"|appears[ \t]+to[ \t]+be|=|:|-(?=\s)|\u2013|\u2014)"
+    r"[ \t]*(?:\*\*|__)?[ \t]*:?"
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _statement_head(subjects: tuple[str, ...]) -> re.Pattern[str]:
+    nouns = "|".join(("answer", *map(re.escape, subjects)))
+    return re.compile(
+        rf"(?:final\s+answer|(?:correct|right|best)\s+(?:answer|option|choice)|(?<![a-z])(?:{nouns}))"
+        + _HEAD_CONNECTOR,
+        re.IGNORECASE,
+    )
+
+
+_BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_MAX_BOX = 2000  # a box longer than this is not an answer; bounds the brace scan on pathological input
+_NEXT_LINE_GAP = 300  # a head that ends its line takes the next non-empty line within this many characters
+
+
+class Statement(NamedTuple):
+    """One explicit answer statement: where it starts, how it was made, and the answer text it states."""
+
+    start: int
+    kind: str  # "phrase" | "box"
+    text: str
+    tentative: bool  # "the answer is B?" / "\\boxed{B}? Wait" : a guess the model goes on to question
+
+
+def _box_content(text: str, open_brace: int) -> tuple[str, int] | None:
+    depth = 0
+    for j in range(open_brace, min(len(text), open_brace + _MAX_BOX)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[open_brace + 1 : j], j + 1
+    return None
+
+
+def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Statement]:
+    """Every explicit answer statement in text order: answer phrases and ``\\boxed{}`` contents.
+
+    `subjects` are task nouns that may stand for "answer" ("The emotion is joy", "Emotion: joy").
+
+    A phrase states the rest of its line, cut at a later phrase head on the same line ("Final Answer: The
+    final answer is 5" states "5"); a head that ends its line states the next non-empty line.
+    """
+    found: list[Statement] = []
+    heads = list(_statement_head(subjects).finditer(text))
+    for index, head in enumerate(heads):
+        line_end = text.find("\n", head.end())
+        line_end = len(text) if line_end < 0 else line_end
+        if index + 1 < len(heads) and heads[index + 1].start() < line_end:
+            continue  # a later head on this line states the answer
+        tail = text[head.end() : line_end]
+        if not tail.strip(" \t*_:"):
+            following = text[line_end : line_end + _NEXT_LINE_GAP].lstrip()
+            tail = following.split("\n", 1)[0] if following else ""
+        if tail.strip():
+            found.append(Statement(head.start(), "phrase", tail.strip(), _is_tentative(tail)))
+    for box in _BOX_START.finditer(text):
+        i = box.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            inside = _box_content(text, i)
+            if inside is None:
+                continue  # unbalanced: cut off
+            content, end = inside
+            after = text[end : end + 8].lstrip(" $\\)]")
+            found.append(Statement(box.start(), "box", content.strip(), after.startswith("?")))
+        else:
+            match = re.match(r"\s*([^\s$]+)", text[i : i + 100])  # \boxed 5
+            if match:
+                found.append(Statement(box.start(), "box", match.group(1), False))
+    return sorted(found, key=lambda s: s.start)
+
+
+def _is_tentative(tail: str) -> bool:
+    """The stated answer is a question ("B? Let me check"), not a statement."""
+    clause = re.split(r"(?<=[.!?])\s|\n", tail.strip(), maxsplit=1)[0]
+    return clause.rstrip(" *_$)").endswith("?")
+
+
+_LATEX_TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]*)\}")
+
+
+def unwrap_answer(answer: str) -> str:
+    """The bare answer inside LaTeX and markdown: ``$\\boxed{\\text{B}}$`` -> ``B``, ``**(B)**`` -> ``(B)``,
+    ``\\(B\\)`` -> ``B``; a Unicode minus becomes ``-``. Inner text is kept as written otherwise."""
+    s = answer.strip()
+    for _ in range(4):
+        before = s
+        s = strip_wrappers(s)
+        box = _BOX_START.match(s)
+        if box:
+            brace = s.find("{", box.end())
+            inside = _box_content(s, brace) if brace >= 0 else None
+            if inside is not None and not s[inside[1] :].strip(" .$"):
+                s = inside[0]
+        s = _LATEX_TEXT.sub(r"\1", s)
+        s = s.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",")
+        if s == before:
+            break
+    return s.replace("\u2212", "-").strip()
+
+
+def first_clause(text: str) -> str:
+    """The text up to its first sentence end, line break, or a trailing "because"/"since"/"as" clause."""
+    return re.split(
+        r"\n|(?<!\d)\.(?:\s|$)|\.\s|;\s|\s+(?:because|since|as|which|given|due\s+to)\s|,\s+(?:because|since|as|which|so|but)\s",
+        text.strip(),
+        maxsplit=1,
+    )[0].strip()
+
+
+def option_listing_lines(lines: list[str], letters: str) -> set[int]:
+    """Indices of lines that restate lettered options ("A. 4", "**(B)** text"), when two or more distinct
+    letters are listed that way: such a block is a restatement, not an answer."""
+    pattern = re.compile(rf"^[\*_`>\-\s]*[\(\[]?([{letters}])[\)\].:][\*_`]*\s+\S")
+    hits = {i: m.group(1) for i, line in enumerate(lines) if (m := pattern.match(line))}
+    return set(hits) if len(set(hits.values())) >= 2 else set()
 
 
 def first_math_span(text: str) -> str:
