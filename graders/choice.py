@@ -26,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 from graders.base import GradeRequest
 from graders.extraction import (
     answer_statements,
+    clean_statement,
     first_clause,
     nonempty_lines,
     option_listing_lines,
@@ -103,13 +104,6 @@ _FILLER = re.compile(
     r"|the\s+|option\s+|choice\s+|letter\s+|answer\s+)",
     re.IGNORECASE,
 )
-_INLINE_WRAPPERS = (
-    (re.compile(r"\$+([^$\n]{1,60}?)\$+"), r"\1"),
-    (re.compile(r"\\\((.{1,60}?)\\\)"), r"\1"),
-    (re.compile(r"\\boxed\s*\{([^{}\n]{0,60})\}"), r"\1"),
-    (re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}\n]{0,60})\}"), r"\1"),
-    (re.compile(r"\*\*|__|`"), ""),
-)
 # After a bare letter, a lower-case word that continues the sentence ("B because ...", "C is correct");
 # any other lower-case word makes the letter a word: "I believe", "a cat".
 _CONNECTORS = frozenset(
@@ -130,13 +124,6 @@ _CONNECTORS = frozenset(
         "and",
     ]
 )
-
-
-def clean_statement(text: str) -> str:
-    s = text.strip()
-    for pattern, repl in _INLINE_WRAPPERS:
-        s = pattern.sub(repl, s)
-    return s.replace("\u2212", "-").strip()
 
 
 def strip_filler(text: str) -> str:

@@ -9,7 +9,15 @@ from typing import Any
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_phrase, last_boxed, last_line, strip_wrappers
+from graders.choice import Reading, option_forms, read_stated
+from graders.extraction import (
+    answer_statements,
+    clean_statement,
+    first_clause,
+    last_line,
+    number_word_value,
+    unwrap_answer,
+)
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 Role = str  # "knight" | "knave"
@@ -20,6 +28,9 @@ class ExactGold(StrictModel):
     ({"Zoey": "knave", "Oliver": "knight"}; booleans mean knight=True)."""
 
     answer: str | dict[str, str | bool]
+    choices: list[str] | None = Field(
+        default=None, description="the item's option texts in letter order (BBH multiple choice), for reading"
+    )
 
 
 class ExactOptions(StrictModel):
@@ -36,8 +47,7 @@ _PAREN_LETTER = re.compile(r"^\(([A-Z])\)$")
 
 
 def normalise(text: str, options: ExactOptions) -> str:
-    s = strip_wrappers(text)
-    s = re.sub(r"\\text\{([^{}]*)\}", r"\1", s)
+    s = _number_words_as_digits(unwrap_answer(text))
     if not options.case_sensitive:
         s = s.lower()
     if options.words:
@@ -48,20 +58,44 @@ def normalise(text: str, options: ExactOptions) -> str:
     return s.strip()
 
 
-def extract_exact(response: str) -> str | None:
-    """ "the answer is X" / "Answer: X" (also \\boxed{X}), else the last non-empty line."""
-    for candidate in (answer_phrase(response), last_boxed(response), last_line(response)):
-        if candidate:
-            cleaned = strip_wrappers(candidate)
-            if cleaned:
-                return cleaned
-    return None
+def extract_exact(response: str, *, final_only: bool = False) -> str | None:
+    """The last explicit answer statement ("So the answer is X", "Answer: X", \\boxed{X}; BBH's exemplars
+    end with "So the answer is X."), unwrapped from LaTeX/markdown and cut at its sentence end; without any,
+    the last non-empty line (not for a cut-off response, `final_only`)."""
+    stated = [s.text for s in answer_statements(response) if not s.tentative]
+    candidate = stated[-1] if stated else (None if final_only else last_line(response))
+    if not candidate:
+        return None
+    answer = unwrap_answer(first_clause(clean_statement(candidate)))
+    return _number_words_as_digits(answer) or None
 
 
-def _letter_target(extracted: str) -> str | None:
-    """ "(A)", "A", "(A) the text", "A)" -> "A"; for BBH multiple-choice targets."""
-    match = re.match(r"^[\(\[]?([A-Z])(?:[\)\].:]|\s|$)", extracted.strip())
-    return match.group(1) if match else None
+def _number_words_as_digits(answer: str) -> str:
+    """ "nine" -> "9" (BBH object counting); any other answer unchanged."""
+    value = number_word_value(answer)
+    return str(value) if value is not None else answer
+
+
+BBH_LETTERS = "ABCDEFGHIJKLMNOPQR"  # BBH's largest option lists (geometric shapes, date understanding) fit
+
+
+def _letter_reading(extracted: str, choices: list[str] | None) -> Reading | None:
+    """The option an extracted BBH answer names: "(B)", "b", "(B) text", the option's text; hedges
+    ("(A) or (D)") and a letter whose text is another option's are readings that name no single option."""
+    letters = BBH_LETTERS[: len(choices)] if choices else BBH_LETTERS
+    return read_stated(extracted, letters, option_forms(choices))
+
+
+def _letter_target(extracted: str, choices: list[str] | None = None) -> str | None:
+    """The one option letter an extracted answer names, for BBH multiple-choice targets; None otherwise."""
+    reading = _letter_reading(extracted, choices)
+    return reading.answer if reading is not None and reading.single else None
+
+
+def _numbers_equal(extracted: str, gold: str) -> bool:
+    """An integer target ("8") against an answer that is that number with a unit ("8 objects")."""
+    match = re.fullmatch(r"(-?\d+)(?:\.0+)?(?:\s+[A-Za-z][A-Za-z\s]*)?", extracted.strip())
+    return bool(match and re.fullmatch(r"-?\d+", gold.strip()) and int(match.group(1)) == int(gold))
 
 
 # ---- Knights & Knaves -----------------------------------------------------------------------
@@ -124,7 +158,7 @@ class ExactGrader(Grader):
     Options = ExactOptions
 
     def _is_gold_dict(self, raw: dict[str, Any]) -> bool:
-        return set(raw) == {"answer"}  # any other dict is a K&K name -> role map
+        return "answer" in raw and set(raw) <= {"answer", "choices"}  # any other dict is a K&K role map
 
     def extract(self, response: str, options: ExactOptions, gold: ExactGold) -> str | None:
         if options.kk:
@@ -134,6 +168,11 @@ class ExactGrader(Grader):
                 roles = {**parse_roles(response, names), **roles}
             return format_roles(roles, names) or None
         return extract_exact(response)
+
+    def extract_final(self, response: str, options: ExactOptions, gold: ExactGold) -> str | None:
+        if options.kk:
+            return self.extract(response, options, gold)
+        return extract_exact(response, final_only=True)
 
     def judge(
         self, extracted: str, gold: ExactGold, options: ExactOptions, request: GradeRequest
@@ -148,13 +187,18 @@ class ExactGrader(Grader):
             raise GraderConfigError(f"exact: gold must be a string unless kk is set, got {gold.answer!r}")
         letter = _PAREN_LETTER.match(gold.answer.strip())
         if letter:
-            return Judgement(correct=_letter_target(extracted) == letter.group(1))
+            reading = _letter_reading(extracted, gold.choices)
+            if reading is not None and not reading.single:
+                return Judgement(correct=False, detail=f"not one option: {reading.answer}")
+            return Judgement(correct=reading is not None and reading.answer == letter.group(1))
+        if _numbers_equal(extracted, gold.answer):
+            return Judgement(correct=True)
         return Judgement(correct=normalise(extracted, options) == normalise(gold.answer, options))
 
     def same_answer(self, a: str, b: str, options: ExactOptions) -> bool:
         if options.kk:
             return _roles_from_formatted(a) == _roles_from_formatted(b)
         la, lb = _letter_target(a), _letter_target(b)
-        if la and lb and len(a.strip()) <= 3 and len(b.strip()) <= 3:
+        if la and lb:  # "(B)" and "(B) Paris" are one vote
             return la == lb
         return normalise(a, options) == normalise(b, options)

@@ -201,6 +201,23 @@ def unwrap_answer(answer: str) -> str:
     return s.replace("\u2212", "-").strip()
 
 
+_INLINE_WRAPPERS = (
+    (re.compile(r"\$+([^$\n]{1,60}?)\$+"), r"\1"),
+    (re.compile(r"\\\((.{1,60}?)\\\)"), r"\1"),
+    (re.compile(r"\\boxed\s*\{([^{}\n]{0,60})\}"), r"\1"),
+    (re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}\n]{0,60})\}"), r"\1"),
+    (re.compile(r"\*\*|__|`"), ""),
+)
+
+
+def clean_statement(text: str) -> str:
+    """Inline LaTeX/markdown wrappers removed inside a statement: "$B$. Because" -> "B. Because"."""
+    s = text.strip()
+    for pattern, repl in _INLINE_WRAPPERS:
+        s = pattern.sub(repl, s)
+    return s.replace("\u2212", "-").strip()
+
+
 def first_clause(text: str) -> str:
     """The text up to its first sentence end, line break, or a trailing "because"/"since"/"as" clause."""
     return re.split(
@@ -216,6 +233,43 @@ def option_listing_lines(lines: list[str], letters: str) -> set[int]:
     pattern = re.compile(rf"^[\*_`>\-\s]*[\(\[]?([{letters}])[\)\].:][\*_`]*\s+\S")
     hits = {i: m.group(1) for i, line in enumerate(lines) if (m := pattern.match(line))}
     return set(hits) if len(set(hits.values())) >= 2 else set()
+
+
+_UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+]
+_UNITS += ["sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = {
+    w: 10 * (i + 2)
+    for i, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])
+}
+
+
+def number_word_value(text: str) -> int | None:
+    """ "nine" -> 9, "twenty-one" -> 21, "minus four" -> -4 (0-99); None for anything else."""
+    words = re.split(r"[\s-]+", text.strip().lower().rstrip("."))
+    sign = -1 if words and words[0] in ("minus", "negative") else 1
+    words = words[1:] if sign < 0 else words
+    if len(words) == 1 and words[0] in _UNITS:
+        return sign * _UNITS.index(words[0])
+    if words and words[0] in _TENS and (len(words) == 1 or (len(words) == 2 and words[1] in _UNITS[1:10])):
+        return sign * (_TENS[words[0]] + (_UNITS.index(words[1]) if len(words) == 2 else 0))
+    return None
 
 
 def first_math_span(text: str) -> str:

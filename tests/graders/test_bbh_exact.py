@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from graders import same_answer
+from harness.taskset import Task
 from tests.graders.helpers import run
 
+TASKS = Path(__file__).resolve().parents[2] / "tasks"
 BBH = {"ignore_whitespace": True, "words": True}
 DATE_OPTIONS = ["12/11/1937", "12/25/1937", "01/04/1938", "12/04/1937", "12/25/2006", "07/25/1937"]
 
@@ -56,10 +60,17 @@ def test_cut_off_bbh_response_without_final_statement_is_truncated() -> None:
     assert bbh("So the answer is (A).", "(A)", "length") == "right"
 
 
-def test_bbh_task_wires_option_texts() -> None:
-    from pathlib import Path
+def test_bbh_task_passes_each_items_option_texts_to_the_grader() -> None:
+    from tasks.custom.bbh import option_texts
 
-    from harness.taskset import Task
-
-    task = Task.from_file(Path(__file__).resolve().parents[2] / "tasks" / "bbh.yaml")
-    assert task.spec.grader.gold == {"answer": "answer", "choices": "option_texts"} or "choices" in task.spec.grader.gold
+    spec = Task.from_file(TASKS / "bbh.yaml").spec
+    assert spec.grader.gold == {"answer": "answer", "choices": "option_texts"}
+    rows = [
+        {
+            "input": "Today is Christmas Eve of 1937. What is the date tomorrow?\nOptions:\n(A) 12/11/1937\n(B) 12/25/1937",
+            "target": "(B)",
+        },
+        {"input": "not ( True ) and ( True ) is", "target": "False"},
+    ]
+    texts = [row["option_texts"] for row in option_texts(rows, None)]  # type: ignore[arg-type]
+    assert texts == [["12/11/1937", "12/25/1937"], None]
