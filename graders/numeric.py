@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_phrase, last_boxed, strip_wrappers
+from graders.extraction import answer_statements, clean_statement, first_clause
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
@@ -36,12 +36,14 @@ YES_NO = ("yes", "no")
 _YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 
 
-def extract_yes_no(response: str) -> str | None:
-    """yes/no from the answer phrase or the last \\boxed{}, else the last standalone yes/no in the text."""
-    for candidate in (answer_phrase(response), last_boxed(response)):
-        match = _YES_NO_WORD.search(candidate or "")
-        if match:
+def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
+    """yes/no from the last answer statement, else (not for a cut-off response) the last yes/no in the text."""
+    for statement in reversed(answer_statements(response)):
+        match = _YES_NO_WORD.search(statement.text)
+        if match and not statement.tentative:
             return match.group(1).lower()
+    if final_only:
+        return None
     words = _YES_NO_WORD.findall(response)
     return words[-1].lower() if words else None
 
@@ -108,18 +110,52 @@ def numbers_match(a: ParsedNumber, b: ParsedNumber, options: NumericOptions) -> 
     )
 
 
-def extract_number_text(response: str) -> str | None:
-    """The answer phrase's first number, else the last \\boxed{}, else the last number in the text."""
-    for candidate in (answer_phrase(response), last_boxed(response)):
-        if candidate and parse_number(strip_wrappers(candidate)) is not None:
-            return _number_span(strip_wrappers(candidate))
-    spans = list(_NUMBER.finditer(response))
+def _plain_numbers(text: str) -> str:
+    """LaTeX and typography that hide a number: \\frac{1}{4} -> 1/4, \\text{}, \\%, \\$, {,}, a Unicode minus."""
+    s = clean_statement(text)
+    s = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"\1/\2", s)
+    s = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\(?:left|right)\s*([()\[\]])", r"\1", s)
+    return s.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",").replace("\u2212", "-")
+
+
+def _is_year(match: re.Match[str]) -> bool:
+    text = match.group("num")
+    return bool(re.fullmatch(r"(?:19|20)\d\d", text)) and not (match.group("pct") or match.group("den"))
+
+
+_VERB = re.compile(r"\b(?:is|was|are|were|equals?|be|of|comes\s+to|amounts\s+to)\b", re.IGNORECASE)
+
+
+def final_quantity(stated: str) -> str | None:
+    """The quantity a statement settles on: after its last "=", else after its last "is"/"was"/"of", else
+    its first number that is not a year ("the change from 2019 to 2020 is 5.3%" -> 5.3%, "5.3 - 2.1 = 3.2"
+    -> 3.2, "25% (from 2018 to 2019)" -> 25%). Two numbers joined by "or" are a hedge: "3.2 or 3.5"."""
+    clause = first_clause(_plain_numbers(stated))
+    numbers = list(_NUMBER.finditer(clause))
+    for first, second in zip(numbers, numbers[1:], strict=False):
+        if re.fullmatch(r"\s*or\s*", clause[first.end() : second.start()], re.IGNORECASE):
+            a, b = first.group(0).strip(), second.group(0).strip()
+            if parse_number(a) != parse_number(b):
+                return f"{a} or {b}"
+    for cut in (clause.rfind("="), max((m.end() for m in _VERB.finditer(clause)), default=-1)):
+        if cut >= 0 and (match := _NUMBER.search(clause, cut + 1)):
+            return match.group(0).strip()
+    if not numbers:
+        return None
+    not_years = [m for m in numbers if not _is_year(m)]
+    return (not_years or numbers)[0].group(0).strip()
+
+
+def extract_number_text(response: str, *, final_only: bool = False) -> str | None:
+    """The last answer statement's final quantity; else (not for a cut-off response) the last number."""
+    for statement in reversed(answer_statements(response)):
+        if not statement.tentative and (quantity := final_quantity(statement.text)):
+            return quantity
+    if final_only:
+        return None
+    spans = list(_NUMBER.finditer(_plain_numbers(response)))
     return spans[-1].group(0).strip() if spans else None
-
-
-def _number_span(text: str) -> str:
-    match = _NUMBER.search(re.sub(r"\\text\{([^{}]*)\}", r"\1", text))
-    return match.group(0).strip() if match else text
 
 
 @register
@@ -134,6 +170,11 @@ class NumericGrader(Grader):
             return extract_yes_no(response)
         return extract_number_text(response)
 
+    def extract_final(self, response: str, options: NumericOptions, gold: object) -> str | None:
+        if isinstance(gold, NumericGold) and gold.yes_no:
+            return extract_yes_no(response, final_only=True)
+        return extract_number_text(response, final_only=True)
+
     def judge(
         self, extracted: str, gold: NumericGold, options: NumericOptions, request: GradeRequest
     ) -> Judgement:
@@ -146,6 +187,8 @@ class NumericGrader(Grader):
         )
         if gold_number is None:
             raise GraderConfigError(f"numeric: gold {gold.answer!r} has no number in it")
+        if " or " in extracted:
+            return Judgement(correct=False, detail=f"hedge between {extracted}")
         answer = parse_number(extracted)
         if answer is None:
             return Judgement(correct=False, detail=f"no number in {extracted!r}")
