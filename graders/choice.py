@@ -282,8 +282,8 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     kept = [line for i, line in enumerate(lines) if i not in listing]
     reading = _letter_signal(kept, letters) if by_letter else None
     if reading is None and forms and kept:
-        for segment in dict.fromkeys((kept[0], kept[-1], "\n".join(kept))):
-            options = _text_options(segment if "\n" in segment else first_clause(segment), forms)
+        for segment in dict.fromkeys((first_clause(kept[0]), first_clause(kept[-1]), "\n".join(kept))):
+            options = _text_options(segment, forms)
             if len(options) == 1:
                 return Reading(letters[options[0]], True)
     return reading
