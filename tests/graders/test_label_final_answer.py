@@ -67,3 +67,11 @@ def test_cut_off_label_response_needs_a_final_statement() -> None:
 def test_synonyms_are_visible_in_the_task_files() -> None:
     for task in ("emorynlp", "meld", "dailydialog"):
         assert task_options(task)["synonyms"], f"{task}.yaml maps no synonyms"
+
+
+@pytest.mark.parametrize("task", ["emorynlp", "meld", "dailydialog"])
+def test_label_corpus_uses_the_task_files_options(task: str) -> None:
+    from tests.graders.corpus import CORPUS_DIR, load_corpus_file
+
+    cases = load_corpus_file(CORPUS_DIR / f"{task}.yaml")
+    assert cases and all(case.options == task_options(task) for case in cases)
