@@ -92,6 +92,15 @@ def _letter_target(extracted: str, choices: list[str] | None = None) -> str | No
     return reading.answer if reading is not None and reading.single else None
 
 
+def _as_option(answer: str | None, gold: ExactGold) -> str | None:
+    """On a multiple-choice item, an answer naming one option becomes "(B)" ("b", "(B) Paris", "Paris"), so
+    that votes for the same option agree; hedges and contradictions stay as written (they grade wrong)."""
+    if answer is None or not isinstance(gold.answer, str) or not _PAREN_LETTER.match(gold.answer.strip()):
+        return answer
+    letter = _letter_target(answer, gold.choices)
+    return f"({letter})" if letter else answer
+
+
 def _numbers_equal(extracted: str, gold: str) -> bool:
     """An integer target ("8") against an answer that is that number with a unit ("8 objects")."""
     match = re.fullmatch(r"(-?\d+)(?:\.0+)?(?:\s+[A-Za-z][A-Za-z\s]*)?", extracted.strip())
@@ -167,12 +176,12 @@ class ExactGrader(Grader):
             if len(roles) < len(names):
                 roles = {**parse_roles(response, names), **roles}
             return format_roles(roles, names) or None
-        return extract_exact(response)
+        return _as_option(extract_exact(response), gold)
 
     def extract_final(self, response: str, options: ExactOptions, gold: ExactGold) -> str | None:
         if options.kk:
             return self.extract(response, options, gold)
-        return extract_exact(response, final_only=True)
+        return _as_option(extract_exact(response, final_only=True), gold)
 
     def judge(
         self, extracted: str, gold: ExactGold, options: ExactOptions, request: GradeRequest

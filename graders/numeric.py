@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_statements, clean_statement, first_clause
+from graders.extraction import answer_statements, clean_statement, first_clause, nonempty_lines
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
@@ -61,6 +61,7 @@ _NUMBER = re.compile(
     r"(?P<neg_paren>\()?\s*(?P<sign>[-+\u2212])?\s*(?:[$€£¥]|usd\s*)?\s*"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?"
     r"\s*(?P<pct>%|\\%|percent)?\s*(?P<close_paren>\))?",
     re.IGNORECASE,
 )
@@ -69,6 +70,10 @@ _NUMBER = re.compile(
 class ParsedNumber(StrictModel):
     value: float
     is_percent: bool = False
+    scale: int = Field(default=0, description='"thousand" = 1 ... "trillion" = 4: a power of 1000 was named')
+
+
+_SCALES = ("", "thousand", "million", "billion", "trillion")
 
 
 def parse_number(text: str) -> ParsedNumber | None:
@@ -87,10 +92,16 @@ def parse_number(text: str) -> ParsedNumber | None:
     negative = match.group("sign") in ("-", "\u2212") or bool(
         match.group("neg_paren") and match.group("close_paren")
     )
-    return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")))
+    scale = _SCALES.index(match.group("scale").lower()) if match.group("scale") else 0
+    return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")), scale=scale)
 
 
 def candidates(number: ParsedNumber, percent: str) -> list[float]:
+    if number.scale:
+        # "3.2 billion" against a table in millions (3200) or in units: the gold's unit is unknown, so the
+        # stated amount may be given in any power of 1000.
+        amount = number.value * 1000**number.scale
+        return [amount / 1000**k for k in range(len(_SCALES))]
     if not number.is_percent:
         return [number.value]
     if percent == "as_number":
@@ -148,12 +159,16 @@ def final_quantity(stated: str) -> str | None:
 
 
 def extract_number_text(response: str, *, final_only: bool = False) -> str | None:
-    """The last answer statement's final quantity; else (not for a cut-off response) the last number."""
+    """The last answer statement's final quantity; else (not for a cut-off response) the final quantity of
+    the last line, else the last number."""
     for statement in reversed(answer_statements(response)):
         if not statement.tentative and (quantity := final_quantity(statement.text)):
             return quantity
     if final_only:
         return None
+    lines = nonempty_lines(response)
+    if lines and (quantity := final_quantity(lines[-1])):
+        return quantity  # "The growth rate was 5.3%, which was higher than in 2019." -> 5.3%
     spans = list(_NUMBER.finditer(_plain_numbers(response)))
     return spans[-1].group(0).strip() if spans else None
 
