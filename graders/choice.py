@@ -212,6 +212,8 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
     their texts count (labels shown without letters)."""
     cleaned = clean_statement(text)
     body = strip_filler(cleaned)
+    if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
+        body = strip_filler(negated.group(1))  # "not A but C", "not A, C"
     start = _letter_at_start(body, letters) if by_letter else None
     if start is not None:
         letter, rest = start
@@ -222,6 +224,8 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
             re.IGNORECASE,
         )
         while match := link.match(rest):
+            if re.match(r"\s+(?:is|are|was|isn't)\b", rest[match.end() :]):
+                break  # "C, D is wrong": the second letter starts a new clause
             chain.append(match.group(1).upper())
             rest = rest[match.end() :]
         distinct = list(dict.fromkeys(chain))
@@ -290,10 +294,10 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
 
 
 def _letter_signal(kept: list[str], letters: str) -> Reading | None:
-    bare = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])[\)\]]?[\*_`\s]*[.:]?[\*_`\s]*$")
+    bare = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])[\)\]]?[\*_`\s]*[.:]?[\*_`\s]*$", re.IGNORECASE)
     for line in reversed(kept):
         if match := bare.match(clean_statement(line)):
-            return Reading(match.group(1), True)
+            return Reading(match.group(1).upper(), True)
     bold = re.compile(rf"(?:\*\*|__)\s*[\(\[]?([{letters}])(?:[\)\].:]|\s*(?:\*\*|__))")
     bolds = [m.group(1) for line in kept for m in bold.finditer(line)]
     if bolds:

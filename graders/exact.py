@@ -67,7 +67,13 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     if not candidate:
         return None
     answer = unwrap_answer(first_clause(clean_statement(candidate)))
+    if verdict := _BINARY_ANSWER.match(answer):
+        answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
     return _number_words_as_digits(answer) or None
+
+
+# BBH's two-way targets; a stated answer that opens with one of them and goes on to explain is that word.
+_BINARY_ANSWER = re.compile(r"^(yes|no|true|false|valid|invalid)(?:[,;:.!]\s|\s+(?:-|\u2013|\u2014)\s)", re.I)
 
 
 def _number_words_as_digits(answer: str) -> str:
@@ -103,7 +109,7 @@ def _as_option(answer: str | None, gold: ExactGold) -> str | None:
 
 def _numbers_equal(extracted: str, gold: str) -> bool:
     """An integer target ("8") against an answer that is that number with a unit ("8 objects")."""
-    match = re.fullmatch(r"(-?\d+)(?:\.0+)?(?:\s+[A-Za-z][A-Za-z\s]*)?", extracted.strip())
+    match = re.fullmatch(r"(-?\d+)(?:\.0+)?(?:\s+\D*)?", extracted.strip())  # "8 objects", "63 (sixty-three)"
     return bool(match and re.fullmatch(r"-?\d+", gold.strip()) and int(match.group(1)) == int(gold))
 
 

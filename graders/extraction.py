@@ -138,8 +138,8 @@ def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Stateme
 
     `subjects` are task nouns that may stand for "answer" ("The emotion is joy", "Emotion: joy").
 
-    A phrase states the rest of its line, cut at a later phrase head on the same line ("Final Answer: The
-    final answer is 5" states "5"); a head that ends its line states the next non-empty line.
+    A phrase states the rest of its line up to a later head on the same line ("Final Answer: The final
+    answer is 5" gives "The final" and "5"); a head that ends its line states the next non-empty line.
     """
     found: list[Statement] = []
     heads = list(_statement_head(subjects).finditer(text))
@@ -147,9 +147,9 @@ def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Stateme
         line_end = text.find("\n", head.end())
         line_end = len(text) if line_end < 0 else line_end
         if index + 1 < len(heads) and heads[index + 1].start() < line_end:
-            continue  # a later head on this line states the answer
+            line_end = heads[index + 1].start()  # "Answer: The answer is C": this head states "The "
         tail = text[head.end() : line_end]
-        if not tail.strip(" \t*_:"):
+        if not tail.strip(" \t*_:") and text[line_end : line_end + 1] in ("\n", ""):
             following = text[line_end : line_end + _NEXT_LINE_GAP].lstrip()
             tail = following.split("\n", 1)[0] if following else ""
         if tail.strip():

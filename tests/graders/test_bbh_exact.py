@@ -34,6 +34,10 @@ def bbh(response: str, gold, finish_reason: str = "stop") -> str:
         ("So the answer is **Yes**.", "Yes", "right"),
         ("So the answer is \\(\\text{valid}\\).", "valid", "right"),
         ("So the answer is True. Actually, re-checking, the answer is False.", "False", "right"),
+        ("So the answer is Yes, Elanor tells the truth.", "Yes", "right"),
+        ("So the answer is 63 (sixty-three).", "63", "right"),
+        ("So the answer is 8 or 9.", "8", "wrong"),
+        ("So the answer is `] ] >`.", "] ] >", "right"),
     ],
 )
 def test_bbh_forms(response: str, gold: str, reason: str) -> None:

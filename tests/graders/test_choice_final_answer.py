@@ -33,6 +33,35 @@ def test_final_statement_forms(response: str, gold: str, letters: str, reason: s
     assert run("choice", response, gold, letters=letters).reason == reason
 
 
+CITIES = {"answer": "C", "choices": ["London", "Paris", "Rome", "Berlin"]}
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "The correct answer is **C. Rome**.",
+        "Answer: Option C",
+        "ANSWER:C",
+        "The answer is $\\boxed{\\text{(C)}}$",
+        "Answer: [C]",
+        "Answer: The answer is C.",
+        "Answer: D\n\nAnswer: C",
+        "Therefore, the correct option is (C).",
+        "So, the final answer is C: Rome.",
+        "Answer: C, because Rome is the capital",
+        "Answer: C, D is wrong",
+        "Answer: Rome (C)",
+        "Answer: It's C",
+        "The answer is not A but C",
+        "The answer is C. The answer is not D.",
+        "Rome is the capital of Italy.\n\n**C**",
+        "c",
+    ],
+)
+def test_more_final_statement_forms_read_c(response: str) -> None:
+    assert run("choice", response, CITIES).reason == "right"
+
+
 def test_option_text_instead_of_letter_counts_through_the_gold_choices() -> None:
     gold = {"answer": "D", "choices": TEXTS}
     assert run("choice", "3 + 4 = 7.\n\nAnswer: 7", gold).reason == "right"

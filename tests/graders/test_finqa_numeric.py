@@ -23,6 +23,10 @@ FINQA = {"rel_tol": 0.01, "percent": "either"}
         ("Answer: 3.2 or 3.5", 3.2, "wrong"),
         ("Answer: \u22123.2", -3.2, "right"),
         ("**Answer:** $1,234.5 million", 1234.5, "right"),
+        ("Answer: approximately $3.2 billion", 3200, "right"),  # the table is in millions
+        ("Answer: 60 / 1131 = 0.053", 0.053, "right"),
+        ("Answer: In 2020, revenue was 1,191", 1191, "right"),
+        ("The growth rate was 5.3%, which was higher than in 2019.", 0.053, "right"),
     ],
 )
 def test_final_quantity(response: str, gold, reason: str) -> None:
