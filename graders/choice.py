@@ -264,12 +264,19 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str]]:
 
 
 def final_reading(
-    response: str, letters: str, forms: Forms, *, by_letter: bool = True, subjects: tuple[str, ...] = ()
+    response: str,
+    letters: str,
+    forms: Forms,
+    *,
+    by_letter: bool = True,
+    subjects: tuple[str, ...] = (),
+    cut_off: bool = False,
 ) -> Reading | None:
-    """Rule 1: the last explicit statement that names an option (or hedges between options)."""
+    """Rule 1: the last explicit statement that names an option (or hedges between options). In a cut-off
+    response a statement the model was retracting ("So the answer is B. Wait, ...") is not final."""
     candidates: list[tuple[int, Reading]] = []
     for statement in answer_statements(response, subjects):
-        if statement.tentative:
+        if statement.tentative or (cut_off and statement.retracted):
             continue
         reading = read_stated(statement.text, letters, forms, by_letter=by_letter)
         if reading is not None:
@@ -284,6 +291,9 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     lines = nonempty_lines(response)
     listing = option_listing_lines(lines, letters) if by_letter else set()
     kept = [line for i, line in enumerate(lines) if i not in listing]
+    marked = [lines[i] for i in sorted(listing) if _MARKED.search(lines[i])]
+    if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>- "), letters)):
+        return Reading(start[0], True)  # "A. 4 ❌ / ... / D. 7 ✅": the one option the list marks correct
     reading = _letter_signal(kept, letters) if by_letter else None
     if reading is None and forms and kept:
         for segment in dict.fromkeys((first_clause(kept[0]), first_clause(kept[-1]), "\n".join(kept))):
@@ -291,6 +301,11 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
             if len(options) == 1:
                 return Reading(letters[options[0]], True)
     return reading
+
+
+_MARKED = re.compile(
+    r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b", re.I
+)
 
 
 def _letter_signal(kept: list[str], letters: str) -> Reading | None:
@@ -319,7 +334,9 @@ def read_response(
     subjects: tuple[str, ...] = (),
 ) -> Reading | None:
     """The option a response settles on: its final statement, else (unless final_only) looser signals."""
-    reading = final_reading(response, letters, forms, by_letter=by_letter, subjects=subjects)
+    reading = final_reading(
+        response, letters, forms, by_letter=by_letter, subjects=subjects, cut_off=final_only
+    )
     if reading is None and not final_only:
         reading = loose_reading(response, letters, forms, by_letter=by_letter)
     return reading

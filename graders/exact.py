@@ -62,7 +62,8 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     """The last explicit answer statement ("So the answer is X", "Answer: X", \\boxed{X}; BBH's exemplars
     end with "So the answer is X."), unwrapped from LaTeX/markdown and cut at its sentence end; without any,
     the last non-empty line (not for a cut-off response, `final_only`)."""
-    stated = [s.text for s in answer_statements(response) if not s.tentative]
+    response = _NEXT_QUESTION.split(response, maxsplit=1)[0]
+    stated = [s.text for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))]
     candidate = stated[-1] if stated else (None if final_only else last_line(response))
     if not candidate:
         return None
@@ -74,6 +75,10 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
 
 # BBH's two-way targets; a stated answer that opens with one of them and goes on to explain is that word.
 _BINARY_ANSWER = re.compile(r"^(yes|no|true|false|valid|invalid)(?:[,;:.!]\s|\s+(?:-|\u2013|\u2014)\s)", re.I)
+
+
+# A model continuing the few-shot pattern writes the next "Q: ..." itself; what follows is not its answer.
+_NEXT_QUESTION = re.compile(r"\n\s*Q:\s")
 
 
 def _number_words_as_digits(answer: str) -> str:

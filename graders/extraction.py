@@ -119,6 +119,7 @@ class Statement(NamedTuple):
     kind: str  # "phrase" | "box"
     text: str
     tentative: bool  # "the answer is B?" / "\\boxed{B}? Wait" : a guess the model goes on to question
+    retracted: bool = False  # followed by "Wait, ..." / "Hmm, actually": the model was about to revise it
 
 
 def _box_content(text: str, open_brace: int) -> tuple[str, int] | None:
@@ -153,7 +154,11 @@ def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Stateme
             following = text[line_end : line_end + _NEXT_LINE_GAP].lstrip()
             tail = following.split("\n", 1)[0] if following else ""
         if tail.strip():
-            found.append(Statement(head.start(), "phrase", tail.strip(), _is_tentative(tail)))
+            rest = re.split(r"(?<=[.!?;])\s", tail.strip(), maxsplit=1)[1:]
+            after = " ".join(rest) + " " + text[line_end : line_end + 120]
+            found.append(
+                Statement(head.start(), "phrase", tail.strip(), _is_tentative(tail), _retracts(after))
+            )
     for box in _BOX_START.finditer(text):
         i = box.end()
         while i < len(text) and text[i] == " ":
@@ -164,12 +169,24 @@ def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Stateme
                 continue  # unbalanced: cut off
             content, end = inside
             after = text[end : end + 8].lstrip(" $\\)]")
-            found.append(Statement(box.start(), "box", content.strip(), after.startswith("?")))
+            retracted = _retracts(text[end : end + 120].lstrip(" $\\)].,"))
+            found.append(Statement(box.start(), "box", content.strip(), after.startswith("?"), retracted))
         else:
             match = re.match(r"\s*([^\s$]+)", text[i : i + 100])  # \boxed 5
             if match:
                 found.append(Statement(box.start(), "box", match.group(1), False))
     return sorted(found, key=lambda s: s.start)
+
+
+_RETRACTION = re.compile(
+    r"\s*(?:but\s+)?(?:wait\b|hmm+\b|actually\b|no\b[,.!]|on\s+second\s+thought|let\s+me\s+(?:re|double)"
+    r"|hold\s+on|that'?s\s+(?:not\s+right|wrong)|that\s+can'?t\s+be)",
+    re.IGNORECASE,
+)
+
+
+def _retracts(following: str) -> bool:
+    return bool(_RETRACTION.match(following))
 
 
 def _is_tentative(tail: str) -> bool:

@@ -40,7 +40,7 @@ def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
     """yes/no from the last answer statement, else (not for a cut-off response) the last yes/no in the text."""
     for statement in reversed(answer_statements(response)):
         match = _YES_NO_WORD.search(statement.text)
-        if match and not statement.tentative:
+        if match and not statement.tentative and not (final_only and statement.retracted):
             return match.group(1).lower()
     if final_only:
         return None
@@ -147,8 +147,9 @@ def final_quantity(stated: str) -> str | None:
     for first, second in zip(numbers, numbers[1:], strict=False):
         if re.fullmatch(r"\s*or\s*", clause[first.end() : second.start()], re.IGNORECASE):
             a, b = first.group(0).strip(), second.group(0).strip()
-            if parse_number(a) != parse_number(b):
-                return f"{a} or {b}"
+            pa, pb = parse_number(a), parse_number(b)
+            if pa is not None and pb is not None and not numbers_match(pa, pb, NumericOptions()):
+                return f"{a} or {b}"  # "5.3% (or 0.053)" restates one value and is not a hedge
     for cut in (clause.rfind("="), max((m.end() for m in _VERB.finditer(clause)), default=-1)):
         if cut >= 0 and (match := _NUMBER.search(clause, cut + 1)):
             return match.group(0).strip()
@@ -162,7 +163,9 @@ def extract_number_text(response: str, *, final_only: bool = False) -> str | Non
     """The last answer statement's final quantity; else (not for a cut-off response) the final quantity of
     the last line, else the last number."""
     for statement in reversed(answer_statements(response)):
-        if not statement.tentative and (quantity := final_quantity(statement.text)):
+        if statement.tentative or (final_only and statement.retracted):
+            continue
+        if quantity := final_quantity(statement.text):
             return quantity
     if final_only:
         return None

@@ -78,3 +78,8 @@ def test_bbh_task_passes_each_items_option_texts_to_the_grader() -> None:
     ]
     texts = [row["option_texts"] for row in option_texts(rows, None)]  # type: ignore[arg-type]
     assert texts == [["12/11/1937", "12/25/1937"], None]
+
+
+def test_a_continued_few_shot_pattern_is_not_the_answer() -> None:
+    response = "So the answer is (B).\n\nQ: Today is 3/5/2020. What is the date tomorrow?\nA: So the answer is (C)."
+    assert bbh(response, "(B)") == "right"

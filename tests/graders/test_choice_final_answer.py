@@ -100,3 +100,15 @@ def test_huge_response_finishes() -> None:
     blob = "Hmm " + ("(A) or (B) " * 20000) + ("**" * 20000) + " answer is " * 5000 + "$" * 10000
     assert run("choice", blob, "A").reason in ("wrong", "no_answer")
     assert run("label", blob, "Sad", labels=["Sad", "Mad"], letters=True).reason in ("wrong", "no_answer")
+
+
+def test_a_restated_list_that_marks_one_option_answers_it() -> None:
+    gold = {"answer": "D", "choices": TEXTS}
+    assert run("choice", "Options:\nA. 4 \u274c\nB. 5 \u274c\nC. 6 \u274c\nD. 7 \u2705", gold).reason == "right"
+    assert run("choice", "A. 4 \u2705\nB. 5 \u274c\nC. 6 \u274c\nD. 7 \u2705", gold).reason == "no_answer"
+
+
+def test_cut_off_statement_being_retracted_is_not_final() -> None:
+    retracting = "So the answer is B. But wait, let me reconsider whether the"
+    assert run("choice", retracting, "B", finish_reason="length").reason == "truncated"
+    assert run("choice", "\\boxed{B}. Hmm, actually the units", "B", finish_reason="length").reason == "truncated"

@@ -21,6 +21,7 @@ FINQA = {"rel_tol": 0.01, "percent": "either"}
         ("The total grew from 120 to 150, an increase of 30.", 30, "right"),
         ("Answer: 25% (from 2018 to 2019)", 0.25, "right"),
         ("Answer: 3.2 or 3.5", 3.2, "wrong"),
+        ("Answer: 5.3% (or 0.053)", 0.053, "right"),  # one value restated, not a hedge
         ("Answer: \u22123.2", -3.2, "right"),
         ("**Answer:** $1,234.5 million", 1234.5, "right"),
         ("Answer: approximately $3.2 billion", 3200, "right"),  # the table is in millions
