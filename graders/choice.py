@@ -136,6 +136,9 @@ def strip_filler(text: str) -> str:
     return s
 
 
+_NEW_CLAUSE = re.compile(r"\s(?:is|are|was|isn't)\b")
+
+
 class Reading(NamedTuple):
     answer: str  # one letter; or "A or D" (hedge); or "D but text of B" (contradiction)
     single: bool
@@ -183,7 +186,8 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
     exact = [i for i, fs in enumerate(forms) if said in fs]
     if exact:
         return exact[:1]
-    parts = [normalise_text(p) for p in re.split(r"\s+or\s+|\s*,\s*|\s+and\s+|\s*/\s*", clause) if p.strip()]
+    pieces = re.split(r"\sor\s|,|\sand\s|/", clause)
+    parts = [normalise_text(p) for p in pieces if p.strip()] if len(pieces) <= 2 * len(forms) + 2 else []
     if len(parts) > 1:
         hedged = [i for i, fs in enumerate(forms) if any(p in fs for p in parts)]
         if len(hedged) > 1:
@@ -219,15 +223,17 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
         letter, rest = start
         chain = [letter]
         link = re.compile(
-            rf"^\s*(?:,|/|&|\bor\b|\band\b|\band/or\b)\s*(?:maybe\s+|possibly\s+|perhaps\s+|also\s+)?"
-            rf"(?:option\s+)?[\(\[]?([{letters}{letters.lower()}])(?![A-Za-z0-9])[\)\]]?",
+            rf"[ \t]*(?:,|/|&|\bor\b|\band\b|\band/or\b)[ \t]*(?:maybe\s|possibly\s|perhaps\s|also\s)?[ \t]*"
+            rf"(?:option\s)?[ \t]*[\(\[]?([{letters}{letters.lower()}])(?![A-Za-z0-9])[\)\]]?",
             re.IGNORECASE,
         )
-        while match := link.match(rest):
-            if re.match(r"\s+(?:is|are|was|isn't)\b", rest[match.end() :]):
+        pos = 0
+        while match := link.match(rest, pos):
+            if _NEW_CLAUSE.match(rest, match.end()):
                 break  # "C, D is wrong": the second letter starts a new clause
             chain.append(match.group(1).upper())
-            rest = rest[match.end() :]
+            pos = match.end()
+        rest = rest[pos:]
         distinct = list(dict.fromkeys(chain))
         if len(distinct) > 1:
             return Reading(" or ".join(distinct), False)
@@ -309,7 +315,7 @@ _MARKED = re.compile(
 
 
 def _letter_signal(kept: list[str], letters: str) -> Reading | None:
-    bare = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])[\)\]]?[\*_`\s]*[.:]?[\*_`\s]*$", re.IGNORECASE)
+    bare = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])[\)\]]?[\*_`\s]*(?:[.:][\*_`\s]*)?$", re.IGNORECASE)
     for line in reversed(kept):
         if match := bare.match(clean_statement(line)):
             return Reading(match.group(1).upper(), True)

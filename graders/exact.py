@@ -63,7 +63,9 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     end with "So the answer is X."), unwrapped from LaTeX/markdown and cut at its sentence end; without any,
     the last non-empty line (not for a cut-off response, `final_only`)."""
     response = _NEXT_QUESTION.split(response, maxsplit=1)[0]
-    stated = [s.text for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))]
+    stated = [
+        s.text for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))
+    ]
     candidate = stated[-1] if stated else (None if final_only else last_line(response))
     if not candidate:
         return None
@@ -114,7 +116,7 @@ def _as_option(answer: str | None, gold: ExactGold) -> str | None:
 
 def _numbers_equal(extracted: str, gold: str) -> bool:
     """An integer target ("8") against an answer that is that number with a unit ("8 objects")."""
-    match = re.fullmatch(r"(-?\d+)(?:\.0+)?(?:\s+\D*)?", extracted.strip())  # "8 objects", "63 (sixty-three)"
+    match = re.fullmatch(r"(-?\d+)(?:\.0+)?(?:\s\D*)?", extracted.strip())  # "8 objects", "63 (sixty-three)"
     return bool(match and re.fullmatch(r"-?\d+", gold.strip()) and int(match.group(1)) == int(gold))
 
 

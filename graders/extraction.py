@@ -134,6 +134,18 @@ def _box_content(text: str, open_brace: int) -> tuple[str, int] | None:
     return None
 
 
+def _matching_braces(text: str) -> dict[int, int]:
+    """Position of each "{" -> position of its "}" (one pass; unbalanced ones are absent)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for brace in re.finditer(r"[{}]", text):
+        if brace.group() == "{":
+            stack.append(brace.start())
+        elif stack:
+            pairs[stack.pop()] = brace.start()
+    return pairs
+
+
 def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Statement]:
     """Every explicit answer statement in text order: answer phrases and ``\\boxed{}`` contents.
 
@@ -159,15 +171,17 @@ def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Stateme
             found.append(
                 Statement(head.start(), "phrase", tail.strip(), _is_tentative(tail), _retracts(after))
             )
-    for box in _BOX_START.finditer(text):
+    boxes = list(_BOX_START.finditer(text))
+    pairs = _matching_braces(text) if boxes else {}
+    for box in boxes:
         i = box.end()
         while i < len(text) and text[i] == " ":
             i += 1
         if i < len(text) and text[i] == "{":
-            inside = _box_content(text, i)
-            if inside is None:
-                continue  # unbalanced: cut off
-            content, end = inside
+            close = pairs.get(i)
+            if close is None or close - i > _MAX_BOX:
+                continue  # unbalanced (cut off), or too long to be an answer
+            content, end = text[i + 1 : close], close + 1
             after = text[end : end + 8].lstrip(" $\\)]")
             retracted = _retracts(text[end : end + 120].lstrip(" $\\)].,"))
             found.append(Statement(box.start(), "box", content.strip(), after.startswith("?"), retracted))
@@ -219,7 +233,7 @@ def unwrap_answer(answer: str) -> str:
 
 
 _INLINE_WRAPPERS = (
-    (re.compile(r"\$+([^$\n]{1,60}?)\$+"), r"\1"),
+    (re.compile(r"\$\$?([^$\n]{1,60}?)\$\$?"), r"\1"),
     (re.compile(r"\\\((.{1,60}?)\\\)"), r"\1"),
     (re.compile(r"\\boxed\s*\{([^{}\n]{0,60})\}"), r"\1"),
     (re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}\n]{0,60})\}"), r"\1"),
@@ -238,7 +252,7 @@ def clean_statement(text: str) -> str:
 def first_clause(text: str) -> str:
     """The text up to its first sentence end, line break, or a trailing "because"/"since"/"as" clause."""
     return re.split(
-        r"\n|(?<!\d)\.(?:\s|$)|\.\s|;\s|\s+(?:because|since|as|which|given|due\s+to)\s|,\s+(?:because|since|as|which|so|but)\s",
+        r"\n|(?<!\d)\.(?:\s|$)|\.\s|;\s|\s(?:because|since|as|which|given|due\s+to)\s|,\s(?:because|since|as|which|so|but)\s",
         text.strip(),
         maxsplit=1,
     )[0].strip()

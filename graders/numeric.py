@@ -58,7 +58,8 @@ class NumericOptions(StrictModel):
 
 
 _NUMBER = re.compile(
-    r"(?P<neg_paren>\()?\s*(?P<sign>[-+\u2212])?\s*(?:[$€£¥]|usd\s*)?\s*"
+    # each optional prefix carries its own trailing space, so no two \s* meet (no backtracking blow-up)
+    r"(?P<neg_paren>\(\s*)?(?P<sign>[-+\u2212]\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
     r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?"
@@ -89,7 +90,7 @@ def parse_number(text: str) -> ParsedNumber | None:
         if den == 0:
             return None
         value /= den
-    negative = match.group("sign") in ("-", "\u2212") or bool(
+    negative = (match.group("sign") or "").strip() in ("-", "\u2212") or bool(
         match.group("neg_paren") and match.group("close_paren")
     )
     scale = _SCALES.index(match.group("scale").lower()) if match.group("scale") else 0
@@ -197,7 +198,9 @@ class NumericGrader(Grader):
         self, extracted: str, gold: NumericGold, options: NumericOptions, request: GradeRequest
     ) -> Judgement:
         if gold.yes_no:
-            return Judgement(correct=extracted.strip().lower() == gold.yes_no, detail=f"answered {extracted!r}")
+            return Judgement(
+                correct=extracted.strip().lower() == gold.yes_no, detail=f"answered {extracted!r}"
+            )
         gold_number = (
             ParsedNumber(value=float(gold.answer))
             if not isinstance(gold.answer, str)

@@ -94,14 +94,6 @@ def test_tentative_answer_with_question_mark_is_not_final() -> None:
     assert run("choice", "So the answer is B? Let me re-check the units.", "B").reason == "no_answer"
 
 
-@pytest.mark.timeout(30)
-def test_huge_response_finishes() -> None:
-    """A 200 KB pathological response completes (no catastrophic backtracking in the hot path)."""
-    blob = "Hmm " + ("(A) or (B) " * 20000) + ("**" * 20000) + " answer is " * 5000 + "$" * 10000
-    assert run("choice", blob, "A").reason in ("wrong", "no_answer")
-    assert run("label", blob, "Sad", labels=["Sad", "Mad"], letters=True).reason in ("wrong", "no_answer")
-
-
 def test_a_restated_list_that_marks_one_option_answers_it() -> None:
     gold = {"answer": "D", "choices": TEXTS}
     assert run("choice", "Options:\nA. 4 \u274c\nB. 5 \u274c\nC. 6 \u274c\nD. 7 \u2705", gold).reason == "right"
