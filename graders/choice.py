@@ -258,13 +258,16 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
 
 
 def _verb_statements(text: str, letters: str) -> list[tuple[int, str]]:
-    """ "B is the correct answer", "(C) is correct", "I'll go with D": letter-first statements."""
+    """ "B is the correct answer", "(C) is correct", "I'll go with D", "it should be C.": statements that the
+    answer-phrase heads do not cover."""
     cls = f"[{letters}]"
     end = r"(?=\s*(?:$|[.,;!)\n*]|\s(?:as|because|since|here)\b))"
     patterns = (
         rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears)\s+"
         rf"(?:to\s+be\s+)?(?:the\s+)?(?:correct|right|best|most\s+(?:likely|accurate|appropriate))\b",
         rf"\b(?:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:option\s+|choice\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
+        rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
     )
     return [(m.start(), m.group(1)) for p in patterns for m in re.finditer(p, text)]
 

@@ -101,7 +101,8 @@ _HEAD_CONNECTOR = (
 def _statement_head(subjects: tuple[str, ...]) -> re.Pattern[str]:
     nouns = "|".join(("answer", *map(re.escape, subjects)))
     return re.compile(
-        rf"(?:final\s+answer|(?:correct|right|best)\s+(?:answer|option|choice)|(?<![a-z])(?:{nouns}))"
+        rf"(?:final\s+(?:answer|choice|option|selection)|(?:correct|right|best)\s+(?:answer|option|choice)"
+        rf"|(?<![a-z])(?:{nouns}))"
         + _HEAD_CONNECTOR,
         re.IGNORECASE,
     )

@@ -56,6 +56,10 @@ CITIES = {"answer": "C", "choices": ["London", "Paris", "Rome", "Berlin"]}
         "The answer is C. The answer is not D.",
         "Rome is the capital of Italy.\n\n**C**",
         "c",
+        "Answer: A\n\nWait, actually, it should be C.",
+        "Final choice: C",
+        "I'm torn between A and C. I'll go with C.",
+        "It's A good question. The answer is C.",
     ],
 )
 def test_more_final_statement_forms_read_c(response: str) -> None:
