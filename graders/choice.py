@@ -209,6 +209,22 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
     ]
 
 
+def _alternative(rest: str, letters: str, forms: Forms, own: int) -> list[str]:
+    """A second option offered after the first one's text: "B (joy) or C (surprise)", "B, or maybe fear"."""
+    clause = first_clause(rest.lstrip(" \t)].:-\u2013\u2014"))
+    match = re.search(
+        r"(?:^|\s|,)(?:or|and/or)\s+(?:maybe\s+|possibly\s+|perhaps\s+)?(?:option\s+)?(.*)$", clause, re.I
+    )
+    if match is None:
+        return []
+    other = match.group(1)
+    start = _letter_at_start(other.strip(), letters)
+    if start is not None:
+        return [start[0]] if start[0] != letters[own] else []
+    options = _text_options(first_clause(other), forms) if forms else []
+    return [letters[options[0]]] if len(options) == 1 and options[0] != own else []
+
+
 def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
     """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
 
@@ -234,10 +250,11 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
             chain.append(match.group(1).upper())
             pos = match.end()
         rest = rest[pos:]
+        own = letters.index(letter)
+        chain += _alternative(rest, letters, forms, own)
         distinct = list(dict.fromkeys(chain))
         if len(distinct) > 1:
             return Reading(" or ".join(distinct), False)
-        own = letters.index(letter)
         given = _same_option(rest, forms, own) if forms else None
         if given is not None and given != own:
             return Reading(f"{letter} but text of {letters[given]}", False)

@@ -75,3 +75,8 @@ def test_label_corpus_uses_the_task_files_options(task: str) -> None:
 
     cases = load_corpus_file(CORPUS_DIR / f"{task}.yaml")
     assert cases and all(case.options == task_options(task) for case in cases)
+
+
+@pytest.mark.parametrize("response", ["Answer: B (joy) or C (surprise)", "Answer: B, or maybe fear"])
+def test_a_second_option_after_the_first_ones_text_is_a_hedge(response: str) -> None:
+    assert meld(response, "joy") == "wrong"
