@@ -107,7 +107,7 @@ _FILLER = re.compile(
 # After a bare letter, a lower-case word that continues the sentence ("B because ...", "C is correct");
 # any other lower-case word makes the letter a word: "I believe", "a cat".
 _CONNECTORS = frozenset(
-    [
+    {
         "because",
         "since",
         "as",
@@ -122,7 +122,13 @@ _CONNECTORS = frozenset(
         "here",
         "or",
         "and",
-    ]
+    }
+)
+# Before a mention (in normalised text): "not happy", "doesn't sound happy", "rather than joy", "no fear".
+# The negation reaches over a few words ("doesn't sound happy or angry") but not past a new clause ("but").
+_NEGATED = re.compile(
+    r"(?:\b(?:not|no|never|without|nor|rather than|instead of)|n t)\s+"
+    r"(?:(?!(?:but|just|rather|instead|she|he|they|it|so)\s)[a-z]+\s+){0,4}$"
 )
 
 
@@ -196,7 +202,7 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
     for i, fs in enumerate(forms):
         for f in fs:
             hit = f and re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said)
-            if hit and not said[: hit.start()].endswith(("not ", "rather than ", "instead of ")):
+            if hit and not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
                 mentioned.append(i)
                 break
     # A longer form containing a shorter one ("no emotion" vs "emotion") counts once, as the longer.

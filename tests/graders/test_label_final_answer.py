@@ -80,3 +80,8 @@ def test_label_corpus_uses_the_task_files_options(task: str) -> None:
 @pytest.mark.parametrize("response", ["Answer: B (joy) or C (surprise)", "Answer: B, or maybe fear"])
 def test_a_second_option_after_the_first_ones_text_is_a_hedge(response: str) -> None:
     assert meld(response, "joy") == "wrong"
+
+
+def test_a_negated_emotion_word_is_not_the_answer() -> None:
+    assert meld("The speaker doesn't sound happy at all.", "joy") == "no_answer"
+    assert meld("No fear here, just plain joy.", "joy") == "right"
