@@ -1,20 +1,49 @@
-"""Multiple-choice answers: pull one option letter out of a free-form response."""
+"""Multiple-choice answers: read the one option a free-form response settles on.
+
+Rule (what a careful human grader does with "end with `Answer: $LETTER`"):
+
+1. The last explicit answer statement decides: "Answer: X", "the answer is X", "**Final Answer:** X",
+   ``\\boxed{X}``, "X is the correct answer", "I'll go with X". Earlier statements are what the model
+   changed its mind from. A statement ending in "?" is a guess, not an answer; one that names no option
+   ("the answer is consistent with ...") is passed over.
+2. X may be the letter in any wrapping (``$B$``, ``\\(B\\)``, ``\\text{B}``, ``**B**``, "(b)", "option B"),
+   or the option's text (exact after normalisation, or the only option the statement mentions).
+3. Two different options in the final statement ("A or D", "A, C", "either B or C") are a hedge, and a
+   letter whose accompanying text is another option's ("D. 5" where D is 7) contradicts itself: neither is
+   one answer, so both grade wrong. The extraction records what was read ("A or D", "D but text of B").
+4. Without any statement, looser signals count (a line that is only a letter, the last bold letter, a
+   line opening with a letter, the only option text mentioned), but never lines that restate the option
+   list. A response cut off by the length limit is graded on rule 1 only.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from pydantic import Field, field_validator, model_validator
 
 from graders.base import GradeRequest
-from graders.extraction import answer_phrase, last_boxed, nonempty_lines, strip_wrappers
+from graders.extraction import (
+    answer_statements,
+    clean_statement,
+    first_clause,
+    nonempty_lines,
+    option_listing_lines,
+    unwrap_answer,
+)
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
 class ChoiceGold(StrictModel):
-    """Gold: the correct option letter, e.g. "C" (also accepted: "(C)", "c")."""
+    """Gold: the correct option letter, e.g. "C" (also accepted: "(C)", "c"); optionally the item's option
+    texts in letter order (the task layer passes them so that an answer given as text can be read)."""
 
     answer: str
+    choices: list[str] | None = Field(
+        default=None,
+        description="this item's option texts in letter order; never used to judge, only to read",
+    )
 
     @field_validator("answer")
     @classmethod
@@ -31,7 +60,7 @@ class ChoiceOptions(StrictModel):
     )
     choices: list[str] | None = Field(
         default=None,
-        description="option texts in letter order; lets a response that repeats a choice's text count",
+        description="option texts in letter order when every item has the same ones (per-item texts go in the gold)",
     )
 
     @field_validator("letters")
@@ -54,91 +83,303 @@ class ChoiceOptions(StrictModel):
         return self
 
 
-def _patterns(letters: str) -> dict[str, re.Pattern[str]]:
-    cls = f"[{letters}]"
-    after = r"(?![A-Za-z0-9])"
-    return {
-        # "answer is (C)", "Answer: C", "correct option is C", "final answer: **C**", "Option C is correct"
-        "phrase": re.compile(
-            r"(?:answer|(?:correct|right|best)\s+(?:option|choice))\s*(?:\*\*|__)?\s*"
-            r"(?:is|would\s+be|should\s+be|will\s+be|:|=)\s*:?\s*(?:the\s+)?(?:option|choice|letter)?\s*"
-            rf"[\*_`\s]*[\(\[]?\s*({cls}){after}",
-            re.IGNORECASE,
-        ),
-        "option_first": re.compile(
-            rf"\b(?:option|choice)\s+\(?({cls})\)?\s+is\s+(?:the\s+)?correct", re.IGNORECASE
-        ),
-        "bare_line": re.compile(rf"^[\*_`\s]*[\(\[]?({cls})[\)\]]?[\*_`\s]*[.:]?[\*_`\s]*$"),
-        "bold": re.compile(rf"(?:\*\*|__)\s*[\(\[]?({cls})(?:[\)\].:]|\s*(?:\*\*|__))"),
-        "leading": re.compile(rf"^[\*_`\s]*[\(\[]?({cls})(?:[\)\].:]|\s*$)"),
+# ---- reading one stated answer ------------------------------------------------------------------
+
+Forms = list[list[str]]  # per option (in letter order): its normalised surface forms (text, synonyms)
+
+
+def normalise_text(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", unwrap_answer(text).lower()).strip()
+
+
+def option_forms(choices: list[str] | None) -> Forms:
+    return [[form] if (form := normalise_text(c)) else [] for c in choices or []]
+
+
+_FILLER = re.compile(
+    r"^(?:i\s+(?:think|believe|guess|would\s+say|choose|pick|select|(?:will|would)\s+go\s+with)\s+"
+    r"|i'(?:d|ll)\s+(?:say|go\s+with|choose|pick)\s+|i'm\s+(?:fairly\s+|quite\s+)?(?:confident|sure)\s+"
+    r"|that\s+|it\s+(?:is|must\s+be|should\s+be|would\s+be|has\s+to\s+be)\s+|it's\s+|is\s+"
+    r"|(?:most\s+)?(?:probably|likely)\s+|definitely\s+|clearly\s+|maybe\s+|perhaps\s+|either\s+|both\s+"
+    r"|the\s+|option\s+|choice\s+|letter\s+|answer\s+)",
+    re.IGNORECASE,
+)
+# After a bare letter, a lower-case word that continues the sentence ("B because ...", "C is correct");
+# any other lower-case word makes the letter a word: "I believe", "a cat".
+_CONNECTORS = frozenset(
+    {
+        "because",
+        "since",
+        "as",
+        "is",
+        "seems",
+        "looks",
+        "would",
+        "should",
+        "which",
+        "for",
+        "with",
+        "here",
+        "or",
+        "and",
     }
+)
+# Before a mention (in normalised text): "not happy", "doesn't sound happy", "rather than joy", "no fear".
+# The negation reaches over a few words ("doesn't sound happy or angry") but not past a new clause ("but").
+_NEGATED = re.compile(
+    r"(?:\b(?:not|no|never|without|nor|rather than|instead of)|n t)\s+"
+    r"(?:(?!(?:but|just|rather|instead|she|he|they|it|so)\s)[a-z]+\s+){0,4}$"
+)
 
 
-def _phrase_letter(text: str, pattern: re.Pattern[str]) -> str | None:
-    hits = [m for m in pattern.finditer(text)]
-    for match in reversed(hits):
-        letter = match.group(1)
-        # A lowercase letter counts only when clearly marked, so "the answer is a cat" is not "A".
-        if letter.isupper() or re.search(r"[\(\[\*]\s*$", text[: match.start(1)]):
-            return letter.upper()
+def strip_filler(text: str) -> str:
+    s = text.strip()
+    for _ in range(6):
+        match = _FILLER.match(s)
+        if not match:
+            break
+        s = s[match.end() :].lstrip(" :")
+    return s
+
+
+_NEW_CLAUSE = re.compile(r"\s(?:is|are|was|isn't)\b")
+
+
+class Reading(NamedTuple):
+    answer: str  # one letter; or "A or D" (hedge); or "D but text of B" (contradiction)
+    single: bool
+
+
+def _letter_at_start(text: str, letters: str) -> tuple[str, str] | None:
+    """(letter, rest) when text opens with an option letter used as a letter, else None."""
+    match = re.match(rf"^([\(\[]\s*)?([{letters}{letters.lower()}])(?![A-Za-z0-9'])\s*([\)\]])?", text)
+    if not match:
+        return None
+    letter, rest = match.group(2), text[match.end() :]
+    if match.group(1) or match.group(3):
+        return letter.upper(), rest
+    stripped = rest.lstrip()
+    if not stripped or stripped[0] in ".:,;!-\u2013\u2014*(":
+        return letter.upper(), rest
+    if letter.islower():
+        return None  # "a cat", "c is" : a lower-case letter counts only alone or marked
+    word = re.match(r"[A-Za-z]+", stripped)
+    if word is None or word.group(0)[0].isupper() or word.group(0).lower() in _CONNECTORS:
+        return letter, rest
     return None
 
 
-def _normalise_choice_text(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-
-def _match_choice_text(text: str, choices: list[str], letters: str) -> str | None:
-    """The letter whose option text is the response's answer (exact, else the only one mentioned)."""
-    said = _normalise_choice_text(text)
+def _same_option(rest: str, forms: Forms, own: int) -> int | None:
+    """The index of the option whose text `rest` (what follows a letter) gives; None when it gives none."""
+    said = normalise_text(first_clause(rest.lstrip(" \t)].:-\u2013\u2014,")))
     if not said:
         return None
-    normalised = [_normalise_choice_text(c) for c in choices]
-    exact = [letters[i] for i, c in enumerate(normalised) if c and c == said]
-    if len(exact) == 1:
-        return exact[0]
-    mentioned = [
-        letters[i] for i, c in enumerate(normalised) if c and re.search(rf"\b{re.escape(c)}\b", said)
+
+    def gives(i: int) -> bool:
+        return any(f and (said == f or said.startswith(f + " ")) for f in forms[i])
+
+    if own < len(forms) and gives(own):
+        return own
+    others = [i for i in range(len(forms)) if gives(i)]
+    return others[0] if len(others) == 1 else None
+
+
+def _text_options(clause: str, forms: Forms) -> list[int]:
+    """Options whose text the clause states: exactly, else the options it mentions (not after "not")."""
+    said = normalise_text(clause)
+    if not said:
+        return []
+    exact = [i for i, fs in enumerate(forms) if said in fs]
+    if exact:
+        return exact[:1]
+    pieces = re.split(r"\sor\s|,|\sand\s|/", clause)
+    parts = [normalise_text(p) for p in pieces if p.strip()] if len(pieces) <= 2 * len(forms) + 2 else []
+    if len(parts) > 1:
+        hedged = [i for i, fs in enumerate(forms) if any(p in fs for p in parts)]
+        if len(hedged) > 1:
+            return hedged
+    mentioned = []
+    for i, fs in enumerate(forms):
+        for f in fs:
+            hit = f and re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said)
+            if hit and not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
+                mentioned.append(i)
+                break
+    # A longer form containing a shorter one ("no emotion" vs "emotion") counts once, as the longer.
+    return [
+        i
+        for i in mentioned
+        if not any(
+            j != i and any(f in g and f != g for f in forms[i] for g in forms[j] if f) for j in mentioned
+        )
     ]
-    return mentioned[0] if len(mentioned) == 1 else None
+
+
+def _alternative(rest: str, letters: str, forms: Forms, own: int) -> list[str]:
+    """A second option offered after the first one's text: "B (joy) or C (surprise)", "B, or maybe fear"."""
+    clause = first_clause(rest.lstrip(" \t)].:-\u2013\u2014"))
+    match = re.search(
+        r"(?:^|\s|,)(?:or|and/or)\s+(?:maybe\s+|possibly\s+|perhaps\s+)?(?:option\s+)?(.*)$", clause, re.I
+    )
+    if match is None:
+        return []
+    other = match.group(1)
+    start = _letter_at_start(other.strip(), letters)
+    if start is not None:
+        return [start[0]] if start[0] != letters[own] else []
+    options = _text_options(first_clause(other), forms) if forms else []
+    return [letters[options[0]]] if len(options) == 1 and options[0] != own else []
+
+
+def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
+    """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
+
+    Options are named by their letter in `letters` (position i = forms[i]); with by_letter=False only
+    their texts count (labels shown without letters)."""
+    cleaned = clean_statement(text)
+    body = strip_filler(cleaned)
+    if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
+        body = strip_filler(negated.group(1))  # "not A but C", "not A, C"
+    start = _letter_at_start(body, letters) if by_letter else None
+    if start is not None:
+        letter, rest = start
+        chain = [letter]
+        link = re.compile(
+            rf"[ \t]*(?:,|/|&|\bor\b|\band\b|\band/or\b)[ \t]*(?:maybe\s|possibly\s|perhaps\s|also\s)?[ \t]*"
+            rf"(?:option\s)?[ \t]*[\(\[]?([{letters}{letters.lower()}])(?![A-Za-z0-9])[\)\]]?",
+            re.IGNORECASE,
+        )
+        pos = 0
+        while match := link.match(rest, pos):
+            if _NEW_CLAUSE.match(rest, match.end()):
+                break  # "C, D is wrong": the second letter starts a new clause
+            chain.append(match.group(1).upper())
+            pos = match.end()
+        rest = rest[pos:]
+        own = letters.index(letter)
+        chain += _alternative(rest, letters, forms, own)
+        distinct = list(dict.fromkeys(chain))
+        if len(distinct) > 1:
+            return Reading(" or ".join(distinct), False)
+        given = _same_option(rest, forms, own) if forms else None
+        if given is not None and given != own:
+            return Reading(f"{letter} but text of {letters[given]}", False)
+        return Reading(letter, True)
+    if forms:
+        for clause in dict.fromkeys((first_clause(cleaned), first_clause(body))):
+            options = _text_options(clause, forms)
+            if len(options) == 1:
+                return Reading(letters[options[0]], True)
+            if len(options) > 1:
+                return Reading(" or ".join(letters[i] for i in options), False)
+    if by_letter and re.fullmatch(r"[\(\[]?[A-Z][\)\]]?\.?", body):
+        return Reading(body.strip("()[]."), False)  # a letter outside the option range: an invalid answer
+    return None
+
+
+# ---- the whole response -------------------------------------------------------------------------
+
+
+def _verb_statements(text: str, letters: str) -> list[tuple[int, str]]:
+    """ "B is the correct answer", "(C) is correct", "I'll go with D", "it should be C.": statements that the
+    answer-phrase heads do not cover."""
+    cls = f"[{letters}]"
+    end = r"(?=\s*(?:$|[.,;!)\n*]|\s(?:as|because|since|here)\b))"
+    patterns = (
+        rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears)\s+"
+        rf"(?:to\s+be\s+)?(?:the\s+)?(?:correct|right|best|most\s+(?:likely|accurate|appropriate))\b",
+        rf"\b(?:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:option\s+|choice\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
+        rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
+    )
+    return [(m.start(), m.group(1)) for p in patterns for m in re.finditer(p, text)]
+
+
+def final_reading(
+    response: str,
+    letters: str,
+    forms: Forms,
+    *,
+    by_letter: bool = True,
+    subjects: tuple[str, ...] = (),
+    cut_off: bool = False,
+) -> Reading | None:
+    """Rule 1: the last explicit statement that names an option (or hedges between options). In a cut-off
+    response a statement the model was retracting ("So the answer is B. Wait, ...") is not final."""
+    candidates: list[tuple[int, Reading]] = []
+    for statement in answer_statements(response, subjects):
+        if statement.tentative or (cut_off and statement.retracted):
+            continue
+        reading = read_stated(statement.text, letters, forms, by_letter=by_letter)
+        if reading is not None:
+            candidates.append((statement.start, reading))
+    if by_letter:
+        candidates += [(pos, Reading(letter, True)) for pos, letter in _verb_statements(response, letters)]
+    return max(candidates, key=lambda c: c[0])[1] if candidates else None
+
+
+def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
+    """Rule 4: signals short of a statement, outside any restated option list."""
+    lines = nonempty_lines(response)
+    listing = option_listing_lines(lines, letters) if by_letter else set()
+    kept = [line for i, line in enumerate(lines) if i not in listing]
+    marked = [lines[i] for i in sorted(listing) if _MARKED.search(lines[i])]
+    if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>- "), letters)):
+        return Reading(start[0], True)  # "A. 4 ❌ / ... / D. 7 ✅": the one option the list marks correct
+    reading = _letter_signal(kept, letters) if by_letter else None
+    if reading is None and forms and kept:
+        for segment in dict.fromkeys((first_clause(kept[0]), first_clause(kept[-1]), "\n".join(kept))):
+            options = _text_options(segment, forms)
+            if len(options) == 1:
+                return Reading(letters[options[0]], True)
+    return reading
+
+
+_MARKED = re.compile(
+    r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b", re.I
+)
+
+
+def _letter_signal(kept: list[str], letters: str) -> Reading | None:
+    bare = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])[\)\]]?[\*_`\s]*(?:[.:][\*_`\s]*)?$", re.IGNORECASE)
+    for line in reversed(kept):
+        if match := bare.match(clean_statement(line)):
+            return Reading(match.group(1).upper(), True)
+    bold = re.compile(rf"(?:\*\*|__)\s*[\(\[]?([{letters}])(?:[\)\].:]|\s*(?:\*\*|__))")
+    bolds = [m.group(1) for line in kept for m in bold.finditer(line)]
+    if bolds:
+        return Reading(bolds[-1], True)
+    leading = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])(?:[\)\].:]|\s*$)")
+    for line in dict.fromkeys((kept[0], kept[-1]) if kept else ()):
+        if match := leading.match(line):
+            return Reading(match.group(1), True)
+    return None
+
+
+def read_response(
+    response: str,
+    letters: str,
+    forms: Forms,
+    *,
+    final_only: bool = False,
+    by_letter: bool = True,
+    subjects: tuple[str, ...] = (),
+) -> Reading | None:
+    """The option a response settles on: its final statement, else (unless final_only) looser signals."""
+    reading = final_reading(
+        response, letters, forms, by_letter=by_letter, subjects=subjects, cut_off=final_only
+    )
+    if reading is None and not final_only:
+        reading = loose_reading(response, letters, forms, by_letter=by_letter)
+    return reading
 
 
 def extract_choice_letter(
-    response: str, letters: str = "ABCD", choices: list[str] | None = None
+    response: str, letters: str = "ABCD", choices: list[str] | None = None, *, final_only: bool = False
 ) -> str | None:
-    """Most explicit signal first: answer phrases, \\boxed{}, a bare letter line, bold letters,
-    a line starting with a letter marker, and finally the repeated text of one choice."""
-    pats = _patterns(letters + letters.lower())
-    for key in ("phrase", "option_first"):
-        letter = _phrase_letter(response, pats[key])
-        if letter:
-            return letter
-    boxed = last_boxed(response)
-    if boxed is not None:
-        inner = re.sub(r"\\text(?:bf)?\{([^{}]*)\}", r"\1", boxed)
-        letter = _phrase_letter(strip_wrappers(inner), pats["leading"])
-        if letter:
-            return letter
-    lines = nonempty_lines(response)
-    for line in reversed(lines):
-        match = pats["bare_line"].match(line)
-        if match:
-            return match.group(1).upper()
-    bold = [m.group(1) for m in pats["bold"].finditer(response)]
-    if bold:
-        return bold[-1].upper()
-    if lines:
-        for line in (lines[0], lines[-1]):
-            match = pats["leading"].match(line)
-            if match and match.group(1).isupper():
-                return match.group(1)
-    if choices:
-        for candidate in (answer_phrase(response), lines[-1] if lines else None, response):
-            if candidate:
-                letter = _match_choice_text(strip_wrappers(candidate), choices, letters)
-                if letter:
-                    return letter
-    return None
+    """The option letter the response settles on ("A or D" for a hedge, see the module rule), or None."""
+    reading = read_response(response, letters, option_forms(choices), final_only=final_only)
+    return reading.answer if reading else None
 
 
 @register
@@ -148,14 +389,25 @@ class ChoiceGrader(Grader):
     Gold = ChoiceGold
     Options = ChoiceOptions
 
-    def extract(self, response: str, options: ChoiceOptions, gold: object) -> str | None:
-        return extract_choice_letter(response, options.letters, options.choices)
+    def _choices(self, options: ChoiceOptions, gold: ChoiceGold) -> list[str] | None:
+        choices = gold.choices if gold.choices is not None else options.choices
+        if choices is not None and len(choices) > len(options.letters):
+            raise GraderConfigError(f"{len(choices)} option texts but only letters {options.letters!r}")
+        return choices
+
+    def extract(self, response: str, options: ChoiceOptions, gold: ChoiceGold) -> str | None:
+        return extract_choice_letter(response, options.letters, self._choices(options, gold))
+
+    def extract_final(self, response: str, options: ChoiceOptions, gold: ChoiceGold) -> str | None:
+        return extract_choice_letter(response, options.letters, self._choices(options, gold), final_only=True)
 
     def judge(
         self, extracted: str, gold: ChoiceGold, options: ChoiceOptions, request: GradeRequest
     ) -> Judgement:
         if gold.answer not in options.letters:
             raise GraderConfigError(f"gold letter {gold.answer!r} is not among letters {options.letters!r}")
+        if extracted not in options.letters:
+            return Judgement(correct=False, detail=f"not one valid option: {extracted}")
         return Judgement(correct=extracted == gold.answer)
 
     def same_answer(self, a: str, b: str, options: ChoiceOptions) -> bool:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 import string
+from typing import Any
 
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_phrase, last_boxed, last_line, strip_wrappers
+from graders.choice import Reading, option_forms, read_stated
+from graders.extraction import (
+    answer_statements,
+    clean_statement,
+    first_clause,
+    last_line,
+    number_word_value,
+    unwrap_answer,
+)
 from graders.registry import Grader, Judgement, StrictModel, register
 
 
@@ -16,6 +25,9 @@ class ExactGold(StrictModel):
     """Gold: a target string ("(A)", "True", "valid", "apple banana")."""
 
     answer: str
+    choices: list[str] | None = Field(
+        default=None, description="the item's option texts in letter order (BBH multiple choice), for reading"
+    )
 
 
 class ExactOptions(StrictModel):
@@ -31,8 +43,7 @@ _PAREN_LETTER = re.compile(r"^\(([A-Z])\)$")
 
 
 def normalise(text: str, options: ExactOptions) -> str:
-    s = strip_wrappers(text)
-    s = re.sub(r"\\text\{([^{}]*)\}", r"\1", s)
+    s = _number_words_as_digits(unwrap_answer(text))
     if not options.case_sensitive:
         s = s.lower()
     if options.words:
@@ -43,20 +54,66 @@ def normalise(text: str, options: ExactOptions) -> str:
     return s.strip()
 
 
-def extract_exact(response: str) -> str | None:
-    """ "the answer is X" / "Answer: X" (also \\boxed{X}), else the last non-empty line."""
-    for candidate in (answer_phrase(response), last_boxed(response), last_line(response)):
-        if candidate:
-            cleaned = strip_wrappers(candidate)
-            if cleaned:
-                return cleaned
-    return None
+def extract_exact(response: str, *, final_only: bool = False) -> str | None:
+    """The last explicit answer statement ("So the answer is X", "Answer: X", \\boxed{X}; BBH's exemplars
+    end with "So the answer is X."), unwrapped from LaTeX/markdown and cut at its sentence end; without any,
+    the last non-empty line (not for a cut-off response, `final_only`)."""
+    response = _NEXT_QUESTION.split(response, maxsplit=1)[0]
+    stated = [
+        s.text for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))
+    ]
+    candidate = stated[-1] if stated else (None if final_only else last_line(response))
+    if not candidate:
+        return None
+    answer = unwrap_answer(first_clause(clean_statement(candidate)))
+    if verdict := _BINARY_ANSWER.match(answer):
+        answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
+    return _number_words_as_digits(answer) or None
 
 
-def _letter_target(extracted: str) -> str | None:
-    """ "(A)", "A", "(A) the text", "A)" -> "A"; for BBH multiple-choice targets."""
-    match = re.match(r"^[\(\[]?([A-Z])(?:[\)\].:]|\s|$)", extracted.strip())
-    return match.group(1) if match else None
+# BBH's two-way targets; a stated answer that opens with one of them and goes on to explain is that word.
+_BINARY_ANSWER = re.compile(r"^(yes|no|true|false|valid|invalid)(?:[,;:.!]\s|\s+(?:-|\u2013|\u2014)\s)", re.I)
+
+
+# A model continuing the few-shot pattern writes the next "Q: ..." itself; what follows is not its answer.
+_NEXT_QUESTION = re.compile(r"\n\s*Q:\s")
+
+
+def _number_words_as_digits(answer: str) -> str:
+    """ "nine" -> "9" (BBH object counting); any other answer unchanged."""
+    value = number_word_value(answer)
+    return str(value) if value is not None else answer
+
+
+BBH_LETTERS = "ABCDEFGHIJKLMNOPQR"  # BBH's largest option lists (geometric shapes, date understanding) fit
+
+
+def _letter_reading(extracted: str, choices: list[str] | None) -> Reading | None:
+    """The option an extracted BBH answer names: "(B)", "b", "(B) text", the option's text; hedges
+    ("(A) or (D)") and a letter whose text is another option's are readings that name no single option."""
+    letters = BBH_LETTERS[: len(choices)] if choices else BBH_LETTERS
+    return read_stated(extracted, letters, option_forms(choices))
+
+
+def _letter_target(extracted: str, choices: list[str] | None = None) -> str | None:
+    """The one option letter an extracted answer names, for BBH multiple-choice targets; None otherwise."""
+    reading = _letter_reading(extracted, choices)
+    return reading.answer if reading is not None and reading.single else None
+
+
+def _as_option(answer: str | None, gold: ExactGold) -> str | None:
+    """On a multiple-choice item, an answer naming one option becomes "(B)" ("b", "(B) Paris", "Paris"), so
+    that votes for the same option agree; hedges and contradictions stay as written (they grade wrong)."""
+    if answer is None or not isinstance(gold.answer, str) or not _PAREN_LETTER.match(gold.answer.strip()):
+        return answer
+    letter = _letter_target(answer, gold.choices)
+    return f"({letter})" if letter else answer
+
+
+def _numbers_equal(extracted: str, gold: str) -> bool:
+    """An integer target ("8") against an answer that is that number with a unit ("8 objects")."""
+    match = re.fullmatch(r"(-?\d+)(?:\.0+)?(?:\s\D*)?", extracted.strip())  # "8 objects", "63 (sixty-three)"
+    return bool(match and re.fullmatch(r"-?\d+", gold.strip()) and int(match.group(1)) == int(gold))
 
 
 @register
@@ -66,19 +123,30 @@ class ExactGrader(Grader):
     Gold = ExactGold
     Options = ExactOptions
 
+    def _is_gold_dict(self, raw: dict[str, Any]) -> bool:
+        return "answer" in raw and set(raw) <= {"answer", "choices"}
+
     def extract(self, response: str, options: ExactOptions, gold: ExactGold) -> str | None:
-        return extract_exact(response)
+        return _as_option(extract_exact(response), gold)
+
+    def extract_final(self, response: str, options: ExactOptions, gold: ExactGold) -> str | None:
+        return _as_option(extract_exact(response, final_only=True), gold)
 
     def judge(
         self, extracted: str, gold: ExactGold, options: ExactOptions, request: GradeRequest
     ) -> Judgement:
         letter = _PAREN_LETTER.match(gold.answer.strip())
         if letter:
-            return Judgement(correct=_letter_target(extracted) == letter.group(1))
+            reading = _letter_reading(extracted, gold.choices)
+            if reading is not None and not reading.single:
+                return Judgement(correct=False, detail=f"not one option: {reading.answer}")
+            return Judgement(correct=reading is not None and reading.answer == letter.group(1))
+        if _numbers_equal(extracted, gold.answer):
+            return Judgement(correct=True)
         return Judgement(correct=normalise(extracted, options) == normalise(gold.answer, options))
 
     def same_answer(self, a: str, b: str, options: ExactOptions) -> bool:
         la, lb = _letter_target(a), _letter_target(b)
-        if la and lb and len(a.strip()) <= 3 and len(b.strip()) <= 3:
+        if la and lb:  # "(B)" and "(B) Paris" are one vote
             return la == lb
         return normalise(a, options) == normalise(b, options)

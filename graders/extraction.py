@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import NamedTuple
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 
@@ -80,6 +82,226 @@ def strip_wrappers(answer: str) -> str:
         if s == before:
             break
     return s.strip()
+
+
+# ---- final answer statements (choice, label, BBH exact match, numeric) -------------------------------
+
+# The head of an explicit answer statement: "Answer:", "the answer is", "**Final Answer:**", "the correct
+# option is", "the answer must be", "Answer -". What follows it (on its line, or on the next line when the
+# head ends its line) is the stated answer.
+_HEAD_CONNECTOR = (
+    r"[ \t]*(?:\*\*|__)?[ \t]*"
+    r"(?:is|would[ \t]+be|will[ \t]+be|should[ \t]+be|must[ \t]+be|has[ \t]+to[ \t]+be|seems[ \t]+to[ \t]+be"
+    r"|appears[ \t]+to[ \t]+be|=|:|-(?=\s)|\u2013|\u2014)"
+    r"[ \t]*(?:\*\*|__)?[ \t]*:?"
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _statement_head(subjects: tuple[str, ...]) -> re.Pattern[str]:
+    nouns = "|".join(("answer", *map(re.escape, subjects)))
+    return re.compile(
+        rf"(?:final\s+(?:answer|choice|option|selection)|(?:correct|right|best)\s+(?:answer|option|choice)"
+        rf"|(?<![a-z])(?:{nouns}))"
+        + _HEAD_CONNECTOR,
+        re.IGNORECASE,
+    )
+
+
+_BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_MAX_BOX = 2000  # a box longer than this is not an answer; bounds the brace scan on pathological input
+_NEXT_LINE_GAP = 300  # a head that ends its line takes the next non-empty line within this many characters
+
+
+class Statement(NamedTuple):
+    """One explicit answer statement: where it starts, how it was made, and the answer text it states."""
+
+    start: int
+    kind: str  # "phrase" | "box"
+    text: str
+    tentative: bool  # "the answer is B?" / "\\boxed{B}? Wait" : a guess the model goes on to question
+    retracted: bool = False  # followed by "Wait, ..." / "Hmm, actually": the model was about to revise it
+
+
+def _box_content(text: str, open_brace: int) -> tuple[str, int] | None:
+    depth = 0
+    for j in range(open_brace, min(len(text), open_brace + _MAX_BOX)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[open_brace + 1 : j], j + 1
+    return None
+
+
+def _matching_braces(text: str) -> dict[int, int]:
+    """Position of each "{" -> position of its "}" (one pass; unbalanced ones are absent)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for brace in re.finditer(r"[{}]", text):
+        if brace.group() == "{":
+            stack.append(brace.start())
+        elif stack:
+            pairs[stack.pop()] = brace.start()
+    return pairs
+
+
+def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Statement]:
+    """Every explicit answer statement in text order: answer phrases and ``\\boxed{}`` contents.
+
+    `subjects` are task nouns that may stand for "answer" ("The emotion is joy", "Emotion: joy").
+
+    A phrase states the rest of its line up to a later head on the same line ("Final Answer: The final
+    answer is 5" gives "The final" and "5"); a head that ends its line states the next non-empty line.
+    """
+    found: list[Statement] = []
+    heads = list(_statement_head(subjects).finditer(text))
+    for index, head in enumerate(heads):
+        line_end = text.find("\n", head.end())
+        line_end = len(text) if line_end < 0 else line_end
+        if index + 1 < len(heads) and heads[index + 1].start() < line_end:
+            line_end = heads[index + 1].start()  # "Answer: The answer is C": this head states "The "
+        tail = text[head.end() : line_end]
+        if not tail.strip(" \t*_:") and text[line_end : line_end + 1] in ("\n", ""):
+            following = text[line_end : line_end + _NEXT_LINE_GAP].lstrip()
+            tail = following.split("\n", 1)[0] if following else ""
+        if tail.strip():
+            rest = re.split(r"(?<=[.!?;])\s", tail.strip(), maxsplit=1)[1:]
+            after = " ".join(rest) + " " + text[line_end : line_end + 120]
+            found.append(
+                Statement(head.start(), "phrase", tail.strip(), _is_tentative(tail), _retracts(after))
+            )
+    boxes = list(_BOX_START.finditer(text))
+    pairs = _matching_braces(text) if boxes else {}
+    for box in boxes:
+        i = box.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            close = pairs.get(i)
+            if close is None or close - i > _MAX_BOX:
+                continue  # unbalanced (cut off), or too long to be an answer
+            content, end = text[i + 1 : close], close + 1
+            after = text[end : end + 8].lstrip(" $\\)]")
+            retracted = _retracts(text[end : end + 120].lstrip(" $\\)].,"))
+            found.append(Statement(box.start(), "box", content.strip(), after.startswith("?"), retracted))
+        else:
+            match = re.match(r"\s*([^\s$]+)", text[i : i + 100])  # \boxed 5
+            if match:
+                found.append(Statement(box.start(), "box", match.group(1), False))
+    return sorted(found, key=lambda s: s.start)
+
+
+_RETRACTION = re.compile(
+    r"\s*(?:but\s+)?(?:wait\b|hmm+\b|actually\b|no\b[,.!]|on\s+second\s+thought|let\s+me\s+(?:re|double)"
+    r"|hold\s+on|that'?s\s+(?:not\s+right|wrong)|that\s+can'?t\s+be)",
+    re.IGNORECASE,
+)
+
+
+def _retracts(following: str) -> bool:
+    return bool(_RETRACTION.match(following))
+
+
+def _is_tentative(tail: str) -> bool:
+    """The stated answer is a question ("B? Let me check"), not a statement."""
+    clause = re.split(r"(?<=[.!?])\s|\n", tail.strip(), maxsplit=1)[0]
+    return clause.rstrip(" *_$)").endswith("?")
+
+
+_LATEX_TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]*)\}")
+
+
+def unwrap_answer(answer: str) -> str:
+    """The bare answer inside LaTeX and markdown: ``$\\boxed{\\text{B}}$`` -> ``B``, ``**(B)**`` -> ``(B)``,
+    ``\\(B\\)`` -> ``B``; a Unicode minus becomes ``-``. Inner text is kept as written otherwise."""
+    s = answer.strip()
+    for _ in range(4):
+        before = s
+        s = strip_wrappers(s)
+        box = _BOX_START.match(s)
+        if box:
+            brace = s.find("{", box.end())
+            inside = _box_content(s, brace) if brace >= 0 else None
+            if inside is not None and not s[inside[1] :].strip(" .$"):
+                s = inside[0]
+        s = _LATEX_TEXT.sub(r"\1", s)
+        s = s.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",")
+        if s == before:
+            break
+    return s.replace("\u2212", "-").strip()
+
+
+_INLINE_WRAPPERS = (
+    (re.compile(r"\$\$?([^$\n]{1,60}?)\$\$?"), r"\1"),
+    (re.compile(r"\\\((.{1,60}?)\\\)"), r"\1"),
+    (re.compile(r"\\boxed\s*\{([^{}\n]{0,60})\}"), r"\1"),
+    (re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}\n]{0,60})\}"), r"\1"),
+    (re.compile(r"\*\*|__|`"), ""),
+)
+
+
+def clean_statement(text: str) -> str:
+    """Inline LaTeX/markdown wrappers removed inside a statement: "$B$. Because" -> "B. Because"."""
+    s = text.strip()
+    for pattern, repl in _INLINE_WRAPPERS:
+        s = pattern.sub(repl, s)
+    return s.replace("\u2212", "-").strip()
+
+
+def first_clause(text: str) -> str:
+    """The text up to its first sentence end, line break, or a trailing "because"/"since"/"as" clause."""
+    return re.split(
+        r"\n|(?<!\d)\.(?:\s|$)|\.\s|;\s|\s(?:because|since|as|which|given|due\s+to)\s|,\s(?:because|since|as|which|so|but)\s",
+        text.strip(),
+        maxsplit=1,
+    )[0].strip()
+
+
+def option_listing_lines(lines: list[str], letters: str) -> set[int]:
+    """Indices of lines that restate lettered options ("A. 4", "**(B)** text"), when two or more distinct
+    letters are listed that way: such a block is a restatement, not an answer."""
+    pattern = re.compile(rf"^[\*_`>\-\s]*[\(\[]?([{letters}])[\)\].:][\*_`]*\s+\S")
+    hits = {i: m.group(1) for i, line in enumerate(lines) if (m := pattern.match(line))}
+    return set(hits) if len(set(hits.values())) >= 2 else set()
+
+
+_UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+]
+_UNITS += ["sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = {
+    w: 10 * (i + 2)
+    for i, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])
+}
+
+
+def number_word_value(text: str) -> int | None:
+    """ "nine" -> 9, "twenty-one" -> 21, "minus four" -> -4 (0-99); None for anything else."""
+    words = re.split(r"[\s-]+", text.strip().lower().rstrip("."))
+    sign = -1 if words and words[0] in ("minus", "negative") else 1
+    words = words[1:] if sign < 0 else words
+    if len(words) == 1 and words[0] in _UNITS:
+        return sign * _UNITS.index(words[0])
+    if words and words[0] in _TENS and (len(words) == 1 or (len(words) == 2 and words[1] in _UNITS[1:10])):
+        return sign * (_TENS[words[0]] + (_UNITS.index(words[1]) if len(words) == 2 else 0))
+    return None
 
 
 def first_math_span(text: str) -> str:

@@ -1,14 +1,23 @@
-"""Classification labels (emotions, dialogue acts) matched against a task-given label set."""
+"""Classification labels (emotions, dialogue acts) matched against a task-given label set.
+
+The label is read like a multiple-choice answer (graders.choice): the last explicit answer statement
+decides; with `letters: true` it may give the option letter ("Answer: E", "(E) sadness") or the label in
+any of its surface forms (the label itself, or a synonym the task file lists). Policy for a letter whose
+text names another label ("D. sadness" where D is anger): the answer contradicts itself, so it is wrong,
+as a careful human grader would mark it; the extraction records both ("anger but text of sadness"). Two
+labels in the final statement ("A or G", "joy or surprise") are a hedge: wrong. A response that only
+restates the lettered options answers nothing.
+"""
 
 from __future__ import annotations
 
 import re
+import string
 
 from pydantic import Field, model_validator
 
 from graders.base import GradeRequest
-from graders.choice import extract_choice_letter
-from graders.extraction import answer_phrase, nonempty_lines, strip_wrappers
+from graders.choice import Forms, normalise_text, read_response
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
@@ -34,63 +43,63 @@ class LabelOptions(StrictModel):
         unknown = [key for key in self.synonyms if _norm(key) not in known]
         if unknown:
             raise ValueError(f"synonyms for labels not in the label set: {unknown}")
-        if self.letters and len(self.labels) > 26:
-            raise ValueError("letters: true needs at most 26 labels")
+        if len(self.labels) > 26:
+            raise ValueError("at most 26 labels")
+        owner: dict[str, str] = {}
+        for label, forms in zip(self.labels, _forms(self), strict=True):
+            for form in forms:
+                if owner.setdefault(form, label) != label:
+                    raise ValueError(f"surface form {form!r} names two labels: {owner[form]!r} and {label!r}")
         return self
+
+
+# "The emotion is joy", "Emotion: joy", "Label: anger" state the answer like "Answer:" does.
+LABEL_SUBJECTS = ("emotion", "label", "sentiment", "dialogue act")
 
 
 def _norm(text: str) -> str:
     return re.sub(r"[\s_\-]+", " ", text.strip().lower())
 
 
-def _surface_forms(options: LabelOptions) -> list[tuple[str, str]]:
-    """(normalised surface form, canonical label), longest first so "no emotion" wins over "emotion"."""
-    forms: list[tuple[str, str]] = []
-    for label in options.labels:
-        forms.append((_norm(label), label))
-        for key, values in options.synonyms.items():
-            if _norm(key) == _norm(label):
-                forms.extend((_norm(v), label) for v in values)
-    return sorted(forms, key=lambda f: -len(f[0]))
+def _forms(options: LabelOptions) -> Forms:
+    """Per label (in order): its normalised surface forms, the label first."""
+    synonyms = {_norm(key): values for key, values in options.synonyms.items()}
+    return [
+        list(
+            dict.fromkeys(
+                f for f in [normalise_text(label), *map(normalise_text, synonyms.get(_norm(label), []))] if f
+            )
+        )
+        for label in options.labels
+    ]
 
 
-def _mentions(text: str, forms: list[tuple[str, str]]) -> list[tuple[int, str]]:
-    """(position, label) for every label mention in text, longer forms masking the shorter ones inside them."""
-    haystack = _norm(text)
-    taken = [False] * len(haystack)
-    found: list[tuple[int, str]] = []
-    for form, label in forms:
-        for match in re.finditer(rf"(?<![a-z]){re.escape(form)}(?![a-z])", haystack):
-            if not any(taken[match.start() : match.end()]):
-                found.append((match.start(), label))
-                for i in range(match.start(), match.end()):
-                    taken[i] = True
-    return sorted(found)
+def _letters(options: LabelOptions) -> str:
+    return string.ascii_uppercase[: len(options.labels)]
 
 
-def extract_label(response: str, options: LabelOptions) -> str | None:
-    forms = _surface_forms(options)
-    if options.letters:
-        letters = "".join(chr(ord("A") + i) for i in range(len(options.labels)))
-        letter = extract_choice_letter(response, letters, options.labels)
-        if letter is not None:
-            return options.labels[letters.index(letter)]
-    phrase = answer_phrase(response)
-    if phrase:
-        found = _mentions(strip_wrappers(phrase), forms)
-        if found:
-            return found[0][1]  # "The emotion is joy, not anger." -> the first label after the phrase
-    lines = nonempty_lines(response)
-    for segment in (lines[0] if lines else "", lines[-1] if lines else "", response):
-        labels = {label for _, label in _mentions(segment, forms)}
-        if len(labels) == 1:
-            return labels.pop()
-    return None
+def _as_labels(answer: str, options: LabelOptions) -> str:
+    """Letters in a reading -> label names: "D" -> "anger", "A or G" -> "neutral or fear"."""
+    letters = _letters(options)
+    return re.sub(rf"\b[{letters}]\b", lambda m: options.labels[letters.index(m.group(0))], answer)
+
+
+def extract_label(response: str, options: LabelOptions, *, final_only: bool = False) -> str | None:
+    reading = read_response(
+        response,
+        _letters(options),
+        _forms(options),
+        final_only=final_only,
+        by_letter=options.letters,
+        subjects=LABEL_SUBJECTS,
+    )
+    return _as_labels(reading.answer, options) if reading else None
 
 
 def _canonical(value: str, options: LabelOptions) -> str | None:
-    for form, label in _surface_forms(options):
-        if _norm(value) == form:
+    said = normalise_text(value)
+    for label, forms in zip(options.labels, _forms(options), strict=True):
+        if said in forms:
             return label
     return None
 
@@ -105,12 +114,17 @@ class LabelGrader(Grader):
     def extract(self, response: str, options: LabelOptions, gold: object) -> str | None:
         return extract_label(response, options)
 
+    def extract_final(self, response: str, options: LabelOptions, gold: object) -> str | None:
+        return extract_label(response, options, final_only=True)
+
     def judge(
         self, extracted: str, gold: LabelGold, options: LabelOptions, request: GradeRequest
     ) -> Judgement:
         gold_label = _canonical(gold.answer, options)
         if gold_label is None:
             raise GraderConfigError(f"gold label {gold.answer!r} is not in the label set {options.labels}")
+        if extracted not in options.labels:
+            return Judgement(correct=False, detail=f"not one label: {extracted}")
         return Judgement(correct=extracted == gold_label)
 
     def same_answer(self, a: str, b: str, options: LabelOptions) -> bool:

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_phrase, last_boxed, strip_wrappers
+from graders.extraction import answer_statements, clean_statement, first_clause, nonempty_lines
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
@@ -36,12 +36,14 @@ YES_NO = ("yes", "no")
 _YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 
 
-def extract_yes_no(response: str) -> str | None:
-    """yes/no from the answer phrase or the last \\boxed{}, else the last standalone yes/no in the text."""
-    for candidate in (answer_phrase(response), last_boxed(response)):
-        match = _YES_NO_WORD.search(candidate or "")
-        if match:
+def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
+    """yes/no from the last answer statement, else (not for a cut-off response) the last yes/no in the text."""
+    for statement in reversed(answer_statements(response)):
+        match = _YES_NO_WORD.search(statement.text)
+        if match and not statement.tentative and not (final_only and statement.retracted):
             return match.group(1).lower()
+    if final_only:
+        return None
     words = _YES_NO_WORD.findall(response)
     return words[-1].lower() if words else None
 
@@ -56,9 +58,11 @@ class NumericOptions(StrictModel):
 
 
 _NUMBER = re.compile(
-    r"(?P<neg_paren>\()?\s*(?P<sign>[-+\u2212])?\s*(?:[$€£¥]|usd\s*)?\s*"
+    # each optional prefix carries its own trailing space, so no two \s* meet (no backtracking blow-up)
+    r"(?P<neg_paren>\(\s*)?(?P<sign>[-+\u2212]\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?"
     r"\s*(?P<pct>%|\\%|percent)?\s*(?P<close_paren>\))?",
     re.IGNORECASE,
 )
@@ -67,6 +71,10 @@ _NUMBER = re.compile(
 class ParsedNumber(StrictModel):
     value: float
     is_percent: bool = False
+    scale: int = Field(default=0, description='"thousand" = 1 ... "trillion" = 4: a power of 1000 was named')
+
+
+_SCALES = ("", "thousand", "million", "billion", "trillion")
 
 
 def parse_number(text: str) -> ParsedNumber | None:
@@ -82,13 +90,19 @@ def parse_number(text: str) -> ParsedNumber | None:
         if den == 0:
             return None
         value /= den
-    negative = match.group("sign") in ("-", "\u2212") or bool(
+    negative = (match.group("sign") or "").strip() in ("-", "\u2212") or bool(
         match.group("neg_paren") and match.group("close_paren")
     )
-    return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")))
+    scale = _SCALES.index(match.group("scale").lower()) if match.group("scale") else 0
+    return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")), scale=scale)
 
 
 def candidates(number: ParsedNumber, percent: str) -> list[float]:
+    if number.scale:
+        # "3.2 billion" against a table in millions (3200) or in units: the gold's unit is unknown, so the
+        # stated amount may be given in any power of 1000.
+        amount = number.value * 1000**number.scale
+        return [amount / 1000**k for k in range(len(_SCALES))]
     if not number.is_percent:
         return [number.value]
     if percent == "as_number":
@@ -108,18 +122,59 @@ def numbers_match(a: ParsedNumber, b: ParsedNumber, options: NumericOptions) -> 
     )
 
 
-def extract_number_text(response: str) -> str | None:
-    """The answer phrase's first number, else the last \\boxed{}, else the last number in the text."""
-    for candidate in (answer_phrase(response), last_boxed(response)):
-        if candidate and parse_number(strip_wrappers(candidate)) is not None:
-            return _number_span(strip_wrappers(candidate))
-    spans = list(_NUMBER.finditer(response))
+def _plain_numbers(text: str) -> str:
+    """LaTeX and typography that hide a number: \\frac{1}{4} -> 1/4, \\text{}, \\%, \\$, {,}, a Unicode minus."""
+    s = clean_statement(text)
+    s = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"\1/\2", s)
+    s = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\(?:left|right)\s*([()\[\]])", r"\1", s)
+    return s.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",").replace("\u2212", "-")
+
+
+def _is_year(match: re.Match[str]) -> bool:
+    text = match.group("num")
+    return bool(re.fullmatch(r"(?:19|20)\d\d", text)) and not (match.group("pct") or match.group("den"))
+
+
+_VERB = re.compile(r"\b(?:is|was|are|were|equals?|be|of|comes\s+to|amounts\s+to)\b", re.IGNORECASE)
+
+
+def final_quantity(stated: str) -> str | None:
+    """The quantity a statement settles on: after its last "=", else after its last "is"/"was"/"of", else
+    its first number that is not a year ("the change from 2019 to 2020 is 5.3%" -> 5.3%, "5.3 - 2.1 = 3.2"
+    -> 3.2, "25% (from 2018 to 2019)" -> 25%). Two numbers joined by "or" are a hedge: "3.2 or 3.5"."""
+    clause = first_clause(_plain_numbers(stated))
+    numbers = list(_NUMBER.finditer(clause))
+    for first, second in zip(numbers, numbers[1:], strict=False):
+        if re.fullmatch(r"\s*or\s*", clause[first.end() : second.start()], re.IGNORECASE):
+            a, b = first.group(0).strip(), second.group(0).strip()
+            pa, pb = parse_number(a), parse_number(b)
+            if pa is not None and pb is not None and not numbers_match(pa, pb, NumericOptions()):
+                return f"{a} or {b}"  # "5.3% (or 0.053)" restates one value and is not a hedge
+    for cut in (clause.rfind("="), max((m.end() for m in _VERB.finditer(clause)), default=-1)):
+        if cut >= 0 and (match := _NUMBER.search(clause, cut + 1)):
+            return match.group(0).strip()
+    if not numbers:
+        return None
+    not_years = [m for m in numbers if not _is_year(m)]
+    return (not_years or numbers)[0].group(0).strip()
+
+
+def extract_number_text(response: str, *, final_only: bool = False) -> str | None:
+    """The last answer statement's final quantity; else (not for a cut-off response) the final quantity of
+    the last line, else the last number."""
+    for statement in reversed(answer_statements(response)):
+        if statement.tentative or (final_only and statement.retracted):
+            continue
+        if quantity := final_quantity(statement.text):
+            return quantity
+    if final_only:
+        return None
+    lines = nonempty_lines(response)
+    if lines and (quantity := final_quantity(lines[-1])):
+        return quantity  # "The growth rate was 5.3%, which was higher than in 2019." -> 5.3%
+    spans = list(_NUMBER.finditer(_plain_numbers(response)))
     return spans[-1].group(0).strip() if spans else None
-
-
-def _number_span(text: str) -> str:
-    match = _NUMBER.search(re.sub(r"\\text\{([^{}]*)\}", r"\1", text))
-    return match.group(0).strip() if match else text
 
 
 @register
@@ -134,11 +189,18 @@ class NumericGrader(Grader):
             return extract_yes_no(response)
         return extract_number_text(response)
 
+    def extract_final(self, response: str, options: NumericOptions, gold: object) -> str | None:
+        if isinstance(gold, NumericGold) and gold.yes_no:
+            return extract_yes_no(response, final_only=True)
+        return extract_number_text(response, final_only=True)
+
     def judge(
         self, extracted: str, gold: NumericGold, options: NumericOptions, request: GradeRequest
     ) -> Judgement:
         if gold.yes_no:
-            return Judgement(correct=extracted.strip().lower() == gold.yes_no, detail=f"answered {extracted!r}")
+            return Judgement(
+                correct=extracted.strip().lower() == gold.yes_no, detail=f"answered {extracted!r}"
+            )
         gold_number = (
             ParsedNumber(value=float(gold.answer))
             if not isinstance(gold.answer, str)
@@ -146,6 +208,8 @@ class NumericGrader(Grader):
         )
         if gold_number is None:
             raise GraderConfigError(f"numeric: gold {gold.answer!r} has no number in it")
+        if " or " in extracted:
+            return Judgement(correct=False, detail=f"hedge between {extracted}")
         answer = parse_number(extracted)
         if answer is None:
             return Judgement(correct=False, detail=f"no number in {extracted!r}")

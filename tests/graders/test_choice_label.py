@@ -34,7 +34,9 @@ def test_letter_extraction(response: str, letter: str | None) -> None:
 
 def test_letter_range_option() -> None:
     assert extract_choice_letter("The answer is (H).", "ABCDEFGHIJ") == "H"
-    assert extract_choice_letter("The answer is (H).", "ABCD") is None
+    # A letter outside the options is an answer, and a wrong one (it used to read as no answer).
+    assert extract_choice_letter("The answer is (H).", "ABCD") == "H"
+    assert run("choice", "The answer is (H).", "A").reason == "wrong"
     assert run("choice", "Answer: (J)", "J", letters="A-J").reason == "right"
     assert run("choice", "Answer: E", "E", letters="A-E").reason == "right"
 
