@@ -266,13 +266,24 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+CONSOLE_MESSAGE_CHARS = 2000
+
+
+def console_text(message: str, limit: int = CONSOLE_MESSAGE_CHARS) -> str:
+    """A message fit for the console: URL credentials redacted, a huge one (a whole model answer) clipped."""
+    message = redact_credentials(message)
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}… ({len(message) - limit} more characters not shown)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except _user_errors() as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        err_console.print(f"[red]error:[/] {redact_credentials(str(message))}")
+        err_console.print(f"[red]error:[/] {console_text(str(message))}")
         return 2
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")

@@ -17,6 +17,7 @@ from rich.console import Console
 from harness import settings
 from harness.client import check_reachable
 from harness.config import ModelSpec
+from harness.metrics import DEFAULT_MAX_ERROR_RATE
 from harness.progress import RunProgress
 from harness.scheduler import RunStats, SamplingOverrides, Scheduler
 from harness.task_data import TaskDataError, trust_task_code
@@ -24,7 +25,6 @@ from harness.taskset import Task, TaskItem, select_tasks
 from results.run_lock import RunLock
 from results.store import ResultsStore
 
-DEFAULT_MAX_ERROR_RATE = 0.05
 RC_TOO_MANY_ERRORS = 3  # the run finished, but its figures cannot be trusted (see the summary lines)
 
 console = Console(stderr=True, soft_wrap=True)

@@ -9,8 +9,8 @@ import sqlite3
 from harness.cli import main
 from harness.config import ModelSpec
 from harness.evaluate import EvalRequest, run_eval
-from harness.serving.loopback_server import LoopbackServer
 from harness.scheduler import SamplingOverrides
+from harness.serving.loopback_server import LoopbackServer
 from tests.harness.conftest import expected_score, toy_answer
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from harness.config import ModelSpec
 from harness.evaluate import EvalRequest, run_eval
-from harness.serving.loopback_server import FaultRule, LoopbackServer
 from harness.scheduler import SamplingOverrides, sample_seed
+from harness.serving.loopback_server import FaultRule, LoopbackServer
 from results.store import ResultsStore
 from tests.harness.conftest import expected_score, toy_answer
 
