@@ -4,12 +4,15 @@ bounded in size and in total time; Retry-After waits are capped and reported. Al
 from __future__ import annotations
 
 import asyncio
+import io
 
 import aiohttp
 import pytest
+from rich.console import Console
 
 from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy, check_reachable
 from harness.config import ModelSpec
+from harness.progress import RunProgress
 from harness.serving.loopback_server import FaultRule, LoopbackServer
 from harness.taskset import ChatMessage
 from results.records import SamplingParams
@@ -130,3 +133,15 @@ async def test_credentials_in_a_url_never_reach_an_error_message():
     for message in (failure.message, str(unreachable.value)):
         assert "s3cret" not in message and "alice" not in message
     assert "<redacted>@127.0.0.1" in str(unreachable.value)
+
+
+def test_a_capped_retry_after_is_said_once_and_shown_in_the_progress_line():
+    console = Console(file=io.StringIO(), width=300, force_terminal=False)
+    progress = RunProgress("r", console=console)
+    progress.start(10)
+    progress.note_retry_after("m", 300.0, 3600.0)
+    progress.note_retry_after("m", 300.0, 3600.0)
+    progress.finish()
+    text = console.file.getvalue()
+    assert text.count("the server asked to wait 3600 s (Retry-After); waiting 300 s") == 1
+    assert "m: Retry-After 3600s, waiting 300s (capped)" in text

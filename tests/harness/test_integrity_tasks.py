@@ -81,7 +81,7 @@ def _list_tasks(cwd: Path, toy_env, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HARNESS_TASKS_DIR": str(toy_env["tasks_dir"])}
     env["HARNESS_DATA_DIR"] = str(toy_env["data_dir"])
     return subprocess.run(
-        [sys.executable, "-m", "harness", "tasks", *extra], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "harness", "tasks", "all", *extra], cwd=cwd, env=env, capture_output=True, text=True
     )
 
 
@@ -145,7 +145,7 @@ def test_a_failing_preprocess_hook_names_the_task_and_the_hook(toy_env, monkeypa
 def test_a_file_that_is_not_utf8_is_named_and_skip_unavailable_skips_it(toy_env):
     (toy_env["data_dir"] / "latin").mkdir()
     (toy_env["data_dir"] / "latin" / "rows.jsonl").write_bytes(
-        json.dumps({"id": "x", "question": "caf\u00e9", "answer": "1"}).encode("latin-1") + b"\n"
+        json.dumps({"id": "x", "question": "caf\u00e9", "answer": "1"}, ensure_ascii=False).encode("latin-1") + b"\n"
     )
     _write_task(toy_env, "latin", _toy_variant("latin", "files: toy/toy.jsonl", "files: latin/rows.jsonl"))
     tasks = select_tasks("latin,toy_math")
