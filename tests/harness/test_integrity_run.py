@@ -22,6 +22,7 @@ from harness.config import ModelSpec
 from harness.evaluate import EvalRequest, run_eval
 from harness.scheduler import SamplingOverrides
 from harness.serving.loopback_server import FaultRule, LoopbackServer
+from results.run_lock import RunLock
 from results.store import ResultsStore
 from tests.harness.conftest import toy_answer
 
@@ -232,3 +233,12 @@ def test_console_messages_are_redacted_and_a_huge_one_clipped():
     huge = "answer " * 100_000
     shown = console_text(f"http://bob:pw@host/v1 said {huge}")
     assert "pw@" not in shown and len(shown) < 2100 and "more characters not shown" in shown
+
+
+async def test_regrade_refuses_a_run_that_an_eval_is_writing(toy_env, capsys):
+    async with LoopbackServer(answer=toy_answer) as server:
+        outcome = await run_eval(_request(toy_env, server.base_url))
+    with RunLock(outcome.run_dir):  # as a running eval holds it
+        assert main(["regrade", str(outcome.run_dir)]) == 2
+    assert f"pid {os.getpid()} on host" in capsys.readouterr().err
+    assert main(["regrade", str(outcome.run_dir)]) == 0
