@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from harness.config import ApiMode, ModelSpec, redact_credentials
+from harness.request_deadline import DeadlineWatch
 from harness.taskset import ChatMessage, render_completion_prompt
 from results.records import SamplingParams
 
@@ -138,13 +139,13 @@ class EndpointClient:
     on_retry_after: RetryAfterHook | None = None
 
     def __post_init__(self) -> None:
-        # sock_read bounds how long the server may stay silent; total bounds the whole request (generous:
-        # a 32k-token reasoning generation may legitimately take many minutes), so a trickle cannot hold it.
+        # sock_read bounds how long the server may stay silent. The whole request is bounded by the
+        # deadline watch (generous: a 32k-token reasoning generation may legitimately take many minutes),
+        # so a server that trickles bytes cannot hold it; aiohttp's own total timeout costs far more.
         self._timeout = aiohttp.ClientTimeout(
-            total=self.spec.request_deadline_s,
-            connect=self.spec.connect_timeout_s,
-            sock_read=self.spec.request_timeout_s,
+            total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.request_timeout_s
         )
+        self._deadline = DeadlineWatch(self.spec.request_deadline_s)
         self._headers = auth_headers(self.spec)
         self._path = "/chat/completions" if self.spec.mode == ApiMode.CHAT else "/completions"
 
@@ -170,30 +171,40 @@ class EndpointClient:
 
     async def _attempt(self, body: dict) -> Completion:
         started = time.perf_counter()
+        watched = self._deadline.start()
         try:
-            async with self.session.post(
-                self.base_url + self._path, json=body, headers=self._headers, timeout=self._timeout
-            ) as response:
-                raw = await self._read_body(response)
-                if response.status >= 400:
-                    message = raw.decode("utf-8", "replace")[:2000]
-                    kind: ErrorKind = "transient" if response.status in TRANSIENT_STATUS else "client"
-                    if response.status >= 500:
-                        kind = "transient"
-                    asked = _retry_after_seconds(response.headers.get("Retry-After"))
-                    raise EndpointError(
-                        kind,
-                        f"HTTP {response.status}: {message}",
-                        response.status,
-                        None if asked is None else min(asked, self.spec.max_retry_after_s),
-                        asked,
-                    )
+            raw = await self._exchange(body)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
-            what = "no complete answer within request_deadline_s / request_timeout_s" if isinstance(
-                exc, TimeoutError
-            ) else ""
-            raise EndpointError("transient", f"{type(exc).__name__}: {exc or what}") from exc
+            raise EndpointError("transient", f"{type(exc).__name__}: {exc}") from exc
+        except asyncio.CancelledError:
+            timeout = self._deadline.claim(watched)
+            if timeout is None:
+                raise
+            raise EndpointError("transient", f"{type(timeout).__name__}: {timeout}") from None
+        finally:
+            self._deadline.stop(watched)
         return self._parse(raw, time.perf_counter() - started)
+
+    async def _exchange(self, body: dict) -> bytes:
+        """POST the body; the response body, or EndpointError for an HTTP error status."""
+        async with self.session.post(
+            self.base_url + self._path, json=body, headers=self._headers, timeout=self._timeout
+        ) as response:
+            raw = await self._read_body(response)
+            if response.status >= 400:
+                message = raw.decode("utf-8", "replace")[:2000]
+                kind: ErrorKind = "transient" if response.status in TRANSIENT_STATUS else "client"
+                if response.status >= 500:
+                    kind = "transient"
+                asked = _retry_after_seconds(response.headers.get("Retry-After"))
+                raise EndpointError(
+                    kind,
+                    f"HTTP {response.status}: {message}",
+                    response.status,
+                    None if asked is None else min(asked, self.spec.max_retry_after_s),
+                    asked,
+                )
+        return raw
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refusing (before or while reading) one larger than max_response_bytes."""

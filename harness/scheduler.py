@@ -29,7 +29,7 @@ from harness.client import Completion, EndpointClient, RequestFailure, RetryPoli
 from harness.config import ModelSpec
 from harness.progress import RunProgress
 from harness.taskset import Task, TaskItem
-from results.records import SampleKey, SampleRecord, SamplingParams, response_digest
+from results.records import SampleKey, SampleRecord, SamplingParams
 from results.store import ResultsStore
 
 WRITE_BATCH = 512
@@ -148,7 +148,7 @@ class Scheduler:
         self.progress = progress
         self.retry_failed = retry_failed
         self.stats = RunStats()
-        # A grade travels with the digest of the response it graded: the store pairs them or drops the grade.
+        # A grade travels with the response it graded: the store pairs them or drops the grade.
         self._out: asyncio.Queue[SampleRecord | tuple[SampleKey, GradeResult, str | None]] = asyncio.Queue()
         self._stop = asyncio.Event()
         # Post-processing and grading jobs that outlive the worker iteration that started them.
@@ -336,15 +336,15 @@ class Scheduler:
 
     async def _schedule_grade(self, pool: GradingPool, task: Task, gold: object, record: SampleRecord) -> None:
         request = task.grade_request(gold, record.response, record.finish_reason)
-        digest = response_digest(record.response)
+        response = record.response
         if runs_inline(request.grader):
-            self._out.put_nowait((record.key, grade(request), digest))
+            self._out.put_nowait((record.key, grade(request), response))
             return
         await self._grade_slots.acquire()
 
         async def grade_in_pool() -> None:
             try:
-                self._out.put_nowait((record.key, await pool.grade(request), digest))
+                self._out.put_nowait((record.key, await pool.grade(request), response))
             except GradingUnavailable as exc:
                 # Not a verdict on the response: nothing is stored, and a resumed run grades it again.
                 self.stats.grading_failures += 1
@@ -401,7 +401,7 @@ class Scheduler:
             self.stats.samples_written += len(samples)
         if grades:
             stored = self.store.update_grades(
-                [(key, result) for key, result, _ in grades], response_hashes=[digest for _, _, digest in grades]
+                [(key, result) for key, result, _ in grades], graded_responses=[text for _, _, text in grades]
             )
             self.stats.graded += stored
             self.stats.stale_grades += len(grades) - stored

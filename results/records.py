@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
-
-
-def response_digest(response: str | None) -> str | None:
-    """What ties a grade to the exact response it graded (None for a row without a response)."""
-    if response is None:
-        return None
-    return hashlib.blake2b(response.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 class SamplingParams(BaseModel):

@@ -22,14 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from graders.base import GradeResult
-from results.records import (
-    ItemRecord,
-    SampleKey,
-    SampleOutcome,
-    SampleRecord,
-    SamplingParams,
-    response_digest,
-)
+from results.records import ItemRecord, SampleKey, SampleOutcome, SampleRecord, SamplingParams
 
 SCHEMA_VERSION = 1
 DB_FILENAME = "results.sqlite"
@@ -72,7 +65,6 @@ CREATE TABLE IF NOT EXISTS samples (
     error             TEXT,
     error_kind        TEXT,
     written_at        REAL NOT NULL,
-    response_hash     TEXT,
     PRIMARY KEY (task, item_id, model, sample_index)
 );
 CREATE INDEX IF NOT EXISTS samples_by_model ON samples (model, task);
@@ -180,7 +172,6 @@ class ResultsStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            self._add_response_hash_column(conn)
             version = self._read_version()
             if version is None:
                 conn.execute(
@@ -188,16 +179,6 @@ class ResultsStore:
                 )
             else:
                 self._check_version(version)
-
-    @staticmethod
-    def _add_response_hash_column(conn: sqlite3.Connection) -> None:
-        """Databases written before grades were tied to responses get the column, filled from their rows."""
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(samples)")}
-        if "response_hash" in columns:
-            return
-        conn.execute("ALTER TABLE samples ADD COLUMN response_hash TEXT")
-        conn.create_function("response_digest", 1, response_digest, deterministic=True)
-        conn.execute("UPDATE samples SET response_hash = response_digest(response) WHERE response IS NOT NULL")
 
     def _read_version(self) -> int | None:
         try:
@@ -288,11 +269,10 @@ class ResultsStore:
                 r.error,
                 r.error_kind,
                 now,
-                response_digest(r.response),
             )
             for r in records
         ]
-        columns = (*_SAMPLE_COLUMNS, "written_at", "response_hash")
+        columns = (*_SAMPLE_COLUMNS, "written_at")
         with self._transaction() as conn:
             conn.executemany(
                 f"INSERT OR REPLACE INTO samples ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -303,14 +283,15 @@ class ResultsStore:
         self,
         updates: Sequence[tuple[SampleKey, GradeResult]],
         *,
-        response_hashes: Sequence[str | None] | None = None,
+        graded_responses: Sequence[str | None] | None = None,
     ) -> int:
         """Store grader output for existing samples; returns how many grades were stored.
 
-        Without ``response_hashes``, keys without a stored sample raise StoreError. With them (one per
-        update, :func:`results.records.response_digest` of the response that was graded), a grade is
-        stored only on the row that still holds exactly that response; others are skipped, not raised:
-        the row was rewritten with another response since, and that response gets its own grade.
+        Without ``graded_responses``, keys without a stored sample raise StoreError. With them (one per
+        update: the response text that was graded), a grade is stored only on the row that still holds
+        exactly that response; others are skipped, not raised: the row was rewritten with another
+        response since (another writer, a redone sample), and that response gets its own grade. The
+        text itself is compared, not a hash of it: exact, and nothing to compute per sample.
         """
         if not updates:
             return 0
@@ -323,13 +304,13 @@ class ResultsStore:
             "WHERE task = ? AND item_id = ? AND model = ? AND sample_index = ?"
         )
         with self._transaction() as conn:
-            if response_hashes is not None:
-                if len(response_hashes) != len(rows):
-                    raise ValueError("update_grades: one response hash per update")
-                sql += " AND response_hash IS ?"
+            if graded_responses is not None:
+                if len(graded_responses) != len(rows):
+                    raise ValueError("update_grades: one graded response per update")
+                sql += " AND response IS ?"
                 return sum(
-                    conn.execute(sql, (*row, digest)).rowcount
-                    for row, digest in zip(rows, response_hashes, strict=True)
+                    conn.execute(sql, (*row, response)).rowcount
+                    for row, response in zip(rows, graded_responses, strict=True)
                 )
             missing: list[tuple] = []
             for row in rows:
