@@ -14,6 +14,16 @@ from concurrent.futures.process import BrokenProcessPool
 from graders.base import GradeRequest, GradeResult
 from graders.registry import get_grader
 
+# Fresh process pools a request may go through when workers keep dying under it (OOM killer).
+MAX_POOL_REPLACEMENTS = 3
+
+
+class GradingUnavailable(RuntimeError):
+    """The pool could not grade a request (its workers kept dying, or it ran out of time): no grade exists.
+
+    Not a verdict on the response: the caller stores nothing, and a resumed run grades the sample again.
+    """
+
 
 def grade_request(request: GradeRequest) -> GradeResult:
     """Top-level (picklable) entry point for worker processes."""
@@ -34,7 +44,11 @@ class GradingPool:
 
     workers: processes for CPU-bound graders (default: CPU count); code runs in a thread pool of
     `code_workers` threads (default: same), each waiting on its own sandbox subprocess.
-    timeout_s: wall-clock limit per request; a request over it is graded reason="error".
+    timeout_s: wall-clock limit per request.
+    A worker that dies (OOM killer, segfault) breaks the process pool and fails every request pending in it:
+    the pool is replaced and those requests are submitted again, up to MAX_POOL_REPLACEMENTS times each.
+    `grade` raises GradingUnavailable when a request still gets no answer (or times out); `map` returns a
+    reason="error" result for it, which a resumed `eval` grades again.
     """
 
     def __init__(
@@ -73,43 +87,54 @@ class GradingPool:
             return done
         return self._executor_for(request).submit(grade_request, request)
 
-    def _recover(self, exc: BaseException) -> GradeResult:
-        if isinstance(exc, BrokenProcessPool) and self._processes is not None:
-            self._processes.shutdown(wait=False, cancel_futures=True)
-            self._processes = None  # a fresh pool on the next request
-        return GradeResult(
-            score=0.0, reason="error", detail=f"grading worker failed: {type(exc).__name__}: {exc}"
-        )
+    def _replace(self, broken: Executor) -> None:
+        """Drop a broken process pool (once, however many requests saw it break); the next submit starts a fresh one."""
+        if broken is self._processes:
+            self._processes = None
+            broken.shutdown(wait=False, cancel_futures=True)
 
     async def grade(self, request: GradeRequest) -> GradeResult:
         if get_grader(request.grader).runs_inline:
             return grade_request(request)
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor_for(request), grade_request, request)
-        try:
-            return await asyncio.wait_for(future, self.timeout_s)
-        except TimeoutError:
-            return GradeResult(
-                score=0.0, reason="error", detail=f"grading took longer than {self.timeout_s} s"
-            )
-        except (BrokenProcessPool, OSError) as exc:
-            return self._recover(exc)
+        failure: BaseException | None = None
+        for _ in range(MAX_POOL_REPLACEMENTS + 1):
+            executor = self._executor_for(request)
+            try:
+                future = loop.run_in_executor(executor, grade_request, request)
+                return await asyncio.wait_for(future, self.timeout_s)
+            except TimeoutError as exc:
+                raise GradingUnavailable(f"grading took longer than {self.timeout_s} s") from exc
+            except (BrokenProcessPool, OSError) as exc:
+                failure = exc
+                self._replace(executor)
+        raise GradingUnavailable(
+            f"grading worker failed {MAX_POOL_REPLACEMENTS + 1} times: {type(failure).__name__}: {failure}"
+        ) from failure
 
     def map(self, requests: Iterable[GradeRequest]) -> list[GradeResult]:
-        futures = [self.submit(r) for r in requests]
-        results = []
-        for future in futures:
-            try:
-                results.append(future.result(timeout=self.timeout_s))
-            except TimeoutError:
-                results.append(
-                    GradeResult(
-                        score=0.0, reason="error", detail=f"grading took longer than {self.timeout_s} s"
-                    )
-                )
-            except (BrokenProcessPool, OSError) as exc:
-                results.append(self._recover(exc))
-        return results
+        requests = list(requests)
+        results: list[GradeResult | None] = [None] * len(requests)
+        pending = list(range(len(requests)))
+        for attempt in range(MAX_POOL_REPLACEMENTS + 1):
+            last_try = attempt == MAX_POOL_REPLACEMENTS
+            futures = [(i, self.submit(requests[i])) for i in pending]
+            pending = []
+            for index, future in futures:
+                try:
+                    results[index] = future.result(timeout=self.timeout_s)
+                except TimeoutError:
+                    results[index] = _error(f"grading took longer than {self.timeout_s} s")
+                except (BrokenProcessPool, OSError) as exc:
+                    if self._processes is not None:
+                        self._replace(self._processes)
+                    if last_try:
+                        results[index] = _error(f"grading worker failed: {type(exc).__name__}: {exc}")
+                    else:
+                        pending.append(index)
+            if not pending:
+                break
+        return [r for r in results if r is not None]
 
     def close(self) -> None:
         self._threads.shutdown(wait=True, cancel_futures=True)
@@ -128,6 +153,10 @@ class GradingPool:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+
+def _error(detail: str) -> GradeResult:
+    return GradeResult(score=0.0, reason="error", detail=detail)
 
 
 def grade_many(requests: Iterable[GradeRequest], workers: int | None = None) -> list[GradeResult]:

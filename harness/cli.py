@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness import settings
-from harness.config import load_pool, parse_model_shorthand
+from harness.config import load_pool, parse_model_shorthand, redact_credentials
 from harness.yaml_model import ConfigFileError
 
 console = Console()
@@ -41,7 +41,10 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="first N items of each task")
     p.add_argument("--full", action="store_true", help="all items where the paper used a subset")
     p.add_argument(
-        "--run", default=None, help="run name (default: derived from the command, so reruns resume)"
+        "--run",
+        default=None,
+        type=_run_name,
+        help="run name, a plain directory name (default: derived from the command, so reruns resume)",
     )
     p.add_argument(
         "--output", type=Path, default=None, help="runs directory (default ./runs or $HARNESS_RUNS_DIR)"
@@ -55,8 +58,39 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip (with a warning) tasks whose data is neither in the data dir nor reachable on the hub",
     )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="on resume, request again every failed row, client errors (e.g. a 401 before a key was fixed) too",
+    )
+    p.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="fraction of a model's samples that may fail; above it the run exits 3 and the report marks "
+        "the cells as errors (default 0.05)",
+    )
+    _add_trust_flag(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_eval)
+
+
+def _add_trust_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust-task-code",
+        action="store_true",
+        help="run code that task files reference (preprocess hooks) from outside the installed harness",
+    )
+
+
+def _run_name(text: str) -> str:
+    from harness.evaluate import check_run_name
+
+    try:
+        return check_run_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -88,6 +122,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         grading_workers=args.grading_workers,
         skip_unavailable=args.skip_unavailable,
         show_progress=not args.no_progress,
+        retry_failed=args.retry_failed,
+        trust_task_code=args.trust_task_code,
+        **({} if args.max_error_rate is None else {"max_error_rate": args.max_error_rate}),
     )
     return eval_main(request)
 
@@ -96,14 +133,17 @@ def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the task files with item counts, category, OOD flag and source")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("selector", nargs="?", default="all,ood")
+    _add_trust_flag(p)
     p.set_defaults(func=_cmd_tasks)
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from harness.task_data import trust_task_code
     from harness.taskset import select_tasks, task_summaries
 
+    trust_task_code(args.trust_task_code)
     tasks = select_tasks(args.selector)
     table = Table(title=f"{len(tasks)} tasks")
     for column in ("task", "category", "OOD", "paper size", "items here", "source"):
@@ -233,13 +273,24 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+CONSOLE_MESSAGE_CHARS = 2000
+
+
+def console_text(message: str, limit: int = CONSOLE_MESSAGE_CHARS) -> str:
+    """A message fit for the console: URL credentials redacted, a huge one (a whole model answer) clipped."""
+    message = redact_credentials(message)
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}… ({len(message) - limit} more characters not shown)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except _user_errors() as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        err_console.print(f"[red]error:[/] {message}")
+        err_console.print(f"[red]error:[/] {console_text(str(message))}")
         return 2
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")

@@ -1,6 +1,10 @@
 """One OpenAI-compatible endpoint replica: a single request, with retries on transient failures.
 
 Failures come back as values (:class:`RequestFailure`) so one bad request never tears down a gather.
+A response is bounded: at most `max_response_bytes` of body are read, the whole request must end within
+`request_deadline_s` (besides the idle timeout `request_timeout_s`), and a Retry-After header imposes at
+most `max_retry_after_s` of waiting. A body of the wrong shape (no choices, a usage that is not token
+counts, fields of the wrong type) is a failure of kind "malformed", with the server's text.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import asyncio
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -17,13 +22,16 @@ import aiohttp
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from harness.config import ApiMode, ModelSpec
+from harness.config import ApiMode, ModelSpec, redact_credentials
+from harness.request_deadline import DeadlineWatch
 from harness.taskset import ChatMessage, render_completion_prompt
 from results.records import SamplingParams
 
-ErrorKind = Literal["client", "transient"]
+ErrorKind = Literal["client", "transient", "malformed"]
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-MAX_RETRY_AFTER_S = 300.0
+BODY_EXCERPT_CHARS = 500
+# Called before a wait a server imposed with Retry-After: (seconds waited, seconds the server asked for).
+RetryAfterHook = Callable[[float, float], None]
 
 
 class Choice(BaseModel):
@@ -47,15 +55,22 @@ class RequestFailure(BaseModel):
 
 class EndpointError(Exception):
     def __init__(
-        self, kind: ErrorKind, message: str, status: int | None = None, retry_after: float | None = None
+        self,
+        kind: ErrorKind,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        retry_after_asked: float | None = None,
     ):
         super().__init__(message)
         self.kind: ErrorKind = kind
         self.status = status
         self.retry_after = retry_after
+        self.retry_after_asked = retry_after_asked
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), None when absent or unreadable."""
     if not value:
         return None
     try:
@@ -65,7 +80,22 @@ def _retry_after_seconds(value: str | None) -> float | None:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+    return max(seconds, 0.0)
+
+
+def _excerpt(raw: bytes) -> str:
+    return raw[:BODY_EXCERPT_CHARS].decode("utf-8", "replace")
+
+
+def _malformed(what: str, raw: bytes, status: int | None = None) -> EndpointError:
+    return EndpointError("malformed", f"malformed response: {what}; body: {_excerpt(raw)}", status)
+
+
+def _token_count(usage: dict, name: str, raw: bytes) -> int | None:
+    value = usage.get(name)
+    if value is None or (type(value) is int and value >= 0):
+        return value
+    raise _malformed(f"usage.{name} is {value!r}, not a token count", raw)
 
 
 def backoff_delay(attempt: int, failure: BaseException | None, policy: RetryPolicy) -> float:
@@ -106,12 +136,16 @@ class EndpointClient:
     base_url: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
+    on_retry_after: RetryAfterHook | None = None
+
     def __post_init__(self) -> None:
-        # No total timeout: a 32k-token reasoning generation may legitimately take many minutes.
-        # sock_read bounds how long the server may stay silent.
+        # sock_read bounds how long the server may stay silent. The whole request is bounded by the
+        # deadline watch (generous: a 32k-token reasoning generation may legitimately take many minutes),
+        # so a server that trickles bytes cannot hold it; aiohttp's own total timeout costs far more.
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.request_timeout_s
         )
+        self._deadline = DeadlineWatch(self.spec.request_deadline_s)
         self._headers = auth_headers(self.spec)
         self._path = "/chat/completions" if self.spec.mode == ApiMode.CHAT else "/completions"
 
@@ -137,47 +171,109 @@ class EndpointClient:
 
     async def _attempt(self, body: dict) -> Completion:
         started = time.perf_counter()
+        watched = self._deadline.start()
         try:
-            async with self.session.post(
-                self.base_url + self._path, json=body, headers=self._headers, timeout=self._timeout
-            ) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    message = raw.decode("utf-8", "replace")[:2000]
-                    kind: ErrorKind = "transient" if response.status in TRANSIENT_STATUS else "client"
-                    if response.status >= 500:
-                        kind = "transient"
-                    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-                    raise EndpointError(
-                        kind, f"HTTP {response.status}: {message}", response.status, retry_after
-                    )
+            raw = await self._exchange(body)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             raise EndpointError("transient", f"{type(exc).__name__}: {exc}") from exc
+        except asyncio.CancelledError:
+            timeout = self._deadline.claim(watched)
+            if timeout is None:
+                raise
+            raise EndpointError("transient", f"{type(timeout).__name__}: {timeout}") from None
+        finally:
+            self._deadline.stop(watched)
         return self._parse(raw, time.perf_counter() - started)
+
+    async def _exchange(self, body: dict) -> bytes:
+        """POST the body; the response body, or EndpointError for an HTTP error status."""
+        async with self.session.post(
+            self.base_url + self._path, json=body, headers=self._headers, timeout=self._timeout
+        ) as response:
+            raw = await self._read_body(response)
+            if response.status >= 400:
+                message = raw.decode("utf-8", "replace")[:2000]
+                kind: ErrorKind = "transient" if response.status in TRANSIENT_STATUS else "client"
+                if response.status >= 500:
+                    kind = "transient"
+                asked = _retry_after_seconds(response.headers.get("Retry-After"))
+                raise EndpointError(
+                    kind,
+                    f"HTTP {response.status}: {message}",
+                    response.status,
+                    None if asked is None else min(asked, self.spec.max_retry_after_s),
+                    asked,
+                )
+        return raw
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, refusing (before or while reading) one larger than max_response_bytes."""
+        limit = self.spec.max_response_bytes
+        length = response.content_length
+        if length is not None:
+            if length > limit:
+                raise EndpointError(
+                    "malformed",
+                    f"response body of {length} bytes exceeds max_response_bytes ({limit})",
+                    response.status,
+                )
+            return await response.read()  # the common case: vLLM sends Content-Length
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > limit:
+                raise EndpointError(
+                    "malformed",
+                    f"response body exceeds max_response_bytes ({limit}); stopped reading at {len(body)} bytes",
+                    response.status,
+                )
+        return bytes(body)
 
     def _parse(self, raw: bytes, latency: float) -> Completion:
         try:
             payload = json.loads(raw)
-            choices = payload["choices"]
-            parsed = [
-                Choice(
-                    text=(c.get("message") or {}).get("content")
-                    if self.spec.mode == ApiMode.CHAT
-                    else c.get("text"),
-                    finish_reason=c.get("finish_reason"),
-                )
-                for c in sorted(choices, key=lambda c: c.get("index", 0))
-            ]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # A malformed body is usually a proxy or an overloaded server: worth another try.
-            raise EndpointError("transient", f"malformed response ({exc}): {raw[:300]!r}") from exc
-        usage = payload.get("usage") or {}
+        except ValueError as exc:
+            # A body that is not JSON is usually a proxy or an overloaded server: worth another try.
+            raise EndpointError("transient", f"malformed response (not JSON: {exc}): {_excerpt(raw)}") from exc
+        if not isinstance(payload, dict):
+            raise _malformed(f"the body is a JSON {type(payload).__name__}, not an object", raw)
+        choices = payload.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise _malformed(f"choices is {choices!r:.80}, not a non-empty list", raw)
+        chat = self.spec.mode == ApiMode.CHAT
+        parsed: list[tuple[int, Choice]] = []
+        for position, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                raise _malformed(f"choices[{position}] is a {type(choice).__name__}, not an object", raw)
+            message = choice.get("message") if chat else choice
+            if message is not None and not isinstance(message, dict):
+                raise _malformed(f"choices[{position}].message is a {type(message).__name__}", raw)
+            text = (message or {}).get("content" if chat else "text")
+            finish_reason = choice.get("finish_reason")
+            index = choice.get("index", position)
+            if not isinstance(text, str | None) or not isinstance(finish_reason, str | None):
+                raise _malformed(f"choices[{position}] has a text or finish_reason that is not a string", raw)
+            if type(index) is not int:
+                raise _malformed(f"choices[{position}].index is {index!r}, not an integer", raw)
+            parsed.append((index, Choice(text=text, finish_reason=finish_reason)))
+        usage = payload.get("usage")
+        if usage is None:
+            usage = {}
+        elif not isinstance(usage, dict):
+            raise _malformed(f"usage is a {type(usage).__name__}, not an object", raw)
+        parsed.sort(key=lambda pair: pair[0])
         return Completion(
-            choices=parsed,
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
+            choices=[choice for _, choice in parsed],
+            prompt_tokens=_token_count(usage, "prompt_tokens", raw),
+            completion_tokens=_token_count(usage, "completion_tokens", raw),
             latency_s=latency,
         )
+
+    def _delay(self, attempt: int, failure: BaseException | None) -> float:
+        delay = backoff_delay(attempt, failure, self.retry)
+        if isinstance(failure, EndpointError) and failure.retry_after_asked is not None and self.on_retry_after:
+            self.on_retry_after(delay, failure.retry_after_asked)
+        return delay
 
     async def complete(
         self, messages: list[ChatMessage], params: SamplingParams, *, n: int = 1, seed: int | None = None
@@ -188,14 +284,14 @@ class EndpointClient:
         except EndpointError as exc:
             failure = exc
         if failure.kind != "transient" or self.retry.max_attempts == 1:
-            return RequestFailure(kind=failure.kind, message=str(failure), status=failure.status, attempts=1)
-        await asyncio.sleep(backoff_delay(1, failure, self.retry))
+            return _failure(failure, attempts=1)
+        await asyncio.sleep(self._delay(1, failure))
         attempts = 1
         retrying = AsyncRetrying(
             retry=retry_if_exception(_is_transient),
             stop=stop_after_attempt(self.retry.max_attempts - 1),
-            wait=lambda state: backoff_delay(
-                state.attempt_number + 1, state.outcome.exception() if state.outcome else None, self.retry
+            wait=lambda state: self._delay(
+                state.attempt_number + 1, state.outcome.exception() if state.outcome else None
             ),
             reraise=True,
         )
@@ -205,8 +301,14 @@ class EndpointClient:
                     attempts += 1
                     return await self._attempt(body)
         except EndpointError as exc:
-            return RequestFailure(kind=exc.kind, message=str(exc), status=exc.status, attempts=attempts)
+            return _failure(exc, attempts=attempts)
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+
+def _failure(exc: EndpointError, *, attempts: int) -> RequestFailure:
+    return RequestFailure(
+        kind=exc.kind, message=redact_credentials(str(exc)), status=exc.status, attempts=attempts
+    )
 
 
 async def check_reachable(spec: ModelSpec, session: aiohttp.ClientSession) -> list[str]:
@@ -220,9 +322,13 @@ async def check_reachable(spec: ModelSpec, session: aiohttp.ClientSession) -> li
                 timeout=aiohttp.ClientTimeout(total=None, connect=spec.connect_timeout_s, sock_read=60),
             ) as response:
                 if response.status >= 400:
-                    warnings.append(f"model {spec.name}: {url}/models answered HTTP {response.status}")
+                    warnings.append(
+                        f"model {spec.name}: {redact_credentials(url)}/models answered HTTP {response.status}"
+                    )
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             raise ConnectionError(
-                f"model {spec.name}: cannot reach {url} ({type(exc).__name__}: {exc}); is the server up?"
+                redact_credentials(
+                    f"model {spec.name}: cannot reach {url} ({type(exc).__name__}: {exc}); is the server up?"
+                )
             ) from exc
     return warnings

@@ -12,8 +12,12 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 
 from harness.serving.launch_spec import LaunchSpec
 from harness.yaml_model import ConfigFileError, load_yaml_model
+from results.manifest import redact_credentials
+
+__all__ = ["ApiMode", "ModelPool", "ModelSpec", "load_pool", "parse_model_shorthand", "redact_credentials"]
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 
 class ApiMode(StrEnum):
@@ -38,7 +42,18 @@ class ModelSpec(BaseModel):
     mode: ApiMode = ApiMode.CHAT
     max_concurrency: int = Field(default=64, ge=1, le=100_000, description="in-flight requests per replica")
     request_timeout_s: float = Field(default=1800.0, gt=0, description="idle/read timeout of one request")
+    request_deadline_s: float = Field(
+        default=7200.0,
+        gt=0,
+        description="total time one request (connect to last byte) may take, however steadily it trickles",
+    )
     connect_timeout_s: float = Field(default=30.0, gt=0)
+    max_response_bytes: int = Field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024, description="largest response body read; more fails the row"
+    )
+    max_retry_after_s: float = Field(
+        default=300.0, ge=0, description="longest wait a server's Retry-After header may impose"
+    )
     max_attempts: int = Field(
         default=6, ge=1, le=50, description="tries per request on 429/5xx/connection errors"
     )

@@ -16,6 +16,8 @@ Conventions (stated once here, used everywhere):
   whose first member has the lowest sample index; the item scores that first member's score. An
   item where no sample voted scores the mean of its samples' scores (0 when they are graded
   no_answer/truncated/error). Code tasks get no SC@n (programs are not voted on), but pass@k.
+- A task x model whose failed samples exceed ``max_error_rate`` (the run's --max-error-rate) is an
+  error cell: its figures measure the endpoint, not the model, and the report shows it as an error.
 - pass@k (code tasks): per item ``1 - C(n-c, k) / C(n, k)`` with n counted samples, c fully
   correct ones; averaged over items; reported for k in {1, 5, 10} not above the smallest n.
 """
@@ -50,6 +52,7 @@ __all__ = [
 PASS_AT_K = (1, 5, 10)
 OVERALL = "all"
 OUTCOMES = ("right", "wrong", "no_answer", "truncated", "error")
+DEFAULT_MAX_ERROR_RATE = 0.05
 
 
 class SameAnswer(Protocol):
@@ -84,6 +87,11 @@ class TaskModelMetrics(BaseModel):
     pass_at_k: dict[int, float] = Field(default_factory=dict, description="code tasks only")
     counts: OutcomeCounts
 
+    @property
+    def failed_fraction(self) -> float:
+        total = self.n_samples + self.counts.ungraded
+        return self.counts.error / total if total else 0.0
+
 
 class CategoryModelMetrics(BaseModel):
     """Macro average over the category's tasks that this model has results for."""
@@ -109,6 +117,13 @@ class RunMetrics(BaseModel):
     overall: list[CategoryModelMetrics] = Field(
         default_factory=list, description="per model, macro average over all its tasks (category 'all')"
     )
+    max_error_rate: float = Field(
+        default=DEFAULT_MAX_ERROR_RATE, description="above this fraction of failed samples a cell is an error"
+    )
+
+    def is_error_cell(self, task: str, model: str) -> bool:
+        row = self.task_metrics(task, model)
+        return row is not None and row.counts.error > 0 and row.failed_fraction > self.max_error_rate
 
     def task_metrics(self, task: str, model: str) -> TaskModelMetrics | None:
         return next((m for m in self.tasks if m.task == task and m.model == model), None)
@@ -237,6 +252,7 @@ def compute_metrics(
     *,
     same_answer: SameAnswer | None = None,
     models: Sequence[str] | None = None,
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
 ) -> RunMetrics:
     """Metrics for every (task, model) with samples in ``store``.
 
@@ -291,4 +307,5 @@ def compute_metrics(
         tasks=task_rows,
         categories=category_rows,
         overall=overall_rows,
+        max_error_rate=max_error_rate,
     )

@@ -1,4 +1,4 @@
-"""A live progress line per run: done/total, requests/s, errors, graded, ETA."""
+"""A live progress line per run: done/total, requests/s, errors, graded, ETA, and Retry-After waits."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class RunProgress:
         self._errors = 0
         self._graded = 0
         self._started = time.perf_counter()
+        self._note = ""
+        self._capped_models: set[str] = set()
 
     def start(self, total: int) -> None:
         self._started = time.perf_counter()
@@ -31,11 +33,12 @@ class RunProgress:
             TextColumn("graded {task.fields[graded]}"),
             TextColumn("[red]errors {task.fields[errors]}"),
             TimeRemainingColumn(),
+            TextColumn("[yellow]{task.fields[note]}"),
             console=self.console,
             transient=False,
         )
         self._progress.start()
-        self._task_id = self._progress.add_task(self.description, total=total, rate=0.0, errors=0, graded=0)
+        self._task_id = self._progress.add_task(self.description, total=total, rate=0.0, errors=0, graded=0, note="")
 
     def update(self, *, done: int, errors: int, graded: int, requests: int) -> None:
         self._errors += errors
@@ -46,6 +49,19 @@ class RunProgress:
         self._progress.update(
             self._task_id, advance=done, rate=requests / elapsed, errors=self._errors, graded=self._graded
         )
+
+    def note_retry_after(self, model: str, wait_s: float, asked_s: float) -> None:
+        """A server asked the run to wait: shown in the line; a wait cut to max_retry_after_s is also logged once."""
+        capped = asked_s > wait_s + 0.5
+        self._note = f"{model}: Retry-After {asked_s:.0f}s, waiting {wait_s:.0f}s" + (" (capped)" if capped else "")
+        if capped and model not in self._capped_models:
+            self._capped_models.add(model)
+            self.console.print(
+                f"[yellow]note:[/] {model}: the server asked to wait {asked_s:.0f} s (Retry-After); "
+                f"waiting {wait_s:.0f} s, the model's max_retry_after_s"
+            )
+        if self._progress is not None and self._task_id is not None:
+            self._progress.update(self._task_id, note=self._note)
 
     def finish(self) -> None:
         if self._progress is not None:

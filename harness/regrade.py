@@ -7,6 +7,7 @@ from pathlib import Path
 
 from graders import GradingPool
 from harness.taskset import discover_tasks
+from results.run_lock import RunLock
 from results.store import ResultsStore
 
 BATCH = 2000  # samples held in memory at once
@@ -16,7 +17,7 @@ def regrade_run(run_dir: Path, *, task: str | None = None, workers: int | None =
     """Re-grade every stored response of the run (optionally one task); returns how many were graded."""
     tasks = discover_tasks()
     graded = 0
-    with ResultsStore(run_dir) as store, GradingPool(workers) as pool:
+    with RunLock(run_dir), ResultsStore(run_dir) as store, GradingPool(workers) as pool:
         gold = {(it.task, it.item_id): it.gold for it in store.iter_items(task=task)}
         missing = sorted({t for t, _ in gold} - set(tasks))
         if missing:

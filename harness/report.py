@@ -15,7 +15,14 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
-from harness.metrics import CategoryModelMetrics, RunMetrics, SameAnswer, TaskModelMetrics, compute_metrics
+from harness.metrics import (
+    DEFAULT_MAX_ERROR_RATE,
+    CategoryModelMetrics,
+    RunMetrics,
+    SameAnswer,
+    TaskModelMetrics,
+    compute_metrics,
+)
 from results.manifest import MANIFEST_FILENAME, read_manifest
 from results.records import TaskInfo
 from results.store import DB_FILENAME, ResultsStore
@@ -23,6 +30,7 @@ from results.store import DB_FILENAME, ResultsStore
 REPORT_FILENAME = "report.md"
 METRICS_FILENAME = "results.json"
 INCOMPLETE_MARK = "†"
+ERROR_CELL = "error"
 
 
 class ReportTable(BaseModel):
@@ -58,12 +66,19 @@ def _is_incomplete(row: TaskModelMetrics, n: int) -> bool:
     return row.samples_per_item_min < n or row.counts.ungraded > 0
 
 
+def _error_cell(row: TaskModelMetrics) -> str:
+    total = row.n_samples + row.counts.ungraded
+    return f"{ERROR_CELL} ({row.counts.error}/{total} failed)"
+
+
 def _summary_cells(
-    summaries: Sequence[CategoryModelMetrics | None], n_tasks: int, multi_sample: bool
+    metrics: RunMetrics, summaries: Sequence[CategoryModelMetrics | None], n_tasks: int, multi_sample: bool
 ) -> list[str]:
     return [
         "–"
         if summary is None
+        else ERROR_CELL
+        if any(metrics.is_error_cell(task, summary.model) for task in summary.tasks)
         else _accuracy_cell(
             summary.sample0_accuracy,
             summary.mean_accuracy,
@@ -94,6 +109,8 @@ def accuracy_table(metrics: RunMetrics) -> ReportTable:
                 cells.append(
                     "–"
                     if row is None
+                    else _error_cell(row)
+                    if metrics.is_error_cell(task, model)
                     else _accuracy_cell(
                         row.sample0_accuracy,
                         row.mean_accuracy,
@@ -107,11 +124,11 @@ def accuracy_table(metrics: RunMetrics) -> ReportTable:
             emphasis.append(False)
         if len(tasks) > 1:
             averages = [metrics.category_metrics(category, model) for model in models]
-            rows.append([category, "average", "", *_summary_cells(averages, len(tasks), multi_sample)])
+            rows.append([category, "average", "", *_summary_cells(metrics, averages, len(tasks), multi_sample)])
             emphasis.append(True)
     if len(categories) > 1:
         overall = [metrics.overall_metrics(model) for model in models]
-        rows.append(["all", "average", "", *_summary_cells(overall, len(metrics.task_info), multi_sample)])
+        rows.append(["all", "average", "", *_summary_cells(metrics, overall, len(metrics.task_info), multi_sample)])
         emphasis.append(True)
     legend = (
         "Cells: sample-0 accuracy / mean accuracy over samples / majority-vote accuracy (SC@n), in %"
@@ -122,6 +139,8 @@ def accuracy_table(metrics: RunMetrics) -> ReportTable:
     legend += (
         f" {INCOMPLETE_MARK} = incomplete: fewer than n samples for some item, ungraded samples,"
         " or tasks missing from an average."
+        f" {ERROR_CELL} = more than {metrics.max_error_rate:.0%} of the samples failed (no answer from the"
+        " endpoint): no accuracy is shown, and averages over such a cell are errors too."
     )
     return ReportTable(
         title="Accuracy", legend=legend, headers=headers, label_columns=3, rows=rows, emphasis=emphasis
@@ -240,8 +259,11 @@ def compute_run_metrics(
     run_dir = Path(run_dir)
     if not (run_dir / DB_FILENAME).is_file():
         raise FileNotFoundError(f"{run_dir} has no {DB_FILENAME}: is it a run directory?")
+    manifest = read_manifest(run_dir)
+    max_error_rate = (manifest.config.get("request", {}) if manifest else {}).get(
+        "max_error_rate", DEFAULT_MAX_ERROR_RATE
+    )
     if task_info is None:
-        manifest = read_manifest(run_dir)
         if manifest is None or not manifest.task_info:
             raise ValueError(
                 f"{run_dir / MANIFEST_FILENAME} is missing or has no task_info; "
@@ -249,7 +271,9 @@ def compute_run_metrics(
             )
         task_info = manifest.task_info
     with ResultsStore(run_dir, readonly=True) as store:
-        return compute_metrics(store, task_info, same_answer=same_answer, models=models)
+        return compute_metrics(
+            store, task_info, same_answer=same_answer, models=models, max_error_rate=max_error_rate
+        )
 
 
 def write_report(

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from graders import GradingPool, grade, runs_inline
 from graders.base import GradeResult
+from graders.pool import GradingUnavailable
 from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy
 from harness.config import ModelSpec
 from harness.progress import RunProgress
@@ -102,6 +103,9 @@ class RunStats:
     graded: int = 0
     started: float = field(default_factory=time.perf_counter)
     interrupted: bool = False
+    grading_failures: int = 0
+    grading_failure_example: str | None = None
+    stale_grades: int = 0  # grades whose row had been rewritten with another response: not stored
 
 
 def plan_work(
@@ -135,14 +139,17 @@ class Scheduler:
         *,
         grading_workers: int | None = None,
         progress: RunProgress | None = None,
+        retry_failed: bool = False,
     ):
         self.store = store
         self.models = list(models)
         self.overrides = overrides
         self.grading_workers = grading_workers
         self.progress = progress
+        self.retry_failed = retry_failed
         self.stats = RunStats()
-        self._out: asyncio.Queue[SampleRecord | tuple[SampleKey, GradeResult]] = asyncio.Queue()
+        # A grade travels with the response it graded: the store pairs them or drops the grade.
+        self._out: asyncio.Queue[SampleRecord | tuple[SampleKey, GradeResult, str | None]] = asyncio.Queue()
         self._stop = asyncio.Event()
         # Post-processing and grading jobs that outlive the worker iteration that started them.
         self._background: set[asyncio.Task] = set()
@@ -154,7 +161,9 @@ class Scheduler:
 
     async def run(self, tasks: Sequence[Task], items: dict[str, list[TaskItem]]) -> RunStats:
         current_hashes = {(t.name, it.id): it.prompt_hash for t in tasks for it in items[t.name]}
-        done = self.store.completed_keys(retry_transient_errors=True) - self.store.stale_keys(current_hashes)
+        done = self.store.completed_keys(
+            retry_transient_errors=True, retry_all_errors=self.retry_failed
+        ) - self.store.stale_keys(current_hashes)
         plan = plan_work(tasks, items, self.models, self.overrides.samples, done, self.overrides.seed)
         total = sum(len(u.sample_indices) for units in plan.values() for u in units)
         by_name = {t.name: t for t in tasks}
@@ -214,8 +223,17 @@ class Scheduler:
 
     def _endpoints(self, session: aiohttp.ClientSession, spec: ModelSpec) -> ModelEndpoints:
         capacity = self.overrides.concurrency or spec.max_concurrency
+        progress = self.progress
+
+        def on_retry_after(wait_s: float, asked_s: float) -> None:
+            if progress is not None:
+                progress.note_retry_after(spec.name, wait_s, asked_s)
+
         replicas = [
-            Replica(EndpointClient(session, spec, url, RetryPolicy.for_model(spec)), capacity)
+            Replica(
+                EndpointClient(session, spec, url, RetryPolicy.for_model(spec), on_retry_after=on_retry_after),
+                capacity,
+            )
             for url in spec.urls()
         ]
         return ModelEndpoints(spec, replicas, spec.supports_n)
@@ -318,14 +336,19 @@ class Scheduler:
 
     async def _schedule_grade(self, pool: GradingPool, task: Task, gold: object, record: SampleRecord) -> None:
         request = task.grade_request(gold, record.response, record.finish_reason)
+        response = record.response
         if runs_inline(request.grader):
-            self._out.put_nowait((record.key, grade(request)))
+            self._out.put_nowait((record.key, grade(request), response))
             return
         await self._grade_slots.acquire()
 
         async def grade_in_pool() -> None:
             try:
-                self._out.put_nowait((record.key, await pool.grade(request)))
+                self._out.put_nowait((record.key, await pool.grade(request), response))
+            except GradingUnavailable as exc:
+                # Not a verdict on the response: nothing is stored, and a resumed run grades it again.
+                self.stats.grading_failures += 1
+                self.stats.grading_failure_example = str(exc)
             finally:
                 self._grade_slots.release()
 
@@ -334,8 +357,8 @@ class Scheduler:
     async def _regrade_pending(
         self, pool: GradingPool, tasks: dict[str, Task], gold: dict[tuple[str, str], object]
     ) -> None:
-        """Rows stored by an earlier, interrupted run but not yet graded."""
-        for record in self.store.iter_samples(ungraded_only=True):
+        """Rows stored by an earlier run but not graded (interrupted), or whose grading failed (reason "error")."""
+        for record in self.store.iter_samples(needs_grading=True):
             task = tasks.get(record.task)
             key = (record.task, record.item_id)
             if task is None or key not in gold or record.error is not None:
@@ -345,7 +368,7 @@ class Scheduler:
     async def _writer(self) -> None:
         """The only code that writes: batches samples and grades into short transactions."""
         samples: list[SampleRecord] = []
-        grades: list[tuple[SampleKey, GradeResult]] = []
+        grades: list[tuple[SampleKey, GradeResult, str | None]] = []
         finished = False
         while not finished:
             entry = await self._out.get()
@@ -372,13 +395,16 @@ class Scheduler:
             self._flush(samples, grades)
             samples, grades = [], []
 
-    def _flush(self, samples: list[SampleRecord], grades: list[tuple[SampleKey, GradeResult]]) -> None:
+    def _flush(self, samples: list[SampleRecord], grades: list[tuple[SampleKey, GradeResult, str | None]]) -> None:
         if samples:
             self.store.write_samples(samples)
             self.stats.samples_written += len(samples)
         if grades:
-            self.store.update_grades(grades)
-            self.stats.graded += len(grades)
+            stored = self.store.update_grades(
+                [(key, result) for key, result, _ in grades], graded_responses=[text for _, _, text in grades]
+            )
+            self.stats.graded += stored
+            self.stats.stale_grades += len(grades) - stored
         if self.progress and (samples or grades):
             self.progress.update(
                 done=len(samples),

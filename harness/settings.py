@@ -27,9 +27,9 @@ def tasks_dir() -> Path:
     value = os.environ.get(TASKS_DIR_ENV)
     if value:
         return Path(value).expanduser()
-    import tasks
-
-    return Path(tasks.__file__).parent
+    # Found beside this package, not imported: a `tasks/` folder in the working directory (first on sys.path)
+    # would otherwise be imported, and its code run, just to locate the task files.
+    return Path(__file__).resolve().parents[1] / "tasks"
 
 
 def runs_dir(override: str | Path | None = None) -> Path:

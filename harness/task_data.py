@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import gzip
 import importlib
+import importlib.util
 import io
 import json
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,9 @@ import yaml
 from harness.settings import DATA_DIR_ENV
 from harness.task_spec import ChoicesSpec, FieldMap, HubPart, LocalPart, SourceSpec, SubsetSpec
 
+# The installed harness's own packages: code there runs without --trust-task-code.
+TRUSTED_CODE_ROOTS = tuple(Path(__file__).resolve().parents[1] / name for name in ("tasks", "graders", "harness"))
+_TRUST = {"task_code": False}
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 EMPTY_OPTION_TEXTS = frozenset({"", "N/A", "n/a"})
 
@@ -100,7 +105,13 @@ def parse_rows(data: bytes, part: LocalPart, where: str) -> list[dict[str, Any]]
         import pyarrow.parquet as pq
 
         return pq.read_table(io.BytesIO(data)).to_pylist()
-    text = data.decode("utf-8-sig")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TaskDataError(
+            f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "re-encode the file as UTF-8"
+        ) from None
     if fmt == "jsonl":
         rows = []
         # split on "\n" only: str.splitlines would also split inside JSON strings holding U+2028 and the like
@@ -128,8 +139,30 @@ def _stem(path: Path) -> str:
     return name.rsplit(".", 1)[0]
 
 
+def confinement_problem(pattern: str) -> str | None:
+    """Why a task file's path pattern could reach outside the data directory, or None when it cannot."""
+    path = Path(pattern)
+    if path.is_absolute() or path.drive:
+        return f"{pattern!r} is an absolute path; give a path relative to the data directory"
+    if ".." in path.parts:
+        return f"{pattern!r} climbs out of the data directory with '..'; give a path inside it"
+    return None
+
+
 def local_files(data_dir: Path, part: LocalPart) -> list[Path]:
-    return sorted(data_dir.glob(part.files))
+    """The files a part names, all inside the data directory (a task file cannot read anything else)."""
+    problem = confinement_problem(part.files)
+    if problem:
+        raise TaskDataError(f"source.local files: {problem}")
+    root = data_dir.resolve()
+    files = sorted(data_dir.glob(part.files))
+    for path in files:
+        if not path.resolve().is_relative_to(root):
+            raise TaskDataError(
+                f"source.local files {part.files!r}: {path} leads outside the data directory {root} "
+                f"(to {path.resolve()})"
+            )
+    return files
 
 
 def read_local_part(data_dir: Path, part: LocalPart) -> list[tuple[str, str, list[dict[str, Any]]]]:
@@ -335,8 +368,59 @@ def normalise_row(
     return item
 
 
+def trust_task_code(enabled: bool = True) -> None:
+    """--trust-task-code: let task files run code from outside the installed harness (off by default)."""
+    _TRUST["task_code"] = enabled
+
+
+def module_file(module_name: str) -> Path | None:
+    """Where a dotted module's code lives, found without running any of it (not even its packages' __init__)."""
+    loaded = sys.modules.get(module_name)
+    if loaded is not None:
+        return Path(loaded.__file__).resolve() if getattr(loaded, "__file__", None) else None
+    top, *rest = module_name.split(".")
+    try:
+        spec = importlib.util.find_spec(top)  # a top-level lookup only searches sys.path
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    found = Path(spec.origin) if spec.origin and spec.has_location else None
+    locations = [Path(p) for p in (spec.submodule_search_locations or [])]
+    for name in rest:
+        found = None
+        for location in locations:
+            if (location / name / "__init__.py").is_file():
+                found, locations = location / name / "__init__.py", [location / name]
+            elif (location / f"{name}.py").is_file():
+                found, locations = location / f"{name}.py", []
+            elif (location / name).is_dir():
+                found, locations = location / name, [location / name]
+            if found is not None:
+                break
+        if found is None:
+            return None
+    return found.resolve() if found is not None else None
+
+
+def check_code_trusted(reference: str) -> None:
+    """Refuse (TaskDataError) a reference to code outside the installed harness unless --trust-task-code."""
+    if _TRUST["task_code"]:
+        return
+    module_name = reference.partition(":")[0]
+    location = module_file(module_name)
+    if location is None:
+        return  # nothing to run; the import reports it
+    if not any(location.is_relative_to(root) for root in TRUSTED_CODE_ROOTS):
+        raise TaskDataError(
+            f"preprocess {reference!r}: {module_name} is code from outside the installed harness ({location}); "
+            "it runs only with --trust-task-code (check what it does first)"
+        )
+
+
 def resolve_function(reference: str) -> Callable[..., Any]:
     module_name, _, function_name = reference.partition(":")
+    check_code_trusted(reference)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -368,7 +452,15 @@ def build_items(
                 origin=part.origin,
                 params=dict(preprocess_args or {}),
             )
-            rows = function(rows, context)
+            try:
+                rows = function(rows, context)
+            except TaskDataError:
+                raise
+            except Exception as exc:  # a hook's own failure: name the task, part and hook, not just the message
+                raise TaskDataError(
+                    f"task {task}: preprocess {preprocess} failed on part {part.label!r} ({part.origin}): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         for index, row in enumerate(rows):
             where = f"task {task}, {part.origin}, part {part.label!r}, row {index}"
             items.append(normalise_row(row, part.label, index, part.fields, choices, where))

@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import importlib
 import json
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from harness import settings
 from harness.task_data import (
     TaskDataError,
     build_items,
+    confinement_problem,
     draw_subset,
     load_parts,
     local_files,
@@ -101,9 +103,46 @@ def _format(template: str, values: dict[str, Any], task: str, what: str, item_id
         ) from None
 
 
-def runtime_problems(spec: TaskSpec) -> list[SpecProblem]:
-    """Checks that need the rest of the program: the grader and its options, the preprocess function."""
+# Highest sandbox limits a task file may ask for: one task file must not be able to take the machine.
+SANDBOX_CEILINGS: dict[str, float] = {
+    "timeout_s": 600,
+    "cpu_s": 600,
+    "memory_headroom_mb": 16 * 1024,
+    "nproc": 256,
+    "fsize_mb": 1024,
+    "nofile": 4096,
+    "output_bytes": 16 * 1024 * 1024,
+}
+
+
+def _confinement_problems(spec: TaskSpec) -> list[SpecProblem]:
+    sources = [(("source",), spec.source)]
+    if spec.prompt.fewshot is not None:
+        sources.append((("prompt", "fewshot", "source"), spec.prompt.fewshot.source))
     problems = []
+    for loc, source in sources:
+        for index, part in enumerate(source.local):
+            problem = confinement_problem(part.files)
+            if problem:
+                problems.append(SpecProblem((*loc, "local", index, "files"), problem))
+    return problems
+
+
+def _sandbox_problems(options: dict[str, Any]) -> list[SpecProblem]:
+    sandbox = options.get("sandbox")
+    if not isinstance(sandbox, dict):
+        return []
+    return [
+        SpecProblem(("grader", "options", "sandbox", key), f"{value} is above the ceiling {SANDBOX_CEILINGS[key]}")
+        for key, value in sandbox.items()
+        if key in SANDBOX_CEILINGS and isinstance(value, int | float) and value > SANDBOX_CEILINGS[key]
+    ]
+
+
+def runtime_problems(spec: TaskSpec) -> list[SpecProblem]:
+    """Checks that need the rest of the program: the grader and its options, the preprocess function,
+    data paths confined to the data directory."""
+    problems = _confinement_problems(spec) + _sandbox_problems(spec.grader.options)
     grader = find_grader(spec.grader.name)
     if grader is None:
         problems.append(
@@ -184,6 +223,10 @@ class Task:
         spec = self.spec
         parts = load_parts(spec.name, spec.source, spec.fields, data_dir, allow_hub=allow_hub)
         items = build_items(spec.name, parts, spec.choices, spec.preprocess, data_dir, spec.preprocess_args)
+        if not items:
+            raise TaskDataError(
+                f"task {self.name}: its data has no items ({', '.join(p.origin for p in parts) or 'no part'})"
+            )
         total = len(items)
         if spec.subset is not None and not full:
             items = draw_subset(items, spec.subset)
@@ -335,25 +378,52 @@ class Task:
         return "; ".join(parts)
 
 
-def discover_tasks(directory: Path | None = None) -> dict[str, Task]:
-    """Every *.yaml task file of the directory (default: harness.settings.tasks_dir()), by name."""
+def scan_tasks(directory: Path | None = None) -> tuple[dict[str, Task], dict[str, ConfigFileError]]:
+    """(valid tasks by name, errors of the broken task files by file stem): one bad file blocks no other."""
     directory = Path(directory) if directory is not None else settings.tasks_dir()
     if not directory.is_dir():
         raise ConfigFileError(f"task directory {directory} does not exist")
     tasks: dict[str, Task] = {}
+    broken: dict[str, ConfigFileError] = {}
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-        task = Task.from_file(path)
+        try:
+            task = Task.from_file(path)
+        except ConfigFileError as exc:
+            broken[path.stem] = exc
+            continue
         if task.name in tasks:
             raise ConfigFileError(f"{path}: task {task.name!r} is also defined in {tasks[task.name].file}")
         tasks[task.name] = task
+    return tasks, broken
+
+
+def discover_tasks(directory: Path | None = None) -> dict[str, Task]:
+    """Every valid *.yaml task file of the directory (default: harness.settings.tasks_dir()), by name.
+
+    A broken task file is reported on stderr and left out; select_tasks raises its error when it is asked for.
+    """
+    tasks, broken = scan_tasks(directory)
+    _warn_broken(broken)
     return tasks
 
 
+def _warn_broken(broken: dict[str, ConfigFileError]) -> None:
+    for error in broken.values():
+        print(f"warning: skipped a task file with errors: {error}", file=sys.stderr)
+
+
 def select_tasks(selector: str, directory: Path | None = None) -> list[Task]:
-    """Tasks named by a selector: "all" (every non-OOD task), "ood", names and globs, comma-separated."""
-    known = discover_tasks(directory)
-    chosen: dict[str, Task] = {}
+    """Tasks named by a selector: "all" (every non-OOD task), "ood", names and globs, comma-separated.
+
+    A broken task file is skipped with a warning, unless the selector names it: then its error is raised.
+    """
+    known, broken = scan_tasks(directory)
     tokens = [token.strip() for token in selector.split(",") if token.strip()]
+    for token in tokens:
+        if token in broken and token not in known:
+            raise broken[token]
+    _warn_broken(broken)
+    chosen: dict[str, Task] = {}
     if not tokens:
         raise ValueError("empty task selector; use 'all', 'ood', task names or globs like 'bbh*'")
     for token in tokens:

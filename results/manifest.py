@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -41,6 +42,8 @@ REDACTED = "<redacted>"
 # Config keys whose values must never reach a file that people share alongside results.
 _SECRET_KEYS = {"apikey", "token", "secret", "password", "passwd", "authorization", "cookie", "credentials"}
 _SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password", "_credentials")
+# user[:password]@ right after a scheme's "//": the credentials a URL can carry.
+_URL_CREDENTIALS = re.compile(r"(?<=//)[^/\s@:]*(?::[^/\s@]*)?@")
 
 
 class ManifestError(ValueError):
@@ -74,8 +77,14 @@ def _is_secret_key(key: str) -> bool:
     return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
 
 
+def redact_credentials(text: str) -> str:
+    """The text with the credentials of every URL in it (http://user:pass@host) replaced by <redacted>."""
+    return _URL_CREDENTIALS.sub(REDACTED + "@", text) if "@" in text else text
+
+
 def redact_secrets(value: Any) -> Any:
-    """A copy of a JSON-like config with every secret-looking key's value replaced by ``<redacted>``.
+    """A copy of a JSON-like config with every secret-looking key's value replaced by ``<redacted>``,
+    and the credentials of every URL in a string value (``http://user:pass@host``) too.
 
     Keys naming an environment variable that holds a secret (``api_key_env``) are kept: the variable
     name is not the secret and tells a reader how the run was authenticated.
@@ -91,6 +100,8 @@ def redact_secrets(value: Any) -> Any:
         return cleaned
     if isinstance(value, list | tuple):
         return [redact_secrets(v) for v in value]
+    if isinstance(value, str):
+        return redact_credentials(value)
     return value
 
 

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from graders.base import GradeResult
 from results.records import ItemRecord, SampleKey, SampleOutcome, SampleRecord, SamplingParams
@@ -95,6 +95,14 @@ _ITEM_COLUMNS = ("task", "item_id", "category", "ood", "query", "prompt_hash", "
 _KEY_COLUMNS = ("task", "item_id", "model", "sample_index")
 
 ExportFormat = Literal["jsonl", "csv", "parquet"]
+
+
+class FailureSummary(NamedTuple):
+    """A model's failed samples: how many of how many, and per error kind a count and one example message."""
+
+    samples: int
+    failed: int
+    kinds: list[tuple[str, int, str]]
 
 
 class StoreError(RuntimeError):
@@ -271,28 +279,48 @@ class ResultsStore:
                 rows,
             )
 
-    def update_grades(self, updates: Sequence[tuple[SampleKey, GradeResult]]) -> None:
-        """Store grader output for existing samples; keys without a stored sample raise StoreError."""
+    def update_grades(
+        self,
+        updates: Sequence[tuple[SampleKey, GradeResult]],
+        *,
+        graded_responses: Sequence[str | None] | None = None,
+    ) -> int:
+        """Store grader output for existing samples; returns how many grades were stored.
+
+        Without ``graded_responses``, keys without a stored sample raise StoreError. With them (one per
+        update: the response text that was graded), a grade is stored only on the row that still holds
+        exactly that response; others are skipped, not raised: the row was rewritten with another
+        response since (another writer, a redone sample), and that response gets its own grade. The
+        text itself is compared, not a hash of it: exact, and nothing to compute per sample.
+        """
         if not updates:
-            return
+            return 0
         rows = [
             (g.extracted, g.score, g.reason, g.detail, k.task, k.item_id, k.model, k.sample_index)
             for k, g in updates
         ]
+        sql = (
+            "UPDATE samples SET extracted = ?, score = ?, grade_reason = ?, grade_detail = ? "
+            "WHERE task = ? AND item_id = ? AND model = ? AND sample_index = ?"
+        )
         with self._transaction() as conn:
+            if graded_responses is not None:
+                if len(graded_responses) != len(rows):
+                    raise ValueError("update_grades: one graded response per update")
+                sql += " AND response IS ?"
+                return sum(
+                    conn.execute(sql, (*row, response)).rowcount
+                    for row, response in zip(rows, graded_responses, strict=True)
+                )
             missing: list[tuple] = []
             for row in rows:
-                cursor = conn.execute(
-                    "UPDATE samples SET extracted = ?, score = ?, grade_reason = ?, grade_detail = ? "
-                    "WHERE task = ? AND item_id = ? AND model = ? AND sample_index = ?",
-                    row,
-                )
-                if cursor.rowcount == 0:
+                if conn.execute(sql, row).rowcount == 0:
                     missing.append(row[4:])
             if missing:
                 raise StoreError(
                     f"update_grades: {len(missing)} key(s) have no stored sample, e.g. {missing[0]}; nothing was written"
                 )
+            return len(rows)
 
     def clear_grades(self, *, task: str | None = None, model: str | None = None) -> int:
         """Forget grades (e.g. before regrading with a fixed grader); returns the number of rows cleared."""
@@ -329,16 +357,22 @@ class ResultsStore:
 
     # -- resume -----------------------------------------------------------------------------------
 
-    def completed_keys(self, *, retry_transient_errors: bool = True) -> set[KeyTuple]:
+    def completed_keys(
+        self, *, retry_transient_errors: bool = True, retry_all_errors: bool = False
+    ) -> set[KeyTuple]:
         """Keys a resumed run must skip.
 
         A row is complete when the request succeeded (no error; normally a response, possibly an
         empty one the server chose to send) or failed with a client error (4xx, retrying would
-        fail again). Rows that failed transiently (timeouts, 5xx, connection errors, or an error
-        of unknown kind) count as complete only when ``retry_transient_errors`` is False.
+        fail again). Rows that failed otherwise (timeouts, 5xx, connection errors, malformed answers,
+        or an error of unknown kind) count as complete only when ``retry_transient_errors`` is False.
+        ``retry_all_errors`` (``--retry-failed``) makes every failed row incomplete, client errors too
+        (a 401 after the key was fixed).
         """
         sql = f"SELECT {', '.join(_KEY_COLUMNS)} FROM samples"
-        if retry_transient_errors:
+        if retry_all_errors:
+            sql += " WHERE response IS NOT NULL OR error IS NULL"
+        elif retry_transient_errors:
             sql += " WHERE response IS NOT NULL OR error IS NULL OR error_kind = 'client'"
         return {(t, i, m, int(s)) for t, i, m, s in self._query(sql)}
 
@@ -386,10 +420,14 @@ class ResultsStore:
         model: str | None = None,
         graded_only: bool = False,
         ungraded_only: bool = False,
+        needs_grading: bool = False,
     ) -> Iterator[SampleRecord]:
+        """``needs_grading``: rows with a response that are ungraded or whose grading failed (reason "error")."""
         if graded_only and ungraded_only:
             raise ValueError("iter_samples: graded_only and ungraded_only are mutually exclusive")
         where, params = _filters(task=task, model=model, graded_only=graded_only, ungraded_only=ungraded_only)
+        if needs_grading:
+            where.append("response IS NOT NULL AND error IS NULL AND (score IS NULL OR grade_reason = 'error')")
         for row in self._paged(_SAMPLE_COLUMNS, "samples", _KEY_COLUMNS, where, params):
             values = dict(zip(_SAMPLE_COLUMNS, row, strict=True))
             values["params"] = SamplingParams.model_validate_json(values["params"])
@@ -465,6 +503,29 @@ class ResultsStore:
             "errors": dict(errors),
             "reasons": dict(reasons),
             "by_task_model": dict(by_task_model),
+        }
+
+    def failure_summary(self, tasks: Sequence[str] | None = None, example_chars: int = 160) -> dict[str, FailureSummary]:
+        """Per model (over ``tasks``, default all): samples, failed samples (no response), and what failed."""
+        where = f" WHERE task IN ({', '.join('?' * len(tasks))})" if tasks is not None else ""
+        params = list(tasks or ())
+        totals = self._query(
+            f"SELECT model, COUNT(*), SUM(response IS NULL AND error IS NOT NULL) FROM samples{where} GROUP BY model",
+            params,
+        )
+        kinds: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+        failed_where = (where + " AND" if where else " WHERE") + " response IS NULL AND error IS NOT NULL"
+        for model, kind, count, example in self._query(
+            "SELECT model, COALESCE(error_kind, 'unknown'), COUNT(*), MIN(error) FROM samples"
+            f"{failed_where} GROUP BY 1, 2 ORDER BY 1, 3 DESC",
+            params,
+        ):
+            text = " ".join(str(example).split())
+            text = text if len(text) <= example_chars else text[: example_chars - 1] + "…"
+            kinds[model].append((kind, int(count), text))
+        return {
+            model: FailureSummary(int(n), int(failed or 0), kinds.get(model, []))
+            for model, n, failed in totals
         }
 
     # -- export -----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 It is a real aiohttp server: the harness talks to it over TCP exactly as it talks to vLLM. It can
 answer after a delay, fail with a status (and Retry-After), drop the connection, return malformed
-JSON, or ignore `n` like llama.cpp does. What it answers is decided by a function of the request,
+JSON, or ignore `n` like llama.cpp does; it can also trickle its answer a byte at a time, send a huge
+body, answer with any JSON payload (empty choices, bad usage, wrong types) or never answer at all. What it answers is decided by a function of the request,
 so a test states the model output it needs; nothing here pretends to be a language model.
 
     python -m harness.serving.loopback_server --port 8001 --delay 1.0      # a fixed-latency peer for bench/
@@ -20,12 +21,17 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-Fault = Literal["status", "drop", "malformed", "stall"]
+Fault = Literal["status", "drop", "malformed", "stall", "never", "trickle", "huge", "payload"]
 
 
 @dataclass
 class FaultRule:
-    """Apply `fault` to the first `times` requests whose prompt contains `match` (all if empty)."""
+    """Apply `fault` to the first `times` requests whose prompt contains `match` (all if empty).
+
+    stall/never: accept the request and never answer. trickle: a 200 answer sent one byte every
+    `interval_s`. huge: a 200 body of `size_bytes` (chunked, or with Content-Length when `sized`).
+    payload: `payload` as the JSON body of a 200 answer (or as raw text when it is a str).
+    """
 
     fault: Fault
     times: int = 1
@@ -34,6 +40,10 @@ class FaultRule:
     match: str = ""
     message: str = "injected failure"
     used: int = 0
+    interval_s: float = 0.5
+    size_bytes: int = 0
+    sized: bool = False
+    payload: Any = None
 
 
 def _prompt_text(body: dict[str, Any]) -> str:
@@ -89,7 +99,7 @@ class LoopbackServer:
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             rule = self._fault_for(body)
-            if rule is not None and rule.fault == "stall":
+            if rule is not None and rule.fault in ("stall", "never"):
                 await asyncio.sleep(3600)
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
@@ -106,8 +116,35 @@ class LoopbackServer:
             return web.Response(status=500)  # never reaches the client: the socket is gone
         if rule.fault == "malformed":
             return web.Response(text='{"choices": [ {"message": ', content_type="application/json")
+        if rule.fault == "payload":
+            if isinstance(rule.payload, str):
+                return web.Response(text=rule.payload, content_type="application/json")
+            return web.json_response(rule.payload)
+        if rule.fault in ("trickle", "huge"):
+            return await self._stream_fault(request, rule)
         headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else {}
         return web.json_response({"error": {"message": rule.message}}, status=rule.status, headers=headers)
+
+    async def _stream_fault(self, request: web.Request, rule: FaultRule) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        if rule.fault == "huge" and rule.sized:
+            response.content_length = rule.size_bytes
+        await response.prepare(request)
+        try:
+            if rule.fault == "trickle":
+                for byte in b'{"choices": [{"index": 0, "message": {"content": "' + b"x" * 1_000_000:
+                    await response.write(bytes([byte]))
+                    await asyncio.sleep(rule.interval_s)
+            chunk = b" " * 65536
+            sent = 0
+            while sent < rule.size_bytes:
+                piece = chunk[: rule.size_bytes - sent]
+                await response.write(piece)
+                sent += len(piece)
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client gave up, as it should
+        return response
 
     def _payload(self, body: dict[str, Any], *, chat: bool) -> dict[str, Any]:
         n = int(body.get("n", 1)) if self.supports_n else 1
