@@ -389,8 +389,9 @@ class ChoiceGrader(Grader):
     Gold = ChoiceGold
     Options = ChoiceOptions
 
-    def _choices(self, options: ChoiceOptions, gold: ChoiceGold) -> list[str] | None:
-        choices = gold.choices if gold.choices is not None else options.choices
+    def _choices(self, options: ChoiceOptions, gold: ChoiceGold | None) -> list[str] | None:
+        item_choices = gold.choices if gold is not None else None
+        choices = item_choices if item_choices is not None else options.choices
         if choices is not None and len(choices) > len(options.letters):
             raise GraderConfigError(f"{len(choices)} option texts but only letters {options.letters!r}")
         return choices

@@ -101,10 +101,10 @@ def _letter_target(extracted: str, choices: list[str] | None = None) -> str | No
     return reading.answer if reading is not None and reading.single else None
 
 
-def _as_option(answer: str | None, gold: ExactGold) -> str | None:
+def _as_option(answer: str | None, gold: ExactGold | None) -> str | None:
     """On a multiple-choice item, an answer naming one option becomes "(B)" ("b", "(B) Paris", "Paris"), so
     that votes for the same option agree; hedges and contradictions stay as written (they grade wrong)."""
-    if answer is None or not isinstance(gold.answer, str) or not _PAREN_LETTER.match(gold.answer.strip()):
+    if answer is None or gold is None or not isinstance(gold.answer, str) or not _PAREN_LETTER.match(gold.answer.strip()):
         return answer
     letter = _letter_target(answer, gold.choices)
     return f"({letter})" if letter else answer

@@ -71,7 +71,8 @@ class Grader:
     # ---- the per-grader parts ---------------------------------------------------------------
     def extract(self, response: str, options: Any, gold: Any) -> str | None:
         """The answer in the response, or None. `gold` is only for graders whose extraction needs it
-        (Knights & Knaves: which names to look for); it must never decide right vs wrong here."""
+        (Knights & Knaves: which names to look for; an item's option texts); it must never decide right vs
+        wrong here. It is None where no gold is known (the live gateway votes on answers without one)."""
         raise NotImplementedError
 
     def extract_final(self, response: str, options: Any, gold: Any) -> str | None:

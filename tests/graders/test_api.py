@@ -83,3 +83,14 @@ async def test_grading_pool_time_limit_gives_error() -> None:
     async with GradingPool(workers=1, timeout_s=0.5) as pool:
         result = await pool.grade(slow)
     assert result.reason == "error" and "longer than 0.5 s" in result.detail
+
+
+def test_extraction_without_a_gold_answer_as_the_live_gateway_does():
+    """The gateway votes on answers with no gold known: graders that read option texts from the gold must
+    still extract (this returned None for every choice answer once option texts moved into the gold)."""
+    from graders.registry import get_grader
+
+    choice = get_grader("choice")
+    assert choice.extract("Reasoning...\nAnswer: $B$", choice.parse_options({"letters": "A-D"}), None) == "B"
+    exact = get_grader("exact")
+    assert exact.extract("So the answer is (C).", exact.parse_options({}), None) == "(C)"
