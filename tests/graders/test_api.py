@@ -18,6 +18,7 @@ from graders import (
     is_votable,
     same_answer,
 )
+from graders.pool import GradingUnavailable
 
 CODE_GOLD = {"tests": "assert double(2) == 4\n", "entry_point": "double"}
 
@@ -73,16 +74,18 @@ async def test_grading_pool_from_asyncio() -> None:
     assert [r.reason for r in results] == ["wrong", "right"] * 3 + ["right"]
 
 
-async def test_grading_pool_time_limit_gives_error() -> None:
+async def test_grading_pool_time_limit_raises_instead_of_grading() -> None:
     slow = GradeRequest(
         grader="code",
         response="import time\ntime.sleep(10)\ndef double(x):\n    return 2 * x",
         gold=CODE_GOLD,
         options={"sandbox": {"timeout_s": 4}},
     )
+    # A grading time-out is the harness' failure, not the model's: no grade is produced (the sample stays
+    # ungraded and is graded again on resume), so pool.grade raises instead of returning an "error" grade.
     async with GradingPool(workers=1, timeout_s=0.5) as pool:
-        result = await pool.grade(slow)
-    assert result.reason == "error" and "longer than 0.5 s" in result.detail
+        with pytest.raises(GradingUnavailable, match=r"longer than 0\.5 s"):
+            await pool.grade(slow)
 
 
 def test_extraction_without_a_gold_answer_as_the_live_gateway_does():
