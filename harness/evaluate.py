@@ -19,6 +19,7 @@ from harness.client import check_reachable
 from harness.config import ModelSpec
 from harness.progress import RunProgress
 from harness.scheduler import RunStats, SamplingOverrides, Scheduler
+from harness.shards import ShardSpec
 from harness.task_data import TaskDataError
 from harness.taskset import Task, TaskItem, select_tasks
 from results.store import ResultsStore
@@ -40,6 +41,7 @@ class EvalRequest(BaseModel):
         default=False, description="warn about and skip tasks whose data cannot be loaded"
     )
     show_progress: bool = True
+    shard: ShardSpec | None = Field(default=None, description="evaluate only this shard's (task, item) pairs")
 
 
 class EvalOutcome(BaseModel):
@@ -118,10 +120,14 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
     from harness.manifest_io import prepare_run_dir, write_run_report
 
     tasks, items = load_items(select_tasks(request.tasks), request)
+    if request.shard is not None:
+        items = request.shard.select(items)
     async with model_pool(request.models) as models:
         await preflight(models)
         run_name = request.run or default_run_name([t.name for t in tasks], [m.name for m in models], request)
         run_dir = settings.runs_dir(request.output) / run_name
+        if request.shard is not None:
+            run_dir = request.shard.run_dir(run_dir)
         store = ResultsStore(run_dir)
         try:
             for note in prepare_run_dir(run_dir, run_name, request, tasks, models):

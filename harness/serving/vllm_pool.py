@@ -78,6 +78,10 @@ class ReplicaLaunch(BaseModel):
     connect_host: str
     port: int
     served_model_id: str
+    tensor_parallel: int = 1
+    env: dict[str, str] = Field(default_factory=dict)
+    modules: list[str] = Field(default_factory=list)
+    nodes: int = 1
 
     @property
     def base_url(self) -> str:
@@ -116,6 +120,9 @@ def build_vllm_command(
     spec: LaunchSpec, *, served_model_id: str, port: int, executable: str = "vllm"
 ) -> list[str]:
     """The argv of `vllm serve` for one replica of `spec` (the model defaults to served_model_id)."""
+    if spec.command is not None:
+        fields = {"port": port, "host": spec.host, "model": spec.model or served_model_id}
+        return [part.format(served_model_id=served_model_id, **fields) for part in spec.command]
     argv = [
         executable, "serve", spec.model or served_model_id,
         "--host", spec.host,
@@ -155,6 +162,10 @@ def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm") -> Laun
                     connect_host=spec.connect_host,
                     port=port,
                     served_model_id=entry.model_id,
+                    tensor_parallel=spec.tensor_parallel,
+                    env=spec.env,
+                    modules=spec.modules,
+                    nodes=spec.nodes,
                 )
             )
     if not replicas:
@@ -214,7 +225,7 @@ class VllmPool:
             ports = ", ".join(f"{r.port} ({r.model_name})" for r in busy)
             raise ServerStartError(f"{self.plan.pool_path}: port(s) already in use on this machine: {ports}")
         for replica in self.plan.replicas:
-            env = {**os.environ, "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in replica.gpus)}
+            env = {**os.environ, **replica.env, "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in replica.gpus)}
             server = ManagedServer(
                 [executable, *replica.argv[1:]],
                 base_url=replica.base_url,
