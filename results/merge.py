@@ -222,6 +222,6 @@ def merge_shards(run_dir: Path | str, *, allow_incomplete: bool = False) -> Merg
     _prepare_target(run_dir)
     with ResultsStore(run_dir) as store:  # creates the current schema, including any newer columns
         store.set_meta(MERGED_META_KEY, str(len(shards)))
-    rows = _copy_rows(run_dir / DB_FILENAME, [path / DB_FILENAME for _, path in sorted(shards.values())])
+    rows = _copy_rows(run_dir / DB_FILENAME, [path / DB_FILENAME for _, (_, path) in sorted(shards.items())])
     write_manifest(run_dir, merged_manifest(manifests))
     return MergeResult(run_dir=run_dir, shard_count=len(shards), coverage=coverage, rows=rows)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -282,40 +281,6 @@ def default_log_dir() -> Path:
     return settings.runs_dir() / "serve-pool-logs"
 
 
-async def _serve_until_stopped(plan: LaunchPlan, endpoints_out: Path, log_dir: Path, timeout_s: float) -> int:
-    """Serve until a server dies (1) or SIGTERM / Ctrl-C arrives (0)."""
-    main_task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    # SIGINT explicitly too: a process started in the background inherits SIGINT ignored.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, main_task.cancel)
-    try:
-        return await _serve(plan, endpoints_out, log_dir, timeout_s)
-    except asyncio.CancelledError:
-        return 0
-
-
-async def _serve(plan: LaunchPlan, endpoints_out: Path, log_dir: Path, timeout_s: float) -> int:
-    print(f"starting {len(plan.replicas)} vLLM server(s); logs in {log_dir}", flush=True)
-    async with VllmPool(plan, log_dir=log_dir, timeout_s=timeout_s) as pool:
-        write_endpoints_file(plan, endpoints_out)
-        for replica in plan.replicas:
-            print(f"  {replica.model_name} [{replica.served_model_id}] -> {replica.base_url}", flush=True)
-        print(
-            f"endpoints written to {endpoints_out}: harness eval --models {endpoints_out}\nCtrl-C to stop.",
-            flush=True,
-        )
-        while True:
-            dead = pool.exited()
-            if dead:
-                for server in dead:
-                    print(
-                        f"error: {server.failure(f'exited with code {server.returncode}')}", file=sys.stderr
-                    )
-                return 1
-            await asyncio.sleep(1.0)
-
-
 def serve_pool_main(
     pool_path: str | Path,
     endpoints_out: str | Path | None = None,
@@ -334,12 +299,9 @@ def serve_pool_main(
         print(f"error: {exc}", file=sys.stderr)
         return 1
     out = Path(endpoints_out) if endpoints_out is not None else Path(pool_path).with_suffix(".endpoints.yaml")
-    try:
-        code = asyncio.run(_serve_until_stopped(plan, out, Path(log_dir or default_log_dir()), timeout_s))
-    except ServerStartError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        code = 0
-    print("stopped all vLLM servers", file=sys.stderr)
-    return code
+    from harness.serving.launchers.local import LocalLauncher
+    from harness.serving.launchers.serve import serve_plan
+
+    log_path = Path(log_dir or default_log_dir())
+    print(f"vLLM logs in {log_path}", file=sys.stderr, flush=True)
+    return serve_plan(plan, LocalLauncher(log_dir=log_path, timeout_s=timeout_s), out)
