@@ -212,7 +212,7 @@ class SlurmLauncher:
         poll_s: float = 2.0,
     ) -> None:
         self.options = options
-        self.state_dir = state_dir
+        self.state_dir = state_dir.resolve()  # the job's working directory may differ from ours
         self.timeout_s = timeout_s
         self.pending_timeout_s = pending_timeout_s
         self.poll_s = poll_s
