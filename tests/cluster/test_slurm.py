@@ -185,3 +185,19 @@ async def test_job_array_of_four_shards_merges_to_the_unsharded_run(
         )
     assert (runs / "big" / "results.json").read_text() == (runs / "whole" / "results.json").read_text()
     assert report_body(runs / "big").replace("big", "whole") == report_body(runs / "whole")
+
+
+def test_serve_pool_fails_when_a_job_stops_while_serving(slurm, tmp_path):
+    pool, _port = _pool(tmp_path, LOOPBACK)
+    proc = _serve_pool(tmp_path, pool, slurm)
+    try:
+        _wait_for_endpoints(proc)
+        job_ids = _recorded_job_ids(tmp_path)
+        subprocess.run(["scancel", job_ids[1]], check=True)  # e.g. preempted, or killed by an admin
+        assert proc.wait(timeout=60) == 1
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert f"Slurm job {job_ids[1]} (toy replica 1): is CANCELLED" in err and "no longer serving" in err, err
+    assert _gone(job_ids), "the other replica's job was not cancelled"
