@@ -65,6 +65,10 @@ class JobState(BaseModel):
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    @property
+    def described(self) -> str:
+        return f"{self.state} ({self.reason})" if self.reason not in ("", "None", "(null)") else self.state
+
 
 def run_slurm(argv: list[str], *, timeout_s: float = 60.0) -> str:
     """Run a Slurm client command; SlurmError with its stderr if it is missing or fails."""
@@ -252,7 +256,7 @@ class SlurmLauncher:
 
     async def start(self, plan: LaunchPlan) -> LaunchPlan:
         try:
-            await asyncio.to_thread(self.submit, plan)
+            self.submit(plan)  # not in a thread: a Ctrl-C must not land while jobs are still being submitted
             hosts = await self._wait_all_up(plan)
         except BaseException:
             self.stop()
@@ -280,7 +284,7 @@ class SlurmLauncher:
                         continue
                     state = states[job.job_id]
                     if not state.active:
-                        raise self._failure(job, f"ended ({state.state}, {state.reason}) before it answered")
+                        raise self._failure(job, f"ended ({state.described}) before it answered")
                     if state.state != "RUNNING":
                         if now - submitted > self.pending_timeout_s:
                             raise self._failure(
@@ -309,11 +313,7 @@ class SlurmLauncher:
     async def problems(self) -> list[str]:
         states = await asyncio.to_thread(job_states, [job.job_id for job in self.jobs])
         return [
-            str(
-                self._failure(
-                    job, f"is {states[job.job_id].state} ({states[job.job_id].reason}), no longer serving"
-                )
-            )
+            str(self._failure(job, f"is {states[job.job_id].described}, no longer serving"))
             for job in self.jobs
             if states[job.job_id].state != "RUNNING"
         ]
