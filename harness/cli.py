@@ -213,6 +213,7 @@ def _add_servers(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="slurm: cancel the jobs recorded next to --endpoints-out, then exit",
     )
+    p.add_argument("--port-offset", type=int, default=0, help="add this to every launch-block port")
     p.set_defaults(func=_cmd_serve_pool)
 
 
@@ -249,14 +250,16 @@ def _cmd_serve_pool(args: argparse.Namespace) -> int:
     if args.pool is None:
         raise ValueError("serve-pool needs a pool file (or --stop)")
     if args.launcher == "local":
-        return serve_pool_main(args.pool, args.endpoints_out, timeout_s=args.timeout)
+        return serve_pool_main(
+            args.pool, args.endpoints_out, timeout_s=args.timeout, port_offset=args.port_offset
+        )
     launcher = slurm.SlurmLauncher(
         _slurm_options(args),
         state_dir=slurm.state_dir_for(args.endpoints_out),
         timeout_s=args.timeout,
         pending_timeout_s=args.pending_timeout,
     )
-    return serve_plan(load_launch_plan(args.pool), launcher, args.endpoints_out)
+    return serve_plan(load_launch_plan(args.pool, port_offset=args.port_offset), launcher, args.endpoints_out)
 
 
 def _add_cluster_commands(sub: argparse._SubParsersAction) -> None:
@@ -298,18 +301,20 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         raise ValueError("submit runs the shards as a Slurm job array: add --launcher slurm")
     if not args.run:
         raise ValueError("submit needs --run NAME: the shards and the merge must agree on the run directory")
-    serve_models, gpus = False, 0
+    serve_models, gpus, ports = False, 0, []
     if args.models is not None:
         with contextlib.suppress(ConfigFileError):
             plan = load_launch_plan(args.models)
             serve_models = True
             gpus = sum(len(r.gpus) for r in plan.replicas)
+            ports = [r.port for r in plan.replicas]
     request = ArrayRequest(
-        run_dir=settings.runs_dir(args.output) / args.run,
+        run_dir=(settings.runs_dir(args.output) / args.run).resolve(),  # the jobs may start elsewhere
         shards=args.shards,
         eval_argv=_argv_of(args, args.eval_actions, skip={"models"}),
         models_file=args.models,
         serve_models=serve_models,
+        pool_ports=ports,
         gpus_per_task=gpus if args.gpus_per_task is None else args.gpus_per_task,
         max_parallel=args.max_parallel,
     )

@@ -36,7 +36,9 @@ class LaunchSpec(BaseModel):
     env: dict[str, str] = Field(default_factory=dict, description="extra environment of the server process")
     modules: list[str] = Field(default_factory=list, description="Slurm: `module load` these first")
     nodes: int = Field(
-        default=1, ge=1, description="Slurm: nodes per replica; >1 runs vLLM on a Ray cluster in the allocation"
+        default=1,
+        ge=1,
+        description="Slurm: nodes per replica; >1 runs vLLM on a Ray cluster in the allocation",
     )
 
     @field_validator("gpus")

@@ -138,8 +138,11 @@ def build_vllm_command(
     return argv + list(spec.extra_args)
 
 
-def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm") -> LaunchPlan:
-    """Read and validate a pool file; raise ConfigFileError (file, field, line) on bad input."""
+def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm", port_offset: int = 0) -> LaunchPlan:
+    """Read and validate a pool file; raise ConfigFileError (file, field, line) on bad input.
+
+    port_offset shifts every port (several job-array tasks serving the same pool on one node).
+    """
     path = Path(pool_path)
     data, node = load_yaml_text(path)
     parsed = validate_with_lines(_LaunchPlanFile, data, node, path)
@@ -148,7 +151,14 @@ def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm") -> Laun
         spec = entry.launch
         if spec is None:
             continue
-        for index, (gpus, port) in enumerate(zip(spec.replica_gpus(), spec.replica_ports(), strict=True)):
+        for index, (gpus, first_port) in enumerate(
+            zip(spec.replica_gpus(), spec.replica_ports(), strict=True)
+        ):
+            port = first_port + port_offset
+            if not 1 <= port <= 65535:
+                raise ConfigFileError(
+                    f"{path}: {entry.name}: port {first_port} + offset {port_offset} is not a port"
+                )
             replicas.append(
                 ReplicaLaunch(
                     model_name=entry.name,
@@ -224,7 +234,11 @@ class VllmPool:
             ports = ", ".join(f"{r.port} ({r.model_name})" for r in busy)
             raise ServerStartError(f"{self.plan.pool_path}: port(s) already in use on this machine: {ports}")
         for replica in self.plan.replicas:
-            env = {**os.environ, **replica.env, "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in replica.gpus)}
+            env = {
+                **os.environ,
+                **replica.env,
+                "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in replica.gpus),
+            }
             server = ManagedServer(
                 [executable, *replica.argv[1:]],
                 base_url=replica.base_url,
@@ -288,13 +302,14 @@ def serve_pool_main(
     timeout_s: float = 1800.0,
     log_dir: str | Path | None = None,
     executable: str = "vllm",
+    port_offset: int = 0,
 ) -> int:
     """`harness serve-pool`: launch, wait for health, write the endpoints file, serve until Ctrl-C/SIGTERM.
 
     Returns 0 after Ctrl-C/SIGTERM, 1 if a server fails to start or dies while serving.
     """
     try:
-        plan = load_launch_plan(pool_path, executable=executable)
+        plan = load_launch_plan(pool_path, executable=executable, port_offset=port_offset)
     except ConfigFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

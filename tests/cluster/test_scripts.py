@@ -50,7 +50,8 @@ def test_submit_dry_run_serves_the_pool_inside_each_array_task(tmp_path, capsys,
     script = capsys.readouterr().out
     assert (tmp_path / "runs" / "big" / "shards" / "array-16.sbatch").read_text() in script
     assert "#SBATCH --array=0-15%4" in script and "#SBATCH --gres=gpu:4" in script
-    assert f'serve-pool {pool} --endpoints-out "$endpoints" &' in script
+    assert f'serve-pool {pool} --endpoints-out "$endpoints" --port-offset "$port_offset" &' in script
+    assert "port_offset=$(( SLURM_ARRAY_TASK_ID % 1000 * 2 ))" in script  # 2 replicas: ports 8000-8001
     eval_line = script.strip().splitlines()[-1]
     assert ' eval --samples 10 --run big --shard "$SLURM_ARRAY_TASK_ID/16" --models "$endpoints"' in eval_line
 

@@ -204,3 +204,25 @@ def test_serve_pool_fails_when_a_job_stops_while_serving(slurm, tmp_path):
     assert re.search(rf"Slurm job {job_ids[1]} \(toy replica 1\): is (CANCELLED|COMPLETING)", err), err
     assert "no longer serving" in err
     assert _gone(job_ids), "the other replica's job was not cancelled"
+
+
+def test_job_array_tasks_serve_their_own_model_on_shifted_ports(slurm, two_toy_tasks, tmp_path):
+    pool, _port = _pool(tmp_path, LOOPBACK, replicas=1)
+    runs = two_toy_tasks["runs"]
+    submit = subprocess.run(
+        [*HARNESS, "submit", "--tasks", "toy_math", "--models", str(pool), "--run", "self-served",
+         "--output", str(runs), "--grading-workers", "1", "--no-progress", "--shards", "2",
+         "--launcher", "slurm", "--partition", slurm, "--time", "00:10:00", "--wait"],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=150,
+    )  # fmt: skip
+    logs = "".join(p.read_text() for p in sorted((runs / "self-served" / "shards" / "logs").glob("*.log")))
+    assert submit.returncode == 0, submit.stderr + logs
+    assert "#SBATCH --gres=gpu:1" in (runs / "self-served" / "shards" / "array-2.sbatch").read_text()
+    merge = subprocess.run([*HARNESS, "merge", str(runs / "self-served")], env=_env(), capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    assert merge.returncode == 0, merge.stderr
+    n = two_toy_tasks["n"]
+    assert f"coverage: {n}/{n} samples (100.0%) from 2 shards" in merge.stderr
+    responses = {row[0] for row in sqlite3.connect(runs / "self-served" / "results.sqlite").execute(
+        "SELECT response FROM samples")}  # fmt: skip
+    assert responses == {"The answer is \\boxed{0}."}  # what the loopback server started in each task answers

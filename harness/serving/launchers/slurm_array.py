@@ -26,6 +26,7 @@ class ArrayRequest(BaseModel):
     eval_argv: list[str] = Field(description="`harness eval` arguments without --shard and --models")
     models_file: Path | None = None
     serve_models: bool = Field(default=False, description="start the pool's launch blocks inside each task")
+    pool_ports: list[int] = Field(default_factory=list, description="the ports the pool's replicas use")
     gpus_per_task: int = Field(default=0, ge=0)
     max_parallel: int | None = Field(default=None, ge=1, description="--array=...%K: at most K tasks at once")
     python: str = Field(default_factory=lambda: sys.executable)
@@ -60,8 +61,10 @@ def array_script(request: ArrayRequest, options: SlurmOptions) -> str:
         return "\n".join([*lines, f"exec {eval_cmd} --models {models}"]) + "\n"
     serve = shlex.join([*harness, "serve-pool", str(request.models_file)])
     lines += [
+        # Tasks sharing a node must not share ports: task i shifts the pool's ports by a multiple of their span.
+        f"port_offset=$(( SLURM_ARRAY_TASK_ID % {_port_slots(request.pool_ports)} * {_port_span(request.pool_ports)} ))",
         'endpoints="${TMPDIR:-/tmp}/harness-endpoints-${SLURM_JOB_ID}.yaml"',
-        f'{serve} --endpoints-out "$endpoints" &',
+        f'{serve} --endpoints-out "$endpoints" --port-offset "$port_offset" &',
         "serve_pid=$!",
         "trap 'kill -TERM $serve_pid 2>/dev/null; wait $serve_pid || true' EXIT",
         f"for _ in $(seq {SERVE_WAIT_S}); do",
@@ -73,6 +76,17 @@ def array_script(request: ArrayRequest, options: SlurmOptions) -> str:
         f'{eval_cmd} --models "$endpoints"',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _port_span(ports: list[int]) -> int:
+    return max(ports) - min(ports) + 1 if ports else 1
+
+
+def _port_slots(ports: list[int]) -> int:
+    """How many shifted copies of the pool's ports fit below 65536 (at most 1000)."""
+    if not ports:
+        return 1
+    return max(1, min(1000, (65535 - max(ports)) // _port_span(ports) + 1))
 
 
 def write_array_script(request: ArrayRequest, options: SlurmOptions) -> Path:
