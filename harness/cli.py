@@ -4,6 +4,7 @@ serve-router."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -73,6 +74,10 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     )
     _add_trust_flag(p)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--shard", type=_shard_arg, default=None, metavar="I/N",
+        help="evaluate only shard I (0-based) of N of the (task, item) pairs; `harness merge RUN` joins them",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_eval)
 
 
@@ -91,6 +96,13 @@ def _run_name(text: str) -> str:
         return check_run_name(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+def _shard_arg(text: str):
+    from harness.shards import ShardSpec
+
+    try:
+        return ShardSpec.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -125,6 +137,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed,
         trust_task_code=args.trust_task_code,
         **({} if args.max_error_rate is None else {"max_error_rate": args.max_error_rate}),
+        shard=args.shard,
     )
     return eval_main(request)
 
@@ -216,22 +229,177 @@ def _add_servers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.set_defaults(
-        func=lambda a: __import__("harness.serving.embedded", fromlist=["x"]).serve_default_main(a.host, a.port)
+        func=lambda a: __import__("harness.serving.embedded", fromlist=["x"]).serve_default_main(
+            a.host, a.port
+        )
     )
 
     p = sub.add_parser(
         "serve-pool", help="launch `vllm serve` for every model of a pool file with a launch block"
     )
-    p.add_argument("pool", type=Path)
+    p.add_argument("pool", type=Path, nargs="?", help="the pool file (not needed with --stop)")
     p.add_argument("--endpoints-out", type=Path, default=Path("endpoints.yaml"))
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for every server's health")
+    _add_launcher_options(p)
+    p.add_argument(
+        "--pending-timeout",
+        type=float,
+        default=3600.0,
+        help="slurm: give up on a job still pending after this",
+    )
+    p.add_argument(
+        "--stop",
+        action="store_true",
+        help="slurm: cancel the jobs recorded next to --endpoints-out, then exit",
+    )
+    p.add_argument("--port-offset", type=int, default=0, help="add this to every launch-block port")
     p.set_defaults(func=_cmd_serve_pool)
 
 
-def _cmd_serve_pool(args: argparse.Namespace) -> int:
-    from harness.serving.vllm_pool import serve_pool_main
+def _add_launcher_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--launcher", choices=["local", "slurm"], default="local", help="where the servers run")
+    p.add_argument("--partition", default=None, help="slurm partition")
+    p.add_argument("--time", default=None, help="slurm time limit, e.g. 12:00:00")
+    p.add_argument("--account", default=None, help="slurm account")
+    p.add_argument(
+        "--sbatch-arg", action="append", default=[], metavar="OPTION", help="extra sbatch option (repeatable)"
+    )
+    p.add_argument("--no-gpu-gres", action="store_true", help="slurm: do not ask for --gres=gpu:N")
 
-    return serve_pool_main(args.pool, args.endpoints_out, timeout_s=args.timeout)
+
+def _slurm_options(args: argparse.Namespace):
+    from harness.serving.launchers.slurm import SlurmOptions
+
+    return SlurmOptions(
+        partition=args.partition,
+        time=args.time,
+        account=args.account,
+        sbatch_args=args.sbatch_arg,
+        gpu_gres=not args.no_gpu_gres,
+    )
+
+
+def _cmd_serve_pool(args: argparse.Namespace) -> int:
+    from harness.serving.launchers import slurm
+    from harness.serving.launchers.serve import serve_plan
+    from harness.serving.vllm_pool import load_launch_plan, serve_pool_main
+
+    if args.stop:
+        return slurm.stop_recorded_jobs(args.endpoints_out)
+    if args.pool is None:
+        raise ValueError("serve-pool needs a pool file (or --stop)")
+    if args.launcher == "local":
+        return serve_pool_main(
+            args.pool, args.endpoints_out, timeout_s=args.timeout, port_offset=args.port_offset
+        )
+    launcher = slurm.SlurmLauncher(
+        _slurm_options(args),
+        state_dir=slurm.state_dir_for(args.endpoints_out),
+        timeout_s=args.timeout,
+        pending_timeout_s=args.pending_timeout,
+    )
+    return serve_plan(load_launch_plan(args.pool, port_offset=args.port_offset), launcher, args.endpoints_out)
+
+
+def _add_cluster_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("submit", help="submit a sharded eval as a Slurm job array (one shard per array task)")
+    eval_parser = _eval_parser()
+    for action in eval_parser._actions:
+        if action.dest not in ("help", "shard"):
+            p._add_action(action)
+    p.add_argument("--shards", type=int, required=True, help="number of shards (array tasks)")
+    _add_launcher_options(p)
+    p.add_argument(
+        "--gpus-per-task", type=int, default=None, help="default: the GPUs of the pool's launch blocks"
+    )
+    p.add_argument("--max-parallel", type=int, default=None, help="at most this many array tasks at once")
+    p.add_argument("--wait", action="store_true", help="return when every array task has ended")
+    p.add_argument("--dry-run", action="store_true", help="write the sbatch script, print it, do not submit")
+    p.set_defaults(
+        func=_cmd_submit, eval_actions=[a for a in eval_parser._actions if a.dest not in ("help", "shard")]
+    )
+
+    p = sub.add_parser("merge", help="join a sharded run's shard stores into the run's store and report")
+    p.add_argument("run", help="run name or directory")
+    p.add_argument("--output", type=Path, default=None)
+    p.add_argument("--allow-incomplete", action="store_true", help="merge even if some shards are unfinished")
+    p.set_defaults(func=_cmd_merge)
+
+
+def _eval_parser() -> argparse.ArgumentParser:
+    holder = argparse.ArgumentParser(add_help=False).add_subparsers()
+    _add_eval(holder)
+    return holder.choices["eval"]
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from harness.serving.launchers.slurm_array import ArrayRequest, submit_array, write_array_script
+    from harness.serving.vllm_pool import load_launch_plan
+
+    if args.launcher != "slurm":
+        raise ValueError("submit runs the shards as a Slurm job array: add --launcher slurm")
+    if not args.run:
+        raise ValueError("submit needs --run NAME: the shards and the merge must agree on the run directory")
+    serve_models, gpus, ports = False, 0, []
+    if args.models is not None:
+        with contextlib.suppress(ConfigFileError):
+            plan = load_launch_plan(args.models)
+            serve_models = True
+            gpus = sum(len(r.gpus) for r in plan.replicas)
+            ports = [r.port for r in plan.replicas]
+    request = ArrayRequest(
+        run_dir=(settings.runs_dir(args.output) / args.run).resolve(),  # the jobs may start elsewhere
+        shards=args.shards,
+        eval_argv=_argv_of(args, args.eval_actions, skip={"models"}),
+        models_file=args.models,
+        serve_models=serve_models,
+        pool_ports=ports,
+        gpus_per_task=gpus if args.gpus_per_task is None else args.gpus_per_task,
+        max_parallel=args.max_parallel,
+    )
+    script = write_array_script(request, _slurm_options(args))
+    if args.dry_run:
+        print(script.read_text(encoding="utf-8"))
+        err_console.print(f"wrote {script} (not submitted)")
+        return 0
+    job_id = submit_array(script, wait=args.wait)
+    err_console.print(
+        f"{'ran' if args.wait else 'submitted'} job array {job_id}: {args.shards} shards of {request.run_dir}"
+    )
+    err_console.print(f"when all have finished: python -m harness merge {request.run_dir}")
+    print(job_id)
+    return 0
+
+
+def _argv_of(args: argparse.Namespace, actions: list[argparse.Action], skip: set[str]) -> list[str]:
+    """The command line that gives these parsed values (options left at their default are left out)."""
+    argv: list[str] = []
+    for action in actions:
+        value = getattr(args, action.dest, None)
+        if action.dest in skip or not action.option_strings or value == action.default:
+            continue
+        flag = action.option_strings[-1]
+        if isinstance(action, argparse._StoreTrueAction):
+            argv.append(flag)
+        elif isinstance(action, argparse._AppendAction):
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from harness.report import write_report
+    from results.merge import merge_shards
+
+    run_dir = settings.resolve_run_dir(args.run, args.output)
+    result = merge_shards(run_dir, allow_incomplete=args.allow_incomplete)
+    for line in result.summary_lines():
+        err_console.print(line)
+    err_console.print(f"merged {result.rows} samples into {run_dir}")
+    write_report(run_dir, console=console)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tasks(sub)
     _add_run_commands(sub)
     _add_servers(sub)
+    _add_cluster_commands(sub)
     from router.cli import add_route_commands
 
     add_route_commands(sub)

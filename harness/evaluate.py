@@ -20,6 +20,7 @@ from harness.config import ModelSpec
 from harness.metrics import DEFAULT_MAX_ERROR_RATE
 from harness.progress import RunProgress
 from harness.scheduler import RunStats, SamplingOverrides, Scheduler
+from harness.shards import ShardSpec
 from harness.task_data import TaskDataError, trust_task_code
 from harness.taskset import Task, TaskItem, select_tasks
 from results.run_lock import RunLock
@@ -56,6 +57,7 @@ class EvalRequest(BaseModel):
     trust_task_code: bool = Field(
         default=False, description="run task-file code (preprocess hooks) from outside the installed harness"
     )
+    shard: ShardSpec | None = Field(default=None, description="evaluate only this shard's (task, item) pairs")
 
     @field_validator("run")
     @classmethod
@@ -154,10 +156,14 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
 
     trust_task_code(request.trust_task_code)
     tasks, items = load_items(select_tasks(request.tasks), request)
+    if request.shard is not None:
+        items = request.shard.select(items)
     async with model_pool(request.models) as models:
         await preflight(models)
         run_name = request.run or default_run_name([t.name for t in tasks], [m.name for m in models], request)
         run_dir = settings.runs_dir(request.output) / run_name
+        if request.shard is not None:
+            run_dir = request.shard.run_dir(run_dir)
         with RunLock(run_dir) as lock:
             if lock.took_over is not None:
                 console.print(

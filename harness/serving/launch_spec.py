@@ -28,6 +28,18 @@ class LaunchSpec(BaseModel):
         default="127.0.0.1", description="bind address; base URLs use it (loopback for 0.0.0.0)"
     )
     extra_args: list[str] = Field(default_factory=list, description="appended verbatim to `vllm serve`")
+    command: list[str] | None = Field(
+        default=None,
+        description="replaces `vllm serve ...` (e.g. a CPU stand-in); {port} {host} {model} {served_model_id} "
+        "are filled in",
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment of the server process")
+    modules: list[str] = Field(default_factory=list, description="Slurm: `module load` these first")
+    nodes: int = Field(
+        default=1,
+        ge=1,
+        description="Slurm: nodes per replica; >1 runs vLLM on a Ray cluster in the allocation",
+    )
 
     @field_validator("gpus")
     @classmethod

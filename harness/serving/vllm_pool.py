@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -78,6 +77,10 @@ class ReplicaLaunch(BaseModel):
     connect_host: str
     port: int
     served_model_id: str
+    tensor_parallel: int = 1
+    env: dict[str, str] = Field(default_factory=dict)
+    modules: list[str] = Field(default_factory=list)
+    nodes: int = 1
 
     @property
     def base_url(self) -> str:
@@ -116,6 +119,9 @@ def build_vllm_command(
     spec: LaunchSpec, *, served_model_id: str, port: int, executable: str = "vllm"
 ) -> list[str]:
     """The argv of `vllm serve` for one replica of `spec` (the model defaults to served_model_id)."""
+    if spec.command is not None:
+        fields = {"port": port, "host": spec.host, "model": spec.model or served_model_id}
+        return [part.format(served_model_id=served_model_id, **fields) for part in spec.command]
     argv = [
         executable, "serve", spec.model or served_model_id,
         "--host", spec.host,
@@ -132,8 +138,11 @@ def build_vllm_command(
     return argv + list(spec.extra_args)
 
 
-def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm") -> LaunchPlan:
-    """Read and validate a pool file; raise ConfigFileError (file, field, line) on bad input."""
+def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm", port_offset: int = 0) -> LaunchPlan:
+    """Read and validate a pool file; raise ConfigFileError (file, field, line) on bad input.
+
+    port_offset shifts every port (several job-array tasks serving the same pool on one node).
+    """
     path = Path(pool_path)
     data, node = load_yaml_text(path)
     parsed = validate_with_lines(_LaunchPlanFile, data, node, path)
@@ -142,7 +151,14 @@ def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm") -> Laun
         spec = entry.launch
         if spec is None:
             continue
-        for index, (gpus, port) in enumerate(zip(spec.replica_gpus(), spec.replica_ports(), strict=True)):
+        for index, (gpus, first_port) in enumerate(
+            zip(spec.replica_gpus(), spec.replica_ports(), strict=True)
+        ):
+            port = first_port + port_offset
+            if not 1 <= port <= 65535:
+                raise ConfigFileError(
+                    f"{path}: {entry.name}: port {first_port} + offset {port_offset} is not a port"
+                )
             replicas.append(
                 ReplicaLaunch(
                     model_name=entry.name,
@@ -155,6 +171,10 @@ def load_launch_plan(pool_path: str | Path, *, executable: str = "vllm") -> Laun
                     connect_host=spec.connect_host,
                     port=port,
                     served_model_id=entry.model_id,
+                    tensor_parallel=spec.tensor_parallel,
+                    env=spec.env,
+                    modules=spec.modules,
+                    nodes=spec.nodes,
                 )
             )
     if not replicas:
@@ -214,7 +234,11 @@ class VllmPool:
             ports = ", ".join(f"{r.port} ({r.model_name})" for r in busy)
             raise ServerStartError(f"{self.plan.pool_path}: port(s) already in use on this machine: {ports}")
         for replica in self.plan.replicas:
-            env = {**os.environ, "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in replica.gpus)}
+            env = {
+                **os.environ,
+                **replica.env,
+                "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in replica.gpus),
+            }
             server = ManagedServer(
                 [executable, *replica.argv[1:]],
                 base_url=replica.base_url,
@@ -271,40 +295,6 @@ def default_log_dir() -> Path:
     return settings.runs_dir() / "serve-pool-logs"
 
 
-async def _serve_until_stopped(plan: LaunchPlan, endpoints_out: Path, log_dir: Path, timeout_s: float) -> int:
-    """Serve until a server dies (1) or SIGTERM / Ctrl-C arrives (0)."""
-    main_task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    # SIGINT explicitly too: a process started in the background inherits SIGINT ignored.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, main_task.cancel)
-    try:
-        return await _serve(plan, endpoints_out, log_dir, timeout_s)
-    except asyncio.CancelledError:
-        return 0
-
-
-async def _serve(plan: LaunchPlan, endpoints_out: Path, log_dir: Path, timeout_s: float) -> int:
-    print(f"starting {len(plan.replicas)} vLLM server(s); logs in {log_dir}", flush=True)
-    async with VllmPool(plan, log_dir=log_dir, timeout_s=timeout_s) as pool:
-        write_endpoints_file(plan, endpoints_out)
-        for replica in plan.replicas:
-            print(f"  {replica.model_name} [{replica.served_model_id}] -> {replica.base_url}", flush=True)
-        print(
-            f"endpoints written to {endpoints_out}: harness eval --models {endpoints_out}\nCtrl-C to stop.",
-            flush=True,
-        )
-        while True:
-            dead = pool.exited()
-            if dead:
-                for server in dead:
-                    print(
-                        f"error: {server.failure(f'exited with code {server.returncode}')}", file=sys.stderr
-                    )
-                return 1
-            await asyncio.sleep(1.0)
-
-
 def serve_pool_main(
     pool_path: str | Path,
     endpoints_out: str | Path | None = None,
@@ -312,23 +302,21 @@ def serve_pool_main(
     timeout_s: float = 1800.0,
     log_dir: str | Path | None = None,
     executable: str = "vllm",
+    port_offset: int = 0,
 ) -> int:
     """`harness serve-pool`: launch, wait for health, write the endpoints file, serve until Ctrl-C/SIGTERM.
 
     Returns 0 after Ctrl-C/SIGTERM, 1 if a server fails to start or dies while serving.
     """
     try:
-        plan = load_launch_plan(pool_path, executable=executable)
+        plan = load_launch_plan(pool_path, executable=executable, port_offset=port_offset)
     except ConfigFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     out = Path(endpoints_out) if endpoints_out is not None else Path(pool_path).with_suffix(".endpoints.yaml")
-    try:
-        code = asyncio.run(_serve_until_stopped(plan, out, Path(log_dir or default_log_dir()), timeout_s))
-    except ServerStartError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        code = 0
-    print("stopped all vLLM servers", file=sys.stderr)
-    return code
+    from harness.serving.launchers.local import LocalLauncher
+    from harness.serving.launchers.serve import serve_plan
+
+    log_path = Path(log_dir or default_log_dir())
+    print(f"vLLM logs in {log_path}", file=sys.stderr, flush=True)
+    return serve_plan(plan, LocalLauncher(log_dir=log_path, timeout_s=timeout_s), out)
