@@ -14,6 +14,7 @@ import numpy as np
 
 ClustererName = Literal["kmeans", "agglomerative", "gmm", "spectral", "birch"]
 CLUSTERERS: tuple[str, ...] = ("kmeans", "agglomerative", "gmm", "spectral", "birch")
+GMM_N_INIT = 10  # the paper's appendix: GMM with 10 initialisations
 
 
 class ClusteringError(ValueError):
@@ -60,7 +61,7 @@ def fit_clusters(
             return model.labels_.astype(np.int64), model.cluster_centers_
         if method == "gmm":
             model = GaussianMixture(
-                n_components=k, covariance_type="full", random_state=seed, reg_covar=1e-4
+                n_components=k, covariance_type="full", random_state=seed, reg_covar=1e-4, n_init=GMM_N_INIT
             ).fit(x)
             labels = model.predict(x).astype(np.int64)
             return labels, model.means_

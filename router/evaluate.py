@@ -102,6 +102,7 @@ def fit_on_rows(
         config,
         calibration_keys=[table.keys[i] for i in rows],
         split_source=split_source,
+        item_costs=book.single_cost[rows] if book.has_costs else None,
     )
 
 
