@@ -31,6 +31,16 @@ class MethodScores(BaseModel):
     per_seed: list[dict[str, float]] = Field(
         default_factory=list, description="task -> accuracy (%) per seed"
     )
+    per_seed_cost: list[dict[str, float]] = Field(
+        default_factory=list, description="task -> mean cost of a routed answer per seed (runs with costs)"
+    )
+
+    def cost(self, tasks: Sequence[str]) -> float:
+        """Mean over seeds of the mean over ``tasks`` of the cost per query; NaN without costs."""
+        values = [
+            np.mean([s[t] for t in tasks]) for s in self.per_seed_cost if tasks and all(t in s for t in tasks)
+        ]
+        return float(np.mean(values)) if values else float("nan")
 
     def mean(self, task: str) -> float:
         return (
@@ -52,6 +62,9 @@ class EvalReport(BaseModel):
     tasks: list[str]
     categories: dict[str, str]
     ood_tasks: list[str]
+    calibration_only: list[str] = Field(
+        default_factory=list, description="in-distribution tasks with no test item: not in any average"
+    )
     models: list[str]
     seeds: list[int]
     config: RouterConfig
@@ -67,7 +80,7 @@ class EvalReport(BaseModel):
 
     @property
     def in_distribution(self) -> list[str]:
-        return [t for t in self.tasks if t not in self.ood_tasks]
+        return [t for t in self.tasks if t not in self.ood_tasks and t not in self.calibration_only]
 
     def method(self, name: str) -> MethodScores:
         for m in self.methods:
@@ -129,8 +142,18 @@ def evaluate(
     names = table.models
     methods: dict[str, MethodScores] = {}
 
-    def record(name: str, kind: MethodKind, per_task: dict[str, float]) -> None:
-        methods.setdefault(name, MethodScores(name=name, kind=kind)).per_seed.append(per_task)
+    tested: set[str] = set()
+
+    def record(
+        name: str, kind: MethodKind, per_task: dict[str, float], cost: np.ndarray | None = None
+    ) -> None:
+        method = methods.setdefault(name, MethodScores(name=name, kind=kind))
+        method.per_seed.append(per_task)
+        if cost is not None and book.has_costs:
+            method.per_seed_cost.append(mean_per_task(table, test, cost))
+
+    def routed(name: str, kind: MethodKind, orders: np.ndarray) -> None:
+        record(name, kind, book.per_task(test, book.routed(test, orders)), book.routed_cost(test, orders))
 
     share_counts: dict[str, np.ndarray] = {}
     split_source = "hash"
@@ -147,27 +170,25 @@ def evaluate(
         else:
             router = fit_on_rows(table, book, embeddings, calibration, seed_config, split.source)
         order = router.order(embeddings[test])
+        tested.update(table.task_of[test].tolist())
 
         for j, name in enumerate(names):
-            record(name, "model", book.per_task(test, book.single[test, j]))
-        record(
-            "Random Router",
-            "baseline",
-            book.per_task(test, book.routed(test, baselines.random_orders(len(test), len(names), seed))),
-        )
+            record(name, "model", book.per_task(test, book.single[test, j]), book.single_cost[test, j])
+        routed("Random Router", "baseline", baselines.random_orders(len(test), len(names), seed))
         single = baselines.best_single(book, calibration)
-        record(f"Best Single ({names[single]})", "baseline", book.per_task(test, book.single[test, single]))
         record(
-            "Max Expert",
+            f"Best Single ({names[single]})",
             "baseline",
-            book.per_task(test, book.routed(test, baselines.max_expert_orders(book, calibration, test))),
+            book.per_task(test, book.single[test, single]),
+            book.single_cost[test, single],
         )
+        routed("Max Expert", "baseline", baselines.max_expert_orders(book, calibration, test))
         knn = baselines.knn_orders(
             embeddings[calibration], book.mean[calibration], embeddings[test], names, knn_k
         )
-        record(f"kNN Router (k={knn_k})", "baseline", book.per_task(test, book.routed(test, knn)))
+        routed(f"kNN Router (k={knn_k})", "baseline", knn)
         record(ORACLE, "reference", book.per_task(test, book.single[test].max(axis=1)))
-        record(AVENGERS, "avengers", book.per_task(test, book.routed(test, order)))
+        routed(AVENGERS, "avengers", order)
 
         tasks = table.task_of[test]
         for task in sorted(set(tasks.tolist())):
@@ -191,10 +212,18 @@ def evaluate(
         " model's expected correctness on the item (no voting).",
         "Best Single and Max Expert are chosen on the calibration items; Oracle takes the best model per query.",
     ]
+    calibration_only = sorted(set(table.tasks) - tested - table.ood_tasks)
+    if calibration_only:
+        notes.append(
+            "Calibration only (no test item, so in no average): " + ", ".join(calibration_only) + "."
+        )
+    if book.has_costs:
+        notes.append("Cost: mean cost of a routed answer (every sample drawn for it, all voted), per query.")
     return EvalReport(
         tasks=table.tasks,
         categories=table.categories,
         ood_tasks=sorted(table.ood_tasks),
+        calibration_only=calibration_only,
         models=names,
         seeds=list(seeds),
         config=config,
@@ -216,6 +245,12 @@ class SweepPoint(BaseModel):
     validation_std: float
     test: float
     test_std: float
+
+
+def mean_per_task(table: OutcomeTable, rows: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Mean of ``values`` (one per row of ``rows``) per task, ignoring NaN."""
+    tasks = table.task_of[rows]
+    return {t: float(np.nanmean(values[tasks == t])) for t in sorted(set(tasks.tolist()))}
 
 
 def _avg(per_task: dict[str, float], tasks: Sequence[str]) -> float:

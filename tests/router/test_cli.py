@@ -157,3 +157,31 @@ def test_missing_run_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path))
     with pytest.raises(RunError, match="holds a results.sqlite"):
         _run(["route", "fit", "--run", "nope"])
+
+
+def test_route_import_every_public_format_and_ood_errors(tmp_path, capsys):
+    folder = tmp_path / "rdc"
+    folder.mkdir()
+    (folder / "gsm8k-train.json").write_text(json.dumps([{"question": "a?", "scores": {"m": 0.3}}]))
+    (folder / "mbpp.json").write_text(json.dumps([{"question": "b?", "scores": {"m": 1.0}}]))
+    assert _run(["route", "import", str(folder), "--format", "routerdc", "--run", str(tmp_path / "r1")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ood_tasks"] == ["mbpp"] and summary["tasks"] == {"gsm8k": 1, "mbpp": 1}
+    with pytest.raises(ValueError, match="--ood names tasks not in"):
+        _run(
+            [
+                "route",
+                "import",
+                str(folder),
+                "--format",
+                "routerdc",
+                "--run",
+                str(tmp_path / "r2"),
+                "--ood",
+                "cmmlu",
+            ]
+        )
+    wide = tmp_path / "rb.csv"
+    wide.write_text("sample_id,prompt,eval_name,a,a|total_cost\n1,\"['hi']\",gsm8k,1,0.5\n")
+    assert _run(["route", "import", str(wide), "--format", "routerbench", "--run", str(tmp_path / "r3")]) == 0
+    assert json.loads(capsys.readouterr().out)["costs"] == 1
