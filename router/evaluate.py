@@ -292,11 +292,20 @@ def _validation_average(
     return _avg(book.per_task(np.concatenate(rows), np.concatenate(correct)), in_dist)
 
 
-def sweep_k(
+class VariantPoint(BaseModel):
+    name: str
+    config: RouterConfig
+    validation: float
+    validation_std: float
+    test: float
+    test_std: float
+    test_per_task: dict[str, float] = Field(default_factory=dict, description="mean over seeds")
+
+
+def score_variants(
     table: OutcomeTable,
     embeddings: np.ndarray,
-    config: RouterConfig,
-    ks: Sequence[int],
+    variants: Sequence[tuple[str, RouterConfig]],
     seeds: Sequence[int],
     split_for: SplitFor,
     *,
@@ -304,22 +313,21 @@ def sweep_k(
     validation_folds: int | None = 5,
     validation_fraction: float = 0.8,
     progress: Callable[[str], None] | None = None,
-) -> list[SweepPoint]:
-    """In-distribution average vs K. Validation: ``validation_folds``-fold cross-validation inside the
-    calibration items (or, with ``validation_folds=None``, fit on a hashed ``validation_fraction`` of
-    them and score the rest); test: fit on all calibration items and score the test items.
-
-    Choose K from the validation column only (:func:`choose_k`); the test column is for reporting.
+) -> list[VariantPoint]:
+    """In-distribution average of each router configuration. Validation: ``validation_folds``-fold
+    cross-validation inside the calibration items (or, with ``validation_folds=None``, fit on a
+    hashed ``validation_fraction`` of them and score the rest); test: fit on all calibration items
+    and score the test items. Choose from the validation column only (:func:`choose_variant`).
     """
     in_dist = [t for t in table.tasks if t not in table.ood_tasks]
     points = []
-    for k in ks:
-        validation_scores, test_scores = [], []
+    for name, config in variants:
+        validation_scores, test_scores, per_task = [], [], []
         for seed in seeds:
             if progress:
-                progress(f"K={k} seed {seed}")
+                progress(f"{name} seed {seed}")
             split = split_for(seed)
-            cfg = config.model_copy(update={"k": k, "seed": seed})
+            cfg = config.model_copy(update={"seed": seed})
             validation_scores.append(
                 _validation_average(
                     table,
@@ -335,19 +343,69 @@ def sweep_k(
             )
             calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
             router = fit_on_rows(table, book, embeddings, calibration, cfg, split.source)
-            test_scores.append(
-                _avg(book.per_task(test, book.routed(test, router.order(embeddings[test]))), in_dist)
-            )
+            scores = book.per_task(test, book.routed(test, router.order(embeddings[test])))
+            per_task.append(scores)
+            test_scores.append(_avg(scores, in_dist))
         points.append(
-            SweepPoint(
-                k=k,
+            VariantPoint(
+                name=name,
+                config=config,
                 validation=float(np.mean(validation_scores)),
                 validation_std=float(np.std(validation_scores)),
                 test=float(np.mean(test_scores)),
                 test_std=float(np.std(test_scores)),
+                test_per_task={t: float(np.mean([p[t] for p in per_task if t in p])) for t in in_dist},
             )
         )
     return points
+
+
+def choose_variant(points: Sequence[VariantPoint]) -> VariantPoint:
+    """The best validation average (the earlier-listed variant on a tie); ignores the test column."""
+    if not points:
+        raise ValueError("no variants to choose from")
+    best = max(round(p.validation, 9) for p in points)
+    return next(p for p in points if round(p.validation, 9) == best)
+
+
+def sweep_k(
+    table: OutcomeTable,
+    embeddings: np.ndarray,
+    config: RouterConfig,
+    ks: Sequence[int],
+    seeds: Sequence[int],
+    split_for: SplitFor,
+    *,
+    book: ScoreBook,
+    validation_folds: int | None = 5,
+    validation_fraction: float = 0.8,
+    progress: Callable[[str], None] | None = None,
+) -> list[SweepPoint]:
+    """In-distribution average vs K (validation and test as in :func:`score_variants`).
+
+    Choose K from the validation column only (:func:`choose_k`); the test column is for reporting.
+    """
+    points = score_variants(
+        table,
+        embeddings,
+        [(f"K={k}", config.model_copy(update={"k": k})) for k in ks],
+        seeds,
+        split_for,
+        book=book,
+        validation_folds=validation_folds,
+        validation_fraction=validation_fraction,
+        progress=progress,
+    )
+    return [
+        SweepPoint(
+            k=p.config.k,
+            validation=p.validation,
+            validation_std=p.validation_std,
+            test=p.test,
+            test_std=p.test_std,
+        )
+        for p in points
+    ]
 
 
 def choose_k(points: Sequence[SweepPoint]) -> int:
