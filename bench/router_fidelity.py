@@ -71,6 +71,7 @@ def variants(embedder: str, quick: bool) -> list[tuple[str, RouterConfig]]:
     out = [(PAPER, base)]
     out += [v(f"paper rule, K={k}", k=k) for k in (16, 32, 128)]
     out += [v("soft top-3 clusters (authors' code)", routing="soft")]
+    out += [v(f"kNN, similarity-weighted, k={n}", routing="knn", knn_k=n) for n in (50, 200)]
     out += [v(f"shrink to global, λ={lam:g}", shrinkage=lam) for lam in (4, 16)]
     out += [v(f"shrink to dataset, λ={lam:g}", shrinkage=lam, prior="task") for lam in (4, 16, 64)]
     out += [v(f"shrink to parent K=8, λ={lam:g}", shrinkage=lam, prior="parent") for lam in (16, 64)]
@@ -94,6 +95,8 @@ def flags(config: RouterConfig) -> list[str]:
     out = [] if config.k == 64 else [f"--k {config.k}"]
     if config.routing != "nearest":
         out.append(f"--routing {config.routing}")
+    if config.routing == "knn":
+        out.append(f"--local-k {config.knn_k} --local-beta {config.knn_beta:g}")
     if config.shrinkage:
         out.append(f"--shrinkage {config.shrinkage:g} --prior {config.prior}")
     if config.tie_z:

@@ -48,9 +48,10 @@ def _add_fit_options(parser: argparse.ArgumentParser, *, k_default: int = 64) ->
     parser.add_argument("--clusterer", choices=CLUSTERERS, default="kmeans")
     parser.add_argument(
         "--routing",
-        choices=("nearest", "soft"),
+        choices=("nearest", "soft", "knn"),
         default="nearest",
-        help="nearest cluster (paper) or soft top-clusters voting (authors' code)",
+        help="nearest cluster (paper), soft top-clusters voting (authors' code), or knn: similarity-weighted "
+        "nearest calibration queries (a deviation)",
     )
     _add_profile_options(parser)
 
@@ -88,6 +89,10 @@ def _add_profile_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prices", type=Path, default=None, help="pool file whose models carry price fields (token costs)"
+    )
+    parser.add_argument("--local-k", type=int, default=50, help="--routing knn: neighbours that vote")
+    parser.add_argument(
+        "--local-beta", type=float, default=20.0, help="--routing knn: weights softmax(beta * cosine)"
     )
 
 
@@ -139,7 +144,7 @@ def add_route_commands(subparsers) -> None:
     sweep.add_argument("--embedder", default=DEFAULT_EMBEDDER)
     sweep.add_argument("--split", type=_fraction, default=None)
     sweep.add_argument("--clusterer", choices=CLUSTERERS, default="kmeans")
-    sweep.add_argument("--routing", choices=("nearest", "soft"), default="nearest")
+    sweep.add_argument("--routing", choices=("nearest", "soft", "knn"), default="nearest")
     _add_profile_options(sweep)
     sweep.add_argument("--seeds", type=_int_list, default=_int_list(DEFAULT_SEEDS))
     sweep.add_argument("--top-n", type=int, default=1)
@@ -250,6 +255,8 @@ def _config(args, seed: int):
         ensemble_ks=args.ensemble_k,
         alpha=args.alpha,
         routing=args.routing,
+        knn_k=args.local_k,
+        knn_beta=args.local_beta,
     )
 
 

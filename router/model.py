@@ -35,7 +35,7 @@ from router.profiles import (
 
 ARTIFACT_FORMAT = "avengers-router"
 ARTIFACT_VERSION = 2
-Routing = Literal["nearest", "soft"]
+Routing = Literal["nearest", "soft", "knn"]
 Prior = Literal["global", "task", "parent"]
 
 
@@ -70,12 +70,18 @@ class RouterConfig(BaseModel):
     routing: Routing = "nearest"
     top_clusters: int = Field(default=3, ge=1, description="soft routing: clusters that vote")
     beta: float = Field(default=9.0, gt=0, description="soft routing: softmax temperature on cosine distance")
+    knn_k: int = Field(default=50, ge=1, description="knn routing: calibration neighbours that vote")
+    knn_beta: float = Field(
+        default=20.0, ge=0, description="knn routing: neighbour weights softmax(knn_beta * cosine similarity)"
+    )
 
     def slug(self) -> str:
         """Every option that changes the router, for artifact file names."""
         parts = [f"k{self.k}", self.clusterer, self.routing]
         if self.routing == "soft":
             parts.append(f"top{self.top_clusters}-b{self.beta:g}")
+        if self.routing == "knn":
+            parts.append(f"n{self.knn_k}-b{self.knn_beta:g}")
         if self.shrinkage > 0:
             parts.append(f"shrink{self.shrinkage:g}-{self.prior}")
             if self.prior == "parent":
@@ -111,6 +117,19 @@ class Level:
     centroids: np.ndarray
     profiles: Profiles
     labels: np.ndarray
+
+
+@dataclass
+class LocalData:
+    """knn routing: the calibration queries (unit rows) and the models' scores on them (NaN filled)."""
+
+    embeddings: np.ndarray
+    scores: np.ndarray
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _prior_groups(
@@ -157,6 +176,7 @@ class Router:
         *,
         extra_levels: Sequence[Level] = (),
         calibration_groups: np.ndarray | None = None,
+        local: LocalData | None = None,
     ):
         self.meta = meta
         self.centroids = np.asarray(centroids, dtype=np.float64)
@@ -169,8 +189,16 @@ class Router:
             if calibration_groups is None
             else np.asarray(calibration_groups, dtype=np.int64)
         )
+        self.local = local
         self._embedder = None
         self._refresh()
+
+    def _parts(self) -> dict:
+        return {
+            "extra_levels": self.extra_levels,
+            "calibration_groups": self.calibration_groups,
+            "local": self.local,
+        }
 
     @property
     def levels(self) -> list[Level]:
@@ -210,8 +238,7 @@ class Router:
             self.profiles,
             self.calibration_keys,
             self.calibration_labels,
-            extra_levels=self.extra_levels,
-            calibration_groups=self.calibration_groups,
+            **self._parts(),
         )
 
     # ------------------------------------------------------------------ fitting
@@ -253,6 +280,11 @@ class Router:
             dim=int(embeddings.shape[1]),
             level_ks=[int(level.centroids.shape[0]) for level in levels[1:]],
         )
+        local = None
+        if config.routing == "knn":
+            g = first.profiles.global_accuracy
+            filled = np.where(np.isnan(item_scores), g[None, :], item_scores)
+            local = LocalData(_unit(embeddings).astype(np.float32), filled)
         return cls(
             meta,
             first.centroids,
@@ -261,6 +293,7 @@ class Router:
             first.labels,
             extra_levels=levels[1:],
             calibration_groups=groups,
+            local=local,
         )
 
     def add_model(self, name: str, item_scores: Mapping[tuple[str, str], float]) -> Router:
@@ -302,6 +335,14 @@ class Router:
             self.calibration_labels,
             extra_levels=grown[1:],
             calibration_groups=self.calibration_groups,
+            local=None
+            if self.local is None
+            else LocalData(
+                self.local.embeddings,
+                np.hstack(
+                    [self.local.scores, np.where(np.isnan(column), np.nanmean(column), column)[:, None]]
+                ),
+            ),
         )
 
     def restricted_to(self, models: Sequence[str]) -> Router:
@@ -331,6 +372,9 @@ class Router:
             self.calibration_labels,
             extra_levels=levels[1:],
             calibration_groups=self.calibration_groups,
+            local=None
+            if self.local is None
+            else LocalData(self.local.embeddings, self.local.scores[:, positions]),
         )
 
     # ------------------------------------------------------------------ routing
@@ -343,6 +387,8 @@ class Router:
         embeddings = np.atleast_2d(np.asarray(embeddings, dtype=np.float64))
         if self.config.routing == "soft":
             return self._soft_order(embeddings)
+        if self.config.routing == "knn":
+            return self._knn_order(embeddings)
         if not self.extra_levels:
             return self._order[self.assign(embeddings)]
         combined = np.zeros((embeddings.shape[0], len(self.meta.models)))
@@ -365,6 +411,23 @@ class Router:
         # scores[q, m] = sum_j weights[q, j] / (rank[nearest[q, j], m] + 0.1)
         scores = np.einsum("qj,qjm->qm", weights, 1.0 / (self._ranks[nearest] + 0.1))
         return model_order(scores, self.profiles.global_accuracy, self.meta.models)
+
+    def _knn_order(self, embeddings: np.ndarray, chunk: int = 2048) -> np.ndarray:
+        """Models ordered by the similarity-weighted mean score of the nearest calibration queries."""
+        if self.local is None:
+            raise ArtifactError("knn routing needs the calibration embeddings; refit with routing='knn'")
+        unit = _unit(embeddings)
+        k = min(self.config.knn_k, self.local.embeddings.shape[0])
+        orders = []
+        for start in range(0, unit.shape[0], chunk):
+            sims = unit[start : start + chunk] @ self.local.embeddings.T
+            neighbours = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            near = np.take_along_axis(sims, neighbours, axis=1)
+            weights = np.exp(self.config.knn_beta * (near - near.max(axis=1, keepdims=True)))
+            weights /= weights.sum(axis=1, keepdims=True)
+            scores = np.einsum("qj,qjm->qm", weights, self.local.scores[neighbours])
+            orders.append(model_order(scores, self.profiles.global_accuracy, self.meta.models))
+        return np.concatenate(orders)
 
     def route_embeddings(self, embeddings: np.ndarray, top_n: int = 1) -> list[list[str]]:
         names = self.meta.models
@@ -411,6 +474,9 @@ class Router:
         }
         for index, level in enumerate(self.levels):
             arrays.update(_level_arrays(level, "" if index == 0 else f"level{index}_"))
+        if self.local is not None:
+            arrays["local_embeddings"] = self.local.embeddings
+            arrays["local_scores"] = self.local.scores
         with path.open("wb") as fh:
             np.savez_compressed(fh, **arrays)
         path.with_suffix(".json").write_text(meta_json + "\n", encoding="utf-8")
@@ -454,6 +520,9 @@ class Router:
                 levels[0].labels,
                 extra_levels=levels[1:],
                 calibration_groups=arrays.get("calibration_groups"),
+                local=LocalData(arrays["local_embeddings"], arrays["local_scores"])
+                if "local_embeddings" in arrays
+                else None,
             )
         except KeyError as exc:
             raise ArtifactError(f"{path}: missing array {exc}") from exc

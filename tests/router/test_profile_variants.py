@@ -85,3 +85,14 @@ def test_parent_prior_uses_a_coarser_clustering():
     )
     assert set(router.calibration_groups.tolist()) == {0, 1}
     assert router.profiles.prior is not None and router.profiles.prior.shape == (6, 1)
+
+
+def test_knn_routing_weights_the_nearest_calibration_queries_and_survives_save_and_load(tmp_path):
+    table, embeddings = two_topic_table()
+    config = RouterConfig(k=2, routing="knn", knn_k=5, knn_beta=20.0)
+    router = Router.fit(embeddings, table.mean_scores(), table.models, config, calibration_keys=table.keys)
+    loaded = Router.load(router.save(tmp_path / "knn.npz"))
+    assert {r[0] for r in loaded.route_embeddings(embeddings[:40])} == {"A"}
+    assert {r[0] for r in loaded.route_embeddings(embeddings[40:])} == {"B"}
+    assert loaded.restricted_to(["B", "C"]).route_embeddings(embeddings[:1])[0] == ["C"]
+    assert "knn-n5-b20" in loaded.config.slug()
