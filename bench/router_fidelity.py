@@ -131,20 +131,24 @@ def main() -> int:
     embeddings = embed_table(table, make_embedder(args.embedder, progress=True))
     print(f"embedded {len(table)} queries in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
+    started = time.perf_counter()
+    with memoised_fits():  # variants share clusterings, and so do the final evaluations
+        return report(args, table, embeddings, recorded, started)
+
+
+def report(args, table, embeddings, recorded, started: float) -> int:
     book = ScoreBook(table)
     split_for = split_provider(table, recorded, None)
-    started = time.perf_counter()
-    with memoised_fits():
-        points = score_variants(
-            table,
-            embeddings,
-            variants(args.embedder, args.quick),
-            SEEDS,
-            split_for,
-            book=book,
-            validation_folds=args.validation_folds,
-            progress=lambda text: print(text, file=sys.stderr),
-        )
+    points = score_variants(
+        table,
+        embeddings,
+        variants(args.embedder, args.quick),
+        SEEDS,
+        split_for,
+        book=book,
+        validation_folds=args.validation_folds,
+        progress=lambda text: print(text, file=sys.stderr),
+    )
     chosen = choose_variant(points)
     paper = points[0]
     tasks = [t for t in table.tasks if t not in table.ood_tasks]
