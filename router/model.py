@@ -6,6 +6,13 @@ Routing variants:
   ties broken by global calibration accuracy, then by name.
 - ``soft`` (the authors' released code): the ``top_clusters`` nearest clusters by cosine distance d_c,
   weights w = softmax(-beta · d), model score sum_c w_c / (rank_c(m) + 0.1); same tie-breaks.
+- ``knn`` (a deviation): the ``knn_k`` most similar calibration queries, weights
+  softmax(knn_beta · cosine similarity), model score = weighted mean of their scores.
+- ``ensemble_ks`` (a deviation, nearest routing): further clusterings with those K; a model's score
+  is the mean over clusterings of its routing score in the query's nearest cluster of each.
+
+A cluster's routing score is its profile (see router/profiles.py: raw mean by default, optional
+shrinkage toward a prior and confidence-interval ties) traded against cost when ``alpha`` < 1.
 """
 
 from __future__ import annotations
