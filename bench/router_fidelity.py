@@ -69,7 +69,7 @@ def variants(embedder: str, quick: bool) -> list[tuple[str, RouterConfig]]:
         return name, base.model_copy(update=update)
 
     out = [(PAPER, base)]
-    out += [v(f"paper rule, K={k}", k=k) for k in (16, 32, 128)]
+    out += [v(f"paper rule, K={k}", k=k) for k in (16, 128)]
     out += [v("soft top-3 clusters (authors' code)", routing="soft")]
     out += [v(f"kNN, similarity-weighted, k={n}", routing="knn", knn_k=n) for n in (50, 200)]
     out += [v(f"shrink to global, λ={lam:g}", shrinkage=lam) for lam in (4, 16)]
