@@ -120,3 +120,45 @@ def test_oracle_takes_the_cheapest_correct_model_and_pareto_drops_dominated_poin
         FrontierPoint(label="c", kind="model", accuracy=60, cost=3),
     ]
     assert pareto(pts) == {0, 2}
+
+
+def test_pool_prices_turn_stored_token_counts_into_costs(tmp_path):
+    import json
+
+    from results.store import ResultsStore
+    from router.importers import import_long
+    from router.runs import open_table
+
+    rows = [
+        {
+            "task": "t",
+            "item": "1",
+            "query": "q",
+            "model": "a",
+            "correct": 1,
+            "prompt_tokens": 1000,
+            "completion_tokens": 500,
+        },
+        {
+            "task": "t",
+            "item": "1",
+            "query": "q",
+            "model": "b",
+            "correct": 1,
+            "prompt_tokens": 1000,
+            "completion_tokens": 500,
+        },
+    ]
+    (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with ResultsStore(tmp_path / "run") as store:
+        import_long(tmp_path / "rows.jsonl", store)
+    pool = tmp_path / "pool.yaml"
+    pool.write_text(
+        "models:\n"
+        "  - {name: a, base_url: 'http://gpu1:8000/v1', price_input_per_mtok: 1.0, price_output_per_mtok: 4.0,"
+        " cost_per_call: 0.001}\n"
+        "  - {name: b, base_url: 'http://gpu2:8000/v1'}\n"
+    )
+    table, _ = open_table(tmp_path / "run", prices=pool)
+    a, b = (table.cells[0][table.models.index(m)][0].cost for m in ("a", "b"))
+    assert a == pytest.approx(0.001 + 1000 * 1.0 / 1e6 + 500 * 4.0 / 1e6) and b == 0.0
