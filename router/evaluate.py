@@ -31,6 +31,16 @@ class MethodScores(BaseModel):
     per_seed: list[dict[str, float]] = Field(
         default_factory=list, description="task -> accuracy (%) per seed"
     )
+    per_seed_cost: list[dict[str, float]] = Field(
+        default_factory=list, description="task -> mean cost of a routed answer per seed (runs with costs)"
+    )
+
+    def cost(self, tasks: Sequence[str]) -> float:
+        """Mean over seeds of the mean over ``tasks`` of the cost per query; NaN without costs."""
+        values = [
+            np.mean([s[t] for t in tasks]) for s in self.per_seed_cost if tasks and all(t in s for t in tasks)
+        ]
+        return float(np.mean(values)) if values else float("nan")
 
     def mean(self, task: str) -> float:
         return (
@@ -52,6 +62,9 @@ class EvalReport(BaseModel):
     tasks: list[str]
     categories: dict[str, str]
     ood_tasks: list[str]
+    calibration_only: list[str] = Field(
+        default_factory=list, description="in-distribution tasks with no test item: not in any average"
+    )
     models: list[str]
     seeds: list[int]
     config: RouterConfig
@@ -67,7 +80,7 @@ class EvalReport(BaseModel):
 
     @property
     def in_distribution(self) -> list[str]:
-        return [t for t in self.tasks if t not in self.ood_tasks]
+        return [t for t in self.tasks if t not in self.ood_tasks and t not in self.calibration_only]
 
     def method(self, name: str) -> MethodScores:
         for m in self.methods:
@@ -102,6 +115,7 @@ def fit_on_rows(
         config,
         calibration_keys=[table.keys[i] for i in rows],
         split_source=split_source,
+        item_costs=book.single_cost[rows] if book.has_costs else None,
     )
 
 
@@ -128,8 +142,18 @@ def evaluate(
     names = table.models
     methods: dict[str, MethodScores] = {}
 
-    def record(name: str, kind: MethodKind, per_task: dict[str, float]) -> None:
-        methods.setdefault(name, MethodScores(name=name, kind=kind)).per_seed.append(per_task)
+    tested: set[str] = set()
+
+    def record(
+        name: str, kind: MethodKind, per_task: dict[str, float], cost: np.ndarray | None = None
+    ) -> None:
+        method = methods.setdefault(name, MethodScores(name=name, kind=kind))
+        method.per_seed.append(per_task)
+        if cost is not None and book.has_costs:
+            method.per_seed_cost.append(mean_per_task(table, test, cost))
+
+    def routed(name: str, kind: MethodKind, orders: np.ndarray) -> None:
+        record(name, kind, book.per_task(test, book.routed(test, orders)), book.routed_cost(test, orders))
 
     share_counts: dict[str, np.ndarray] = {}
     split_source = "hash"
@@ -146,27 +170,25 @@ def evaluate(
         else:
             router = fit_on_rows(table, book, embeddings, calibration, seed_config, split.source)
         order = router.order(embeddings[test])
+        tested.update(table.task_of[test].tolist())
 
         for j, name in enumerate(names):
-            record(name, "model", book.per_task(test, book.single[test, j]))
-        record(
-            "Random Router",
-            "baseline",
-            book.per_task(test, book.routed(test, baselines.random_orders(len(test), len(names), seed))),
-        )
+            record(name, "model", book.per_task(test, book.single[test, j]), book.single_cost[test, j])
+        routed("Random Router", "baseline", baselines.random_orders(len(test), len(names), seed))
         single = baselines.best_single(book, calibration)
-        record(f"Best Single ({names[single]})", "baseline", book.per_task(test, book.single[test, single]))
         record(
-            "Max Expert",
+            f"Best Single ({names[single]})",
             "baseline",
-            book.per_task(test, book.routed(test, baselines.max_expert_orders(book, calibration, test))),
+            book.per_task(test, book.single[test, single]),
+            book.single_cost[test, single],
         )
+        routed("Max Expert", "baseline", baselines.max_expert_orders(book, calibration, test))
         knn = baselines.knn_orders(
             embeddings[calibration], book.mean[calibration], embeddings[test], names, knn_k
         )
-        record(f"kNN Router (k={knn_k})", "baseline", book.per_task(test, book.routed(test, knn)))
+        routed(f"kNN Router (k={knn_k})", "baseline", knn)
         record(ORACLE, "reference", book.per_task(test, book.single[test].max(axis=1)))
-        record(AVENGERS, "avengers", book.per_task(test, book.routed(test, order)))
+        routed(AVENGERS, "avengers", order)
 
         tasks = table.task_of[test]
         for task in sorted(set(tasks.tolist())):
@@ -190,10 +212,18 @@ def evaluate(
         " model's expected correctness on the item (no voting).",
         "Best Single and Max Expert are chosen on the calibration items; Oracle takes the best model per query.",
     ]
+    calibration_only = sorted(set(table.tasks) - tested - table.ood_tasks)
+    if calibration_only:
+        notes.append(
+            "Calibration only (no test item, so in no average): " + ", ".join(calibration_only) + "."
+        )
+    if book.has_costs:
+        notes.append("Cost: mean cost of a routed answer (every sample drawn for it, all voted), per query.")
     return EvalReport(
         tasks=table.tasks,
         categories=table.categories,
         ood_tasks=sorted(table.ood_tasks),
+        calibration_only=calibration_only,
         models=names,
         seeds=list(seeds),
         config=config,
@@ -215,6 +245,12 @@ class SweepPoint(BaseModel):
     validation_std: float
     test: float
     test_std: float
+
+
+def mean_per_task(table: OutcomeTable, rows: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Mean of ``values`` (one per row of ``rows``) per task, ignoring NaN."""
+    tasks = table.task_of[rows]
+    return {t: float(np.nanmean(values[tasks == t])) for t in sorted(set(tasks.tolist()))}
 
 
 def _avg(per_task: dict[str, float], tasks: Sequence[str]) -> float:
@@ -256,11 +292,20 @@ def _validation_average(
     return _avg(book.per_task(np.concatenate(rows), np.concatenate(correct)), in_dist)
 
 
-def sweep_k(
+class VariantPoint(BaseModel):
+    name: str
+    config: RouterConfig
+    validation: float
+    validation_std: float
+    test: float
+    test_std: float
+    test_per_task: dict[str, float] = Field(default_factory=dict, description="mean over seeds")
+
+
+def score_variants(
     table: OutcomeTable,
     embeddings: np.ndarray,
-    config: RouterConfig,
-    ks: Sequence[int],
+    variants: Sequence[tuple[str, RouterConfig]],
     seeds: Sequence[int],
     split_for: SplitFor,
     *,
@@ -268,22 +313,21 @@ def sweep_k(
     validation_folds: int | None = 5,
     validation_fraction: float = 0.8,
     progress: Callable[[str], None] | None = None,
-) -> list[SweepPoint]:
-    """In-distribution average vs K. Validation: ``validation_folds``-fold cross-validation inside the
-    calibration items (or, with ``validation_folds=None``, fit on a hashed ``validation_fraction`` of
-    them and score the rest); test: fit on all calibration items and score the test items.
-
-    Choose K from the validation column only (:func:`choose_k`); the test column is for reporting.
+) -> list[VariantPoint]:
+    """In-distribution average of each router configuration. Validation: ``validation_folds``-fold
+    cross-validation inside the calibration items (or, with ``validation_folds=None``, fit on a
+    hashed ``validation_fraction`` of them and score the rest); test: fit on all calibration items
+    and score the test items. Choose from the validation column only (:func:`choose_variant`).
     """
     in_dist = [t for t in table.tasks if t not in table.ood_tasks]
     points = []
-    for k in ks:
-        validation_scores, test_scores = [], []
+    for name, config in variants:
+        validation_scores, test_scores, per_task = [], [], []
         for seed in seeds:
             if progress:
-                progress(f"K={k} seed {seed}")
+                progress(f"{name} seed {seed}")
             split = split_for(seed)
-            cfg = config.model_copy(update={"k": k, "seed": seed})
+            cfg = config.model_copy(update={"seed": seed})
             validation_scores.append(
                 _validation_average(
                     table,
@@ -299,19 +343,69 @@ def sweep_k(
             )
             calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
             router = fit_on_rows(table, book, embeddings, calibration, cfg, split.source)
-            test_scores.append(
-                _avg(book.per_task(test, book.routed(test, router.order(embeddings[test]))), in_dist)
-            )
+            scores = book.per_task(test, book.routed(test, router.order(embeddings[test])))
+            per_task.append(scores)
+            test_scores.append(_avg(scores, in_dist))
         points.append(
-            SweepPoint(
-                k=k,
+            VariantPoint(
+                name=name,
+                config=config,
                 validation=float(np.mean(validation_scores)),
                 validation_std=float(np.std(validation_scores)),
                 test=float(np.mean(test_scores)),
                 test_std=float(np.std(test_scores)),
+                test_per_task={t: float(np.mean([p[t] for p in per_task if t in p])) for t in in_dist},
             )
         )
     return points
+
+
+def choose_variant(points: Sequence[VariantPoint]) -> VariantPoint:
+    """The best validation average (the earlier-listed variant on a tie); ignores the test column."""
+    if not points:
+        raise ValueError("no variants to choose from")
+    best = max(round(p.validation, 9) for p in points)
+    return next(p for p in points if round(p.validation, 9) == best)
+
+
+def sweep_k(
+    table: OutcomeTable,
+    embeddings: np.ndarray,
+    config: RouterConfig,
+    ks: Sequence[int],
+    seeds: Sequence[int],
+    split_for: SplitFor,
+    *,
+    book: ScoreBook,
+    validation_folds: int | None = 5,
+    validation_fraction: float = 0.8,
+    progress: Callable[[str], None] | None = None,
+) -> list[SweepPoint]:
+    """In-distribution average vs K (validation and test as in :func:`score_variants`).
+
+    Choose K from the validation column only (:func:`choose_k`); the test column is for reporting.
+    """
+    points = score_variants(
+        table,
+        embeddings,
+        [(f"K={k}", config.model_copy(update={"k": k})) for k in ks],
+        seeds,
+        split_for,
+        book=book,
+        validation_folds=validation_folds,
+        validation_fraction=validation_fraction,
+        progress=progress,
+    )
+    return [
+        SweepPoint(
+            k=p.config.k,
+            validation=p.validation,
+            validation_std=p.validation_std,
+            test=p.test,
+            test_std=p.test_std,
+        )
+        for p in points
+    ]
 
 
 def choose_k(points: Sequence[SweepPoint]) -> int:

@@ -39,10 +39,12 @@ def markdown_table(report: EvalReport, *, ood: bool = False) -> str:
     if not tasks:
         return ""
     categories = [report.categories.get(t, "") for t in tasks]
+    with_cost = any(m.per_seed_cost for m in report.methods)
+    cost_head = " Cost/query |" if with_cost else ""
     lines = [
-        "| Method | " + " | ".join(tasks) + " | Avg |",
-        "|---|" + "---:|" * (len(tasks) + 1),
-        "| *category* | " + " | ".join(f"*{c}*" for c in categories) + " | |",
+        "| Method | " + " | ".join(tasks) + " | Avg |" + cost_head,
+        "|---|" + "---:|" * (len(tasks) + 1 + with_cost),
+        "| *category* | " + " | ".join(f"*{c}*" for c in categories) + " | |" + (" |" if with_cost else ""),
     ]
     rows = table_rows(report, tasks)
     best = {i: max(r[1][i] for r in rows if r[0] != "Oracle") for i in range(len(tasks))}
@@ -52,7 +54,11 @@ def markdown_table(report: EvalReport, *, ood: bool = False) -> str:
             for i, v in enumerate(values)
         ]
         label = f"**{name}**" if name == "Avengers" else name
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_fmt(avg)} |")
+        cost = ""
+        if with_cost:
+            value = report.method(name).cost(tasks)
+            cost = " — |" if math.isnan(value) else f" {value:.6g} |"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_fmt(avg)} |" + cost)
     return "\n".join(lines)
 
 
@@ -61,7 +67,7 @@ def write_csv(report: EvalReport, path: Path, *, ood: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["method", "kind", *tasks, "avg", *(f"{t}_std" for t in tasks)])
+        writer.writerow(["method", "kind", *tasks, "avg", *(f"{t}_std" for t in tasks), "cost_per_query"])
         for m in report.methods:
             writer.writerow(
                 [
@@ -70,6 +76,7 @@ def write_csv(report: EvalReport, path: Path, *, ood: bool = False) -> Path:
                     *(f"{m.mean(t):.4f}" for t in tasks),
                     f"{m.average(tasks):.4f}",
                     *(f"{m.std(t):.4f}" for t in tasks),
+                    "" if math.isnan(m.cost(tasks)) else f"{m.cost(tasks):.8g}",
                 ]
             )
     return path

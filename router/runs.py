@@ -61,13 +61,23 @@ def task_infos(task_names: list[str], run_dir: Path | None = None) -> dict[str, 
     return infos
 
 
-def open_table(run_dir: Path) -> tuple[OutcomeTable, Split | None]:
+def open_table(run_dir: Path, *, prices: Path | None = None) -> tuple[OutcomeTable, Split | None]:
+    """The run's table and recorded split. Samples carry costs recorded at import time and, with
+    ``prices`` (a pool file with price fields), costs from their token usage."""
     from results.store import ResultsStore
+    from router.costs import COST_META_KEY, decode_costs, token_costs, with_costs
 
     with ResultsStore(run_dir, readonly=True) as store:
         tasks = store.tasks()
         table = load_table(store, task_infos=task_infos(tasks, run_dir))
         recorded = store.get_meta(SPLIT_META_KEY)
+        stored_costs = store.get_meta(COST_META_KEY)
+        per_sample = None
+        if prices is not None:
+            from harness.config import load_pool
+
+            per_sample = token_costs(store.iter_samples(graded_only=True), load_pool(prices))
+    table = with_costs(table, decode_costs(stored_costs) if stored_costs else None, per_sample)
     split = None
     if recorded:
         parts, source = decode_split_meta(recorded)

@@ -1,7 +1,11 @@
 """Per-item correctness of a routing decision, computed offline from stored samples.
 
-One model (n = 1): Self-Consistency over that model's first ``samples`` samples.
-Several models (n > 1): Model-Switch over the ranked models, ``samples // n`` samples each.
+One model (n = 1): Self-Consistency over that model's first ``samples`` samples (all stored by default).
+Several models (n > 1): Model-Switch over the ranked models with the same budget split across them,
+``budget // n`` samples each (at least 1), where the budget is ``samples`` or, by default, the number
+of samples stored for the first-ranked model: Self-Consistency and Model-Switch are compared at equal
+sample budgets, as in the paper. ``split_budget=False`` lets every model draw the whole budget.
+Every routed answer also has a cost: the summed cost of all the samples drawn for it.
 Code tasks (TaskInfo.is_code) have no answer to vote on: the first sample of the first model counts.
 A model with no graded sample for an item scores 0 there.
 """
@@ -14,7 +18,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from router.table import OutcomeTable
-from router.voting import Equivalence, exact_match, model_switch, self_consistency
+from router.voting import Equivalence, drawn_cost, exact_match, model_switch, self_consistency
 
 EquivalenceFor = Callable[[str], Equivalence]
 
@@ -71,6 +75,7 @@ class ScoreBook:
         samples: int | None = None,
         top_n: int = 1,
         equivalence_for: EquivalenceFor | None = None,
+        split_budget: bool = True,
     ):
         if top_n < 1:
             raise ValueError(f"top-n must be >= 1 (got {top_n})")
@@ -79,6 +84,7 @@ class ScoreBook:
         self.table = table
         self.samples = samples
         self.top_n = min(top_n, len(table.models))
+        self.split_budget = split_budget
         self.equivalence_for = equivalence_for or grader_equivalence(table)
         self._same = {task: _memoised(self.equivalence_for(task)) for task in table.tasks}
         self._code = {task: _not_votable(table.task_infos.get(task)) for task in table.tasks}
@@ -95,20 +101,58 @@ class ScoreBook:
                     out[i, j] = self_consistency(samples, same, k=self.samples, first_sample_only=code)
         return out
 
+    @cached_property
+    def single_cost(self) -> np.ndarray:
+        """[items, models] cost of the samples a one-model route draws (all of them are voted); NaN where
+        the model has no sample."""
+        out = np.zeros((len(self.table), len(self.table.models)))
+        for i, ((task, _), row) in enumerate(zip(self.table.keys, self.table.cells, strict=True)):
+            for j, samples in enumerate(row):
+                if not samples:
+                    out[i, j] = np.nan
+                    continue
+                drawn = samples[:1] if self._code[task] else samples[: self.samples]
+                out[i, j] = drawn_cost(drawn)
+        return out
+
+    @cached_property
+    def has_costs(self) -> bool:
+        return any(s.cost for row in self.table.cells for cell in row for s in cell)
+
+    def _per_model_budget(self, first_cell) -> int | None:
+        if not self.split_budget:
+            return self.samples
+        budget = self.samples if self.samples is not None else len(first_cell)
+        return max(1, budget // self.top_n)
+
+    def _switch(self, rows: np.ndarray, orders: np.ndarray) -> list:
+        outcomes = []
+        for i, order in zip(rows, orders, strict=True):
+            task = self.table.keys[i][0]
+            cells = [self.table.cells[i][j] for j in order[: self.top_n]]
+            outcomes.append(
+                model_switch(
+                    cells,
+                    self._same[task],
+                    k_per_model=self._per_model_budget(cells[0]),
+                    first_sample_only=self._code[task],
+                )
+            )
+        return outcomes
+
     def routed(self, rows: np.ndarray, orders: np.ndarray) -> np.ndarray:
         """Correctness of each item in ``rows`` given its model order (best first)."""
         rows = np.asarray(rows, dtype=np.int64)
         if self.top_n == 1:
             return self.single[rows, orders[:, 0]]
-        per_model = None if self.samples is None else max(1, self.samples // self.top_n)
-        out = np.empty(len(rows))
-        for n, (i, order) in enumerate(zip(rows, orders, strict=True)):
-            task = self.table.keys[i][0]
-            cells = [self.table.cells[i][j] for j in order[: self.top_n]]
-            out[n] = model_switch(
-                cells, self._same[task], k_per_model=per_model, first_sample_only=self._code[task]
-            ).score
-        return out
+        return np.array([o.score for o in self._switch(rows, orders)], dtype=np.float64)
+
+    def routed_cost(self, rows: np.ndarray, orders: np.ndarray) -> np.ndarray:
+        """Cost of each routed answer in ``rows``: every sample drawn (and voted) for it."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.top_n == 1:
+            return self.single_cost[rows, orders[:, 0]]
+        return np.array([o.cost for o in self._switch(rows, orders)], dtype=np.float64)
 
     def per_task(self, rows: np.ndarray, correctness: np.ndarray) -> dict[str, float]:
         """Accuracy in percent per task over ``rows``."""

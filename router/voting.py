@@ -27,6 +27,7 @@ Equivalence = Callable[[str, str], bool]
 class Sample:
     extracted: str | None
     score: float
+    cost: float = 0.0  # what drawing this sample cost (e.g. dollars); 0 when unknown
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class VoteOutcome:
     answer: str | None
     models_used: int
     stopped_early: bool = False
+    cost: float = 0.0  # summed cost of every sample drawn
 
 
 def exact_match(a: str, b: str) -> bool:
@@ -99,7 +101,7 @@ def model_switch(
     if first_sample_only:
         for used, samples in enumerate(per_model, start=1):
             if samples:
-                return VoteOutcome(samples[0].score, samples[0].extracted, used)
+                return VoteOutcome(samples[0].score, samples[0].extracted, used, cost=samples[0].cost)
         return VoteOutcome(0.0, None, len(per_model))
     drawn: list[Sample] = []
     used = 0
@@ -120,9 +122,13 @@ def model_switch(
             for samples in per_model
             if samples
         )
-        return VoteOutcome(sum(s.score for s in first) / len(first), None, used, stopped)
+        return VoteOutcome(sum(s.score for s in first) / len(first), None, used, stopped, drawn_cost(drawn))
     score, answer = majority(drawn, same)
-    return VoteOutcome(score, answer, used, stopped)
+    return VoteOutcome(score, answer, used, stopped, drawn_cost(drawn))
+
+
+def drawn_cost(samples: Sequence[Sample]) -> float:
+    return float(sum(s.cost for s in samples))
 
 
 def answer_groups(samples: Sequence[Sample], same: Equivalence = exact_match) -> list[list[int]]:

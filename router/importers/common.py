@@ -1,0 +1,194 @@
+"""What every importer shares: errors, the summary, item/sample records and a batched writer."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from results.records import ItemRecord, SampleRecord, SamplingParams
+from results.store import ResultsStore
+from router.costs import CostKey, record_costs
+from router.split import SPLIT_META_KEY, ItemKey, Part, merge_split_meta
+
+# Categories of the tasks found in public router tables (the harness task files use the same names).
+KNOWN_CATEGORIES = {
+    "gsm8k": "math",
+    "math": "math",
+    "math500": "math",
+    "aime": "math",
+    "humaneval": "code",
+    "mbpp": "code",
+    "mmlu": "knowledge",
+    "cmmlu": "knowledge",
+    "arc_challenge": "knowledge",
+}
+PART_OF_SPLIT: dict[str, Part] = {"train": "calibration", "calibration": "calibration", "test": "test"}
+
+
+class ImportFormatError(ValueError):
+    """An input table is malformed; the message names the file and the row."""
+
+
+class ImportSummary(BaseModel):
+    tasks: dict[str, int] = Field(description="items imported per task")
+    models: list[str]
+    samples: int
+    score_kinds: dict[str, str] = Field(default_factory=dict)
+    split_recorded: bool
+    ood_tasks: list[str] = Field(default_factory=list)
+    costs: int = Field(default=0, description="(item, model) cells with a recorded cost")
+    notes: list[str] = Field(default_factory=list, description="files skipped and rows renamed, with reasons")
+
+
+def prompt_hash(query: str) -> str:
+    return hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
+
+
+def category_of(task: str, overrides: Mapping[str, str] | None = None) -> str:
+    if overrides and task in overrides:
+        return overrides[task]
+    return KNOWN_CATEGORIES.get(task, KNOWN_CATEGORIES.get(task.split("-")[0].split("_")[0], "knowledge"))
+
+
+def checked_score(value: Any, where: str) -> float:
+    """A finite score in [0, 1] (fractions kept as they are), else an error naming ``where``."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ImportFormatError(f"{where}: score {value!r} is not a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ImportFormatError(f"{where}: score is not a finite number ({value!r})")
+    if not 0.0 <= value <= 1.0:
+        raise ImportFormatError(f"{where}: score is outside [0, 1] ({value!r})")
+    return float(value)
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
+
+
+class TableWriter:
+    """Collects items, samples, split membership and costs of one import and writes them in batches."""
+
+    def __init__(self, store: ResultsStore, source: str, *, batch_size: int = 5000):
+        self.store = store
+        self.source = source
+        self.batch_size = batch_size
+        self.items: dict[ItemKey, ItemRecord] = {}
+        self.parts: dict[ItemKey, Part] = {}
+        self.costs: dict[CostKey, float] = {}
+        self.models: set[str] = set()
+        self.n_samples = 0
+        self.notes: list[str] = []
+        self._pending_items: list[ItemRecord] = []
+        self._pending: list[SampleRecord] = []
+
+    def item(
+        self,
+        task: str,
+        item_id: str,
+        query: str,
+        *,
+        where: str,
+        part: Part | None = None,
+        category: str | None = None,
+        ood: bool = False,
+    ) -> None:
+        key = (task, item_id)
+        known = self.items.get(key)
+        if known is None:
+            record = ItemRecord(
+                task=task,
+                item_id=item_id,
+                category=category or category_of(task),
+                ood=ood,
+                query=query,
+                prompt_hash=prompt_hash(query),
+            )
+            self.items[key] = record
+            self._pending_items.append(record)
+        elif known.query != query:
+            raise ImportFormatError(
+                f"{where}: item {task}/{item_id} has a different query than an earlier row"
+            )
+        if part is not None and self.parts.setdefault(key, part) != part:
+            raise ImportFormatError(f"{where}: item {task}/{item_id} is in both splits")
+
+    def sample(
+        self,
+        task: str,
+        item_id: str,
+        model: str,
+        score: float,
+        *,
+        raw: Any = None,
+        index: int = 0,
+        extracted: str | None = None,
+        cost: float | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+    ) -> None:
+        self._pending.append(
+            SampleRecord(
+                task=task,
+                item_id=item_id,
+                model=model,
+                sample_index=index,
+                prompt_hash=self.items[(task, item_id)].prompt_hash,
+                params=SamplingParams(),
+                extracted=extracted,
+                score=score,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                grade_reason="right" if score >= 1.0 else "wrong",
+                grade_detail=f"imported from {self.source}: raw value {score if raw is None else raw!r}",
+            )
+        )
+        self.models.add(model)
+        if cost is not None:
+            self.costs[(task, item_id, model)] = float(cost)
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending_items:
+            self.store.upsert_items(self._pending_items)
+            self._pending_items = []
+        if self._pending:
+            self.store.write_samples(self._pending)
+            self.n_samples += len(self._pending)
+            self._pending = []
+
+    def finish(self, *, where: str, score_kinds: Mapping[str, str] | None = None) -> ImportSummary:
+        if not self.items:
+            raise ImportFormatError(f"{where}: no rows")
+        self.flush()
+        if self.parts:
+            if len(self.parts) != len(self.items):
+                missing = next(k for k in self.items if k not in self.parts)
+                raise ImportFormatError(
+                    f"{where}: some rows have a split and some do not (e.g. item {missing[0]}/{missing[1]})"
+                )
+            self.store.set_meta(
+                SPLIT_META_KEY,
+                merge_split_meta(self.store.get_meta(SPLIT_META_KEY), self.parts, self.source),
+            )
+        record_costs(self.store, self.costs)
+        per_task: dict[str, int] = {}
+        for task, _ in self.items:
+            per_task[task] = per_task.get(task, 0) + 1
+        return ImportSummary(
+            tasks=per_task,
+            models=sorted(self.models),
+            samples=self.n_samples,
+            score_kinds=dict(score_kinds or {}),
+            split_recorded=bool(self.parts),
+            ood_tasks=sorted({t for (t, _), i in self.items.items() if i.ood}),
+            costs=len(self.costs),
+            notes=self.notes,
+        )
