@@ -94,7 +94,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the task files with item counts, category, OOD flag and source")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("selector", nargs="?", default="all,ood")
+    p.add_argument("selector", nargs="?", default="*", help="names or globs (default: every task file)")
     p.set_defaults(func=_cmd_tasks)
 
 

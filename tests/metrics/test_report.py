@@ -66,22 +66,25 @@ def test_render_report_recomputes_from_manifest(run_dir):
         "math",
         "gsm8k",
         "2",
+        "2",
         "50.0 / 50.0 / 50.0",
         "100.0 / 100.0 / 100.0",
     ]
-    assert _table_row(markdown, "math | math500") == ["math", "math500", "2", "0.0 / 50.0 / 0.0", "–"]
+    assert _table_row(markdown, "math | math500") == ["math", "math500", "1", "2", "0.0 / 50.0 / 0.0", "–"]
     # category average for a = mean of the two tasks; b has only one of the two (marked incomplete)
     assert _table_row(markdown, "**math** | **average**") == [
         "**math**",
         "**average**",
         "",
+        "",
         "**25.0 / 50.0 / 25.0**",
         "**100.0 / 100.0 / 100.0 †**",
     ]
-    assert _table_row(markdown, "code | mbpp")[3] == "0.0 / 50.0 / – · p@1 50.0"
-    # overall for a = mean over its three tasks: s0 (0 + 1/2 + 0)/3, mean 1/2, SC (1/2 + 0)/2 (mbpp has none)
-    assert _table_row(markdown, "**all** | **average**")[3:] == [
-        "**16.7 / 50.0 / 25.0 · p@1 50.0**",
+    assert _table_row(markdown, "code | mbpp")[2:] == ["1", "2", "0.0 / 50.0 / – · p@1 50.0", "–"]
+    # overall for a = mean over its three tasks: s0 (0 + 1/2 + 0)/3, mean 1/2, SC (1/2 + 0)/2 (mbpp has
+    # none, so that SC@n is marked as leaving code out)
+    assert _table_row(markdown, "**all** | **average**")[4:] == [
+        "**16.7 / 50.0 / 25.0‡ · p@1 50.0**",
         "**100.0 / 100.0 / 100.0 †**",
     ]
     assert "seed=7" in markdown
@@ -109,7 +112,7 @@ def test_single_sample_runs_show_one_number(tmp_path):
         store.write_samples([graded("gsm8k", "1", "a", 0, "1", 1.0), graded("gsm8k", "2", "a", 0, "2", 0.0)])
         metrics = compute_metrics(store, TASK_INFO, same_answer=equal)
     markdown = write_report(tmp_path, metrics)
-    assert _table_row(markdown, "math | gsm8k") == ["math", "gsm8k", "1", "50.0"]
+    assert _table_row(markdown, "math | gsm8k") == ["math", "gsm8k", "2", "1", "50.0"]
     assert "one sample per item" in markdown
 
 
