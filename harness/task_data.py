@@ -13,17 +13,15 @@ import gzip
 import importlib
 import io
 import json
-import os
 import random
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
+from harness import hub as hf_hub
 from harness.settings import DATA_DIR_ENV
 from harness.task_spec import ChoicesSpec, FieldMap, HubPart, LocalPart, SourceSpec, SubsetSpec
 
@@ -152,42 +150,10 @@ class HubUnavailable(TaskDataError):
     """The Hugging Face hub cannot be used from here (offline mode set, or the first connection failed)."""
 
 
-_OFFLINE_VALUES = frozenset({"1", "true", "yes", "on"})
-_hub_failure: str | None = None  # why the hub could not be reached, once seen: later tasks fail at once
-
-
-def hub_offline_reason() -> str | None:
-    """Why the hub is not used: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE set, or an earlier connection error."""
-    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(name, "").strip().lower() in _OFFLINE_VALUES:
-            return f"{name} is set"
-    return _hub_failure
-
-
-def _hub_endpoint() -> tuple[str, int]:
-    parsed = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    return parsed.hostname or "huggingface.co", parsed.port or (80 if parsed.scheme == "http" else 443)
-
-
-def check_hub_reachable(timeout_s: float = 5.0) -> None:
-    """Raise HubUnavailable at once when offline, else after one TCP connect (not a minute of retries)."""
-    global _hub_failure
-    reason = hub_offline_reason()
-    if reason is None:
-        host, port = _hub_endpoint()
-        try:
-            socket.create_connection((host, port), timeout=timeout_s).close()
-            return
-        except OSError as exc:
-            reason = _hub_failure = f"cannot connect to {host}:{port} ({type(exc).__name__}: {exc})"
-    raise HubUnavailable(f"the Hugging Face hub is not available: {reason}")
-
-
-def _note_connection_failure(exc: BaseException) -> None:
-    """A load that failed on the network marks the hub unavailable for the rest of the process."""
-    global _hub_failure
-    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or "Connect" in type(exc).__name__:
-        _hub_failure = f"an earlier hub request failed ({type(exc).__name__}: {exc})"
+def check_hub_reachable() -> None:
+    reason = hf_hub.unavailable_reason()
+    if reason is not None:
+        raise HubUnavailable(f"the Hugging Face hub is not available: {reason}")
 
 
 def load_hub_part(part: HubPart) -> list[dict[str, Any]]:
@@ -250,7 +216,7 @@ def load_parts(
                 f"(and HF_HUB_OFFLINE unset) to load {_hub_names(source)}"
             ) from None
         except Exception as exc:
-            _note_connection_failure(exc)  # the datasets library raises many types (offline, gated, missing config)
+            hf_hub.note_failure(exc)  # the datasets library raises many types (offline, gated, missing config)
             raise TaskDataError(
                 f"task {task}: cannot load the hub dataset {_hub_names(source)}: {type(exc).__name__}: {exc}. "
                 f"Either make the Hugging Face hub reachable (and log in for gated datasets), or use {local_hint}."

@@ -136,3 +136,16 @@ def test_minilm_offline(cache_dir, monkeypatch):
     # second call is served from the on-disk cache (no model load needed)
     cached = make_embedder("minilm").embed(texts[::-1])
     np.testing.assert_allclose(cached, vectors[::-1], rtol=1e-6)
+
+
+def test_hub_model_offline_is_one_line_and_leaves_no_cache_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pytest.importorskip("sentence_transformers")
+    embedder = make_embedder("st:BAAI/bge-small-en-v1.5", cache_root=tmp_path)
+    with pytest.raises(EmbeddingError) as caught:
+        embedder.embed(["a question"])
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "st:BAAI/bge-small-en-v1.5" in message and "HF_HUB_OFFLINE is set" in message
+    assert "--embedder minilm" in message
+    assert not (tmp_path / "embeddings").exists() or not any((tmp_path / "embeddings").iterdir())

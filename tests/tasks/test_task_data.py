@@ -333,7 +333,7 @@ def test_offline_hub_error_names_data_dir_and_hub_id(write_task, tmp_path):
 
 
 def test_first_hub_connection_error_fails_every_later_hub_load_at_once(monkeypatch):
-    from harness import task_data
+    from harness import hub, task_data
 
     with socket.socket() as sock:  # a port nothing listens on: connection refused
         sock.bind(("127.0.0.1", 0))
@@ -341,12 +341,13 @@ def test_first_hub_connection_error_fails_every_later_hub_load_at_once(monkeypat
     for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
-    monkeypatch.setattr(task_data, "_hub_failure", None)
+    hub.forget_failure()
+    monkeypatch.setattr(hub, "_failure", None)
     source = SourceSpec.model_validate({"hub": {"path": "example-org/demo-dataset", "split": "test"}})
     with pytest.raises(task_data.HubUnavailable, match=rf"cannot connect to 127.0.0.1:{port}"):
         load_parts("first", source, FieldMap(), None)
     # Later tasks do not try again: no connection at all, even to a port that would now answer.
-    monkeypatch.setattr(task_data.socket, "create_connection", None)
+    monkeypatch.setattr(hub.socket, "create_connection", None)
     with pytest.raises(task_data.HubUnavailable, match=r"task second: .*cannot connect") as caught:
         load_parts("second", source, FieldMap(), None)
     assert "(this task has no local source)" in str(caught.value)
