@@ -23,17 +23,22 @@ def offline_reason() -> str | None:
 
 
 def endpoint() -> tuple[str, int]:
-    parsed = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    return parsed.hostname or "huggingface.co", parsed.port or (80 if parsed.scheme == "http" else 443)
+    return host_of(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
 
 
-def unavailable_reason(timeout_s: float = 5.0) -> str | None:
-    """None when the hub's host accepts a TCP connection; else why not (offline mode, refused, no DNS)."""
+def host_of(url: str) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    return parsed.hostname or "", parsed.port or (80 if parsed.scheme == "http" else 443)
+
+
+def unavailable_reason(host_port: tuple[str, int] | None = None, timeout_s: float = 5.0) -> str | None:
+    """None when the hub's host (or `host_port`, for data files elsewhere) accepts a TCP connection;
+    else why not (offline mode, refused, no DNS)."""
     global _failure
     reason = offline_reason()
     if reason is not None:
         return reason
-    host, port = endpoint()
+    host, port = host_port or endpoint()
     try:
         socket.create_connection((host, port), timeout=timeout_s).close()
     except OSError as exc:

@@ -150,14 +150,19 @@ class HubUnavailable(TaskDataError):
     """The Hugging Face hub cannot be used from here (offline mode set, or the first connection failed)."""
 
 
-def check_hub_reachable() -> None:
-    reason = hf_hub.unavailable_reason()
+def check_hub_reachable(part: HubPart) -> None:
+    """Fail at once when the part needs the network and it is not there; local data files need none."""
+    files = [part.data_files] if isinstance(part.data_files, str) else list(part.data_files or [])
+    remote = [f for f in files if "://" in f]
+    if files and not remote:
+        return
+    reason = hf_hub.unavailable_reason(hf_hub.host_of(remote[0]) if remote else None)
     if reason is not None:
         raise HubUnavailable(f"the Hugging Face hub is not available: {reason}")
 
 
 def load_hub_part(part: HubPart) -> list[dict[str, Any]]:
-    check_hub_reachable()
+    check_hub_reachable(part)
     from datasets import load_dataset
 
     extra = {"data_files": part.data_files} if part.data_files else {}
