@@ -136,7 +136,8 @@ def add_route_commands(subparsers) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    # soft_wrap and no file:line column: a path in a log line stays on one line and can be copied.
+    return Console(stderr=True, soft_wrap=True, log_path=False)
 
 
 def _load(run: str):
@@ -190,8 +191,10 @@ def _fit_router(args, run_dir, table, recorded, console):
     config = _config(args, args.seed)
     started = time.perf_counter()
     router = fit_on_rows(table, ScoreBook(table), embeddings, rows, config, split.source)
+    fitted = router.meta.n_clusters
+    capped = f" (--k {config.k} capped: only {len(rows)} calibration items)" if fitted < config.k else ""
     console.log(
-        f"fitted K={router.meta.n_clusters} ({config.clusterer}) on {len(rows)} calibration items "
+        f"fitted K={fitted}{capped} ({config.clusterer}) on {len(rows)} calibration items "
         f"({split.source} split) in {time.perf_counter() - started:.2f}s"
     )
     return router
@@ -204,7 +207,8 @@ def cmd_fit(args) -> int:
     console = _console()
     run_dir, table, recorded = _load(args.run)
     router = _fit_router(args, run_dir, table, recorded, console)
-    out = args.out or run_dir / "router" / f"router-k{args.k}-{args.clusterer}-s{args.seed}.npz"
+    fitted = router.meta.n_clusters  # named by the K fitted, which a small store caps below --k
+    out = args.out or run_dir / "router" / f"router-k{fitted}-{args.clusterer}-s{args.seed}.npz"
     path = router.save(out)
     print(path)
     console.log(f"models: {', '.join(router.models)}")
@@ -282,17 +286,23 @@ def cmd_sweep(args) -> int:
     config = _config(args, args.seeds[0])
     if args.validation_folds == 1 or args.validation_folds < 0:
         raise SystemExit(f"--validation-folds must be 0 or >= 2 (got {args.validation_folds})")
-    points = sweep_k(
-        table,
-        embeddings,
-        config,
-        args.ks,
-        args.seeds,
-        split_for,
-        book=book,
-        validation_folds=args.validation_folds or None,
-        progress=console.log,
-    )
+    try:
+        points = sweep_k(
+            table,
+            embeddings,
+            config,
+            args.ks,
+            args.seeds,
+            split_for,
+            book=book,
+            validation_folds=args.validation_folds or None,
+            progress=console.log,
+        )
+    except ValueError as exc:
+        raise SystemExit(
+            f"route sweep: {exc} (now --validation-folds {args.validation_folds}; "
+            "lower it, or --validation-folds 0 for one 80/20 holdout)"
+        ) from None
     out = args.out or run_dir / "router" / "sweep"
     out.mkdir(parents=True, exist_ok=True)
     print("| K | validation | test |\n|---:|---:|---:|")

@@ -157,3 +157,30 @@ def test_missing_run_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path))
     with pytest.raises(RunError, match="holds a results.sqlite"):
         _run(["route", "fit", "--run", "nope"])
+
+
+@pytest.mark.slow
+def test_fit_on_a_small_store_names_the_k_fitted_and_says_it_was_capped(tmp_path, long_table, monkeypatch, capsys):
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
+    assert _run(["route", "import", "--format", "long", str(long_table), "--run", "small"]) == 0
+    capsys.readouterr()
+    assert _run(["route", "fit", "--run", "small", "--k", "64", "--seed", "7"]) == 0
+    captured = capsys.readouterr()
+    path = captured.out.strip()
+    fitted = Router.load(path).meta.n_clusters
+    assert fitted < 64
+    assert path.endswith(f"router-k{fitted}-kmeans-s7.npz")
+    assert f"fitted K={fitted} (--k 64 capped: only 32 calibration items)" in captured.err
+    assert "cli.py:" not in captured.err  # no file:line column to break copied lines
+
+
+@pytest.mark.slow
+def test_sweep_with_too_many_folds_names_the_option(tmp_path, long_table, monkeypatch):
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
+    assert _run(["route", "import", "--format", "long", str(long_table), "--run", "folds"]) == 0
+    with pytest.raises(SystemExit, match=r"--validation-folds 40; lower it"):
+        _run(["route", "sweep", "--run", "folds", "--k", "1,2", "--seeds", "7", "--validation-folds", "40"])
