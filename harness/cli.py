@@ -116,7 +116,8 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
             str(row.available),
             row.source,
         )
-    console.print(table)
+    # Redirected (`> tasks.txt`): no terminal width to fit, so do not squeeze names and paths into 80 columns.
+    (console if console.is_terminal else Console(width=240)).print(table)
     return 0
 
 
