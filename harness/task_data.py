@@ -158,7 +158,8 @@ def check_hub_reachable(part: HubPart) -> None:
         return
     reason = hf_hub.unavailable_reason(hf_hub.host_of(remote[0]) if remote else None)
     if reason is not None:
-        raise HubUnavailable(f"the Hugging Face hub is not available: {reason}")
+        source = f"its data files ({remote[0]}) cannot be fetched" if remote else "the Hugging Face hub is not available"
+        raise HubUnavailable(f"{source}: {reason}")
 
 
 def load_hub_part(part: HubPart) -> list[dict[str, Any]]:
@@ -217,8 +218,8 @@ def load_parts(
                 else "(this task has no local source)"
             )
             raise HubUnavailable(
-                f"task {task}: {exc}. Two ways to get its data: {local_way}; or make the hub reachable "
-                f"(and HF_HUB_OFFLINE unset) to load {_hub_names(source)}"
+                f"task {task}: {exc}. Two ways to get its data: {local_way}; or go online "
+                f"(with HF_HUB_OFFLINE unset) to load {_hub_names(source)}"
             ) from None
         except Exception as exc:
             hf_hub.note_failure(exc)  # the datasets library raises many types (offline, gated, missing config)

@@ -327,7 +327,7 @@ def test_offline_hub_error_names_data_dir_and_hub_id(write_task, tmp_path):
     assert out.stdout.startswith(
         "HubUnavailable task demo: the Hugging Face hub is not available: HF_HUB_OFFLINE is set. "
         "Two ways to get its data: point --data-dir (or $HARNESS_DATA_DIR) at a local mirror holding "
-        "['demo/*.jsonl']; or make the hub reachable (and HF_HUB_OFFLINE unset) to load "
+        "['demo/*.jsonl']; or go online (with HF_HUB_OFFLINE unset) to load "
         "example-org/demo-dataset split test"
     )
 
