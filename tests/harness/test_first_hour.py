@@ -112,3 +112,36 @@ def test_a_plain_web_server_is_an_error_before_anything_is_stored(toy_env, tmp_p
 def test_tasks_lists_a_custom_folder_that_has_no_ood_task(toy_env, capsys):
     assert main(["tasks"]) == 0
     assert "toy_math" in capsys.readouterr().out
+
+
+async def test_a_server_without_a_model_list_passes_when_its_completion_route_answers():
+    from aiohttp import web
+
+    from harness.config import ModelSpec
+    from harness.evaluate import EndpointMismatch, check_endpoint
+    from harness.serving.loopback_server import LoopbackServer
+
+    loopback = LoopbackServer()
+    app = web.Application()  # the loopback server's completion routes, and no /v1/models
+    app.router.add_post("/v1/chat/completions", loopback._complete)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        import aiohttp
+
+        url = f"http://127.0.0.1:{port}/v1"
+        async with aiohttp.ClientSession() as session:
+            warnings = await check_endpoint(ModelSpec(name="m", base_urls=[url]), url, session)
+            assert warnings == [f"model m: {url}/models answered HTTP 404, but its completion route answers"]
+            assert loopback.requests[0]["max_tokens"] == 1
+            completions = ModelSpec(name="m", base_urls=[url], mode="completions")
+            try:
+                await check_endpoint(completions, url, session)
+            except EndpointMismatch as exc:
+                assert f"{url}/completions answered HTTP 404" in str(exc)
+            else:
+                raise AssertionError("a missing /completions route must stop the run")
+    finally:
+        await runner.cleanup()
