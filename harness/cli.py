@@ -145,7 +145,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the task files with item counts, category, OOD flag and source")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("selector", nargs="?", default="all,ood")
+    p.add_argument("selector", nargs="?", default="*", help="names or globs (default: every task file)")
     _add_trust_flag(p)
     p.set_defaults(func=_cmd_tasks)
 
@@ -170,7 +170,8 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
             str(row.available),
             row.source,
         )
-    console.print(table)
+    # Redirected (`> tasks.txt`): no terminal width to fit, so do not squeeze names and paths into 80 columns.
+    (console if console.is_terminal else Console(width=240)).print(table)
     return 0
 
 

@@ -8,10 +8,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.serving.launch_spec import LaunchSpec
-from harness.yaml_model import ConfigFileError, load_yaml_model
+from harness.yaml_model import ConfigFileError, error_messages, load_yaml_model
 from results.manifest import redact_credentials
 
 __all__ = ["ApiMode", "ModelPool", "ModelSpec", "load_pool", "parse_model_shorthand", "redact_credentials"]
@@ -141,5 +149,6 @@ def parse_model_shorthand(text: str) -> ModelSpec:
         )
     try:
         return ModelSpec(name=name.strip(), base_urls=[u.strip() for u in urls.split(",") if u.strip()])
-    except ValueError as exc:
-        raise ConfigFileError(f"--model {text!r}: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(message for _, message in error_messages(exc, ModelSpec))
+        raise ConfigFileError(f"--model {text!r}: {problems}") from None

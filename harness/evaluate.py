@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field, field_validator
 from rich.console import Console
 
 from harness import settings
-from harness.client import check_reachable
-from harness.config import ModelSpec
+from harness.client import auth_headers
+from harness.config import ApiMode, ModelSpec, redact_credentials
 from harness.metrics import DEFAULT_MAX_ERROR_RATE
 from harness.progress import RunProgress
 from harness.scheduler import RunStats, SamplingOverrides, Scheduler
@@ -29,6 +29,13 @@ from results.store import ResultsStore
 RC_TOO_MANY_ERRORS = 3  # the run finished, but its figures cannot be trusted (see the summary lines)
 
 console = Console(stderr=True, soft_wrap=True)
+# How long the preflight waits for a one-token answer before going on with a warning (a busy server
+# may queue it); a route that is not an OpenAI server answers at once, so this never delays an error.
+PROBE_TIMEOUT_S = 120.0
+
+
+class EndpointMismatch(ConnectionError):
+    """An endpoint's completion route does not answer like an OpenAI-compatible server."""
 
 
 class EvalRequest(BaseModel):
@@ -77,6 +84,7 @@ def check_run_name(name: str) -> str:
 
 class EvalOutcome(BaseModel):
     run_dir: Path
+    stored_before: int = Field(default=0, description="samples already in the store when this invocation began")
     requests: int
     request_errors: int
     samples_written: int
@@ -144,11 +152,89 @@ async def model_pool(models: list[ModelSpec]) -> AsyncIterator[list[ModelSpec]]:
         yield [server.model_spec()]
 
 
+async def probe_route(spec: ModelSpec, url: str, session: aiohttp.ClientSession) -> str | None:
+    """POST a one-token request to the route the run will use; raise EndpointMismatch when the answer is
+    not an OpenAI completion (wrong URL, a plain web server, unknown model, bad key). Returns a warning
+    for answers that may pass (rate limit, server error, no answer within PROBE_TIMEOUT_S)."""
+    chat = spec.mode == ApiMode.CHAT
+    route = f"{url}/chat/completions" if chat else f"{url}/completions"
+    body = {"model": spec.model_id, "max_tokens": 1, "temperature": 0.0, **spec.extra_body}
+    body.update({"messages": [{"role": "user", "content": "Say OK."}]} if chat else {"prompt": "OK"})
+    timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S, connect=spec.connect_timeout_s)
+    try:
+        async with session.post(route, json=body, headers=auth_headers(spec), timeout=timeout) as response:
+            status, raw = response.status, await response.read()
+    except TimeoutError:
+        return f"model {spec.name}: {route} gave no answer within {PROBE_TIMEOUT_S:.0f} s (busy?); going on"
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        raise EndpointMismatch(f"model {spec.name}: cannot reach {route} ({type(exc).__name__}: {exc})") from exc
+    text = raw.decode("utf-8", "replace").strip()
+    detail = " ".join(text.split())[:300] or "(empty body)"
+    if status == 429 or status in (500, 502, 503, 504):
+        return f"model {spec.name}: {route} answered HTTP {status} to a test request ({detail}); going on"
+    hint = (
+        f"the URL should be the server's OpenAI base URL (usually ending in /v1) and the server must "
+        f"serve model {spec.model_id!r} on {'/chat/completions' if chat else '/completions'}"
+    )
+    if status >= 400:
+        if status in (401, 403):
+            hint = "check the API key" + (f" in ${spec.api_key_env}" if spec.api_key_env else " (api_key_env)")
+        raise EndpointMismatch(
+            f"model {spec.name}: {route} answered HTTP {status} to a one-token test request: {detail}\n  {hint}"
+        )
+    try:
+        payload = json.loads(text)
+        choices = payload["choices"]
+        if not isinstance(choices, list):
+            raise TypeError("choices is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EndpointMismatch(
+            f"model {spec.name}: {route} answered HTTP {status} but not with an OpenAI completion "
+            f"({type(exc).__name__}: {exc}; body: {detail})\n  {hint}"
+        ) from exc
+    return None
+
+
+async def list_models(spec: ModelSpec, url: str, session: aiohttp.ClientSession) -> list[str] | str:
+    """GET {url}/models: the served model ids, or what was wrong with the answer. Unreachable raises."""
+    timeout = aiohttp.ClientTimeout(total=None, connect=spec.connect_timeout_s, sock_read=60)
+    try:
+        async with session.get(url + "/models", headers=auth_headers(spec), timeout=timeout) as response:
+            status, raw = response.status, await response.read()
+    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        raise ConnectionError(
+            f"model {spec.name}: cannot reach {url} ({type(exc).__name__}: {exc}); is the server up?"
+        ) from exc
+    if status != 200:
+        return f"{url}/models answered HTTP {status}"
+    try:
+        return [str(entry["id"]) for entry in json.loads(raw)["data"]]
+    except (ValueError, KeyError, TypeError):
+        return f"{url}/models answered HTTP 200 without an OpenAI model list"
+
+
+async def check_endpoint(spec: ModelSpec, url: str, session: aiohttp.ClientSession) -> list[str]:
+    """One replica: an OpenAI model list on /models is enough; anything else and the completion route
+    itself must answer a one-token request like an OpenAI server, or the run stops here."""
+    listing = await list_models(spec, url, session)
+    if isinstance(listing, list):
+        if listing and spec.model_id not in listing:
+            return [f"model {spec.name}: {url}/models does not list {spec.model_id!r} (it lists {listing[:5]})"]
+        return []
+    try:
+        route_warning = await probe_route(spec, url, session)
+    except EndpointMismatch as exc:
+        raise EndpointMismatch(f"{exc}\n  (and {listing}: this does not look like an OpenAI-compatible server)") from None
+    return [f"model {spec.name}: {listing}, but its completion route answers", *filter(None, [route_warning])]
+
+
 async def preflight(models: Sequence[ModelSpec]) -> None:
+    """Before anything is stored: every replica reachable and answering like an OpenAI server."""
     async with aiohttp.ClientSession() as session:
-        for spec in models:
-            for warning in await check_reachable(spec, session):
-                console.print(f"[yellow]warning:[/] {warning}")
+        checks = [check_endpoint(spec, url, session) for spec in models for url in spec.urls()]
+        for warnings in await asyncio.gather(*checks):
+            for warning in warnings:
+                console.print(f"[yellow]warning:[/] {redact_credentials(warning)}")
 
 
 async def run_eval(request: EvalRequest) -> EvalOutcome:
@@ -174,6 +260,7 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
                 for note in prepare_run_dir(run_dir, run_name, request, tasks, models):
                     console.print(f"[yellow]note:[/] {note}")
                 store.upsert_items(task.item_record(item) for task in tasks for item in items[task.name])
+                stored_before = int(store.counts()["samples"])
                 progress = RunProgress(f"{run_name}", console=console, enabled=request.show_progress)
                 scheduler = Scheduler(
                     store,
@@ -193,10 +280,11 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
             f"Run the same command again (or add --run {run_name}) to resume where it stopped."
         )
     else:
-        write_run_report(run_dir, console)
+        write_run_report(run_dir)
         report_failures(stats, budget, run_name)
     return EvalOutcome(
         run_dir=run_dir,
+        stored_before=stored_before,
         requests=stats.requests,
         request_errors=stats.request_errors,
         samples_written=stats.samples_written,
@@ -244,9 +332,27 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def eval_main(request: EvalRequest) -> int:
+def print_outcome(outcome: EvalOutcome, out: Console) -> None:
+    """The results a user acts on, on stdout: the report tables, resume facts, where the files are."""
+    from harness.report import show_stored_report
+
+    if not outcome.interrupted:
+        show_stored_report(outcome.run_dir, out)
+    if outcome.stored_before:
+        out.print(
+            f"Resumed run: {outcome.stored_before} samples were already stored before this command; "
+            f"{outcome.samples_written} new samples were stored now ({outcome.requests} requests).",
+            markup=False,
+            highlight=False,
+        )
+    files = "results.sqlite" if outcome.interrupted else "results.sqlite, report.md, results.json, manifest.json"
+    out.print(f"Run directory: {outcome.run_dir} ({files})", markup=False, highlight=False, soft_wrap=True)
+
+
+def eval_main(request: EvalRequest, out: Console | None = None) -> int:
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         outcome = runner.run(run_eval(request))
+    print_outcome(outcome, out or Console(soft_wrap=True))
     if outcome.interrupted:
         return 130
     return RC_TOO_MANY_ERRORS if outcome.error_budget or outcome.grading_failures else 0

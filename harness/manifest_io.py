@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,11 @@ if TYPE_CHECKING:
 def task_info(tasks: Sequence[Task]) -> dict[str, TaskInfo]:
     return {
         t.name: TaskInfo(
-            category=t.category, grader=t.grader, grader_options=t.grader_options, is_code=t.is_code
+            category=t.category,
+            grader=t.grader,
+            grader_options=t.grader_options,
+            is_code=t.is_code,
+            ood=t.ood,
         )
         for t in tasks
     }
@@ -63,7 +68,14 @@ def prepare_run_dir(
     return notes
 
 
-def write_run_report(run_dir: Path, console: Console) -> str:
-    from harness.report import write_report
+def write_run_report(run_dir: Path, console: Console | None = None) -> str:
+    """At the end of a run: stamp the manifest's updated_at, write report.md/results.json, and leave
+    results.sqlite as one self-contained file (no -wal/-shm beside it)."""
+    from harness.report import fold_sqlite_wal, write_report
 
-    return write_report(run_dir, console=console)
+    manifest = read_manifest(run_dir)
+    if manifest is not None:
+        write_manifest(run_dir, manifest.model_copy(update={"updated_at": datetime.now(UTC)}))
+    markdown = write_report(run_dir, console=console)
+    fold_sqlite_wal(run_dir)
+    return markdown

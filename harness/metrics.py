@@ -15,7 +15,10 @@ Conventions (stated once here, used everywhere):
   grader's own equivalence (``graders.same_answer``); the biggest group wins, ties go to the group
   whose first member has the lowest sample index; the item scores that first member's score. An
   item where no sample voted scores the mean of its samples' scores (0 when they are graded
-  no_answer/truncated/error). Code tasks get no SC@n (programs are not voted on), but pass@k.
+  no_answer/truncated/error). Code tasks get no SC@n (programs are not voted on), but pass@k;
+  an average's SC@n is over its non-code tasks only (``majority_tasks`` names them).
+- Out-of-distribution tasks (``TaskInfo.ood``) are in no category or overall average: they get
+  their own average (``RunMetrics.ood_overall``), as the paper keeps them in a table of their own.
 - A task x model whose failed samples exceed ``max_error_rate`` (the run's --max-error-rate) is an
   error cell: its figures measure the endpoint, not the model, and the report shows it as an error.
 - pass@k (code tasks): per item ``1 - C(n-c, k) / C(n, k)`` with n counted samples, c fully
@@ -51,6 +54,7 @@ __all__ = [
 
 PASS_AT_K = (1, 5, 10)
 OVERALL = "all"
+OOD = "ood"
 OUTCOMES = ("right", "wrong", "no_answer", "truncated", "error")
 DEFAULT_MAX_ERROR_RATE = 0.05
 
@@ -103,6 +107,9 @@ class CategoryModelMetrics(BaseModel):
     sample0_accuracy: float | None
     mean_accuracy: float | None
     majority_accuracy: float | None
+    majority_tasks: list[str] = Field(
+        default_factory=list, description="the tasks in the SC@n average (code tasks have no SC@n)"
+    )
     pass_at_k: dict[int, float] = Field(
         default_factory=dict, description="mean over the category's code tasks"
     )
@@ -115,7 +122,11 @@ class RunMetrics(BaseModel):
     tasks: list[TaskModelMetrics]
     categories: list[CategoryModelMetrics]
     overall: list[CategoryModelMetrics] = Field(
-        default_factory=list, description="per model, macro average over all its tasks (category 'all')"
+        default_factory=list,
+        description="per model, macro average over all its in-distribution tasks (category 'all')",
+    )
+    ood_overall: list[CategoryModelMetrics] = Field(
+        default_factory=list, description="per model, macro average over its OOD tasks (category 'ood')"
     )
     max_error_rate: float = Field(
         default=DEFAULT_MAX_ERROR_RATE, description="above this fraction of failed samples a cell is an error"
@@ -133,6 +144,9 @@ class RunMetrics(BaseModel):
 
     def overall_metrics(self, model: str) -> CategoryModelMetrics | None:
         return next((m for m in self.overall if m.model == model), None)
+
+    def ood_metrics(self, model: str) -> CategoryModelMetrics | None:
+        return next((m for m in self.ood_overall if m.model == model), None)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -241,6 +255,7 @@ def _category_metrics(category: str, model: str, rows: Sequence[TaskModelMetrics
         sample0_accuracy=_mean_or_none(r.sample0_accuracy for r in rows),
         mean_accuracy=_mean_or_none(r.mean_accuracy for r in rows),
         majority_accuracy=_mean_or_none(r.majority_accuracy for r in rows),
+        majority_tasks=[r.task for r in rows if r.majority_accuracy is not None],
         pass_at_k=pass_k,
         counts=counts,
     )
@@ -291,21 +306,25 @@ def compute_metrics(
         if model in by_task[task]
     ]
 
+    in_dist = [r for r in task_rows if not task_info[r.task].ood]
+    ood = [r for r in task_rows if task_info[r.task].ood]
     category_rows: list[CategoryModelMetrics] = []
-    for category in sorted({row.category for row in task_rows}):
+    for category in sorted({row.category for row in in_dist}):
         for model in model_order:
-            rows = [r for r in task_rows if r.category == category and r.model == model]
+            rows = [r for r in in_dist if r.category == category and r.model == model]
             if rows:
                 category_rows.append(_category_metrics(category, model, rows))
 
-    overall_rows = [
-        _category_metrics(OVERALL, model, [r for r in task_rows if r.model == model]) for model in model_order
-    ]
+    def summaries(label: str, rows: list[TaskModelMetrics]) -> list[CategoryModelMetrics]:
+        per_model = {model: [r for r in rows if r.model == model] for model in model_order}
+        return [_category_metrics(label, model, mine) for model, mine in per_model.items() if mine]
+
     return RunMetrics(
         models=model_order,
         task_info={t: task_info[t] for t in sorted(by_task)},
         tasks=task_rows,
         categories=category_rows,
-        overall=overall_rows,
+        overall=summaries(OVERALL, in_dist),
+        ood_overall=summaries(OOD, ood),
         max_error_rate=max_error_rate,
     )

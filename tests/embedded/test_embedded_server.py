@@ -1,4 +1,4 @@
-"""The embedded default model: a real llama.cpp server running SmolLM2-135M-Instruct on CPU."""
+"""The embedded default model: llama.cpp's real C++ server (xllamacpp) running SmolLM2-135M-Instruct on CPU."""
 
 from __future__ import annotations
 
@@ -74,9 +74,11 @@ async def test_real_server_answers_chat_and_stops_its_process_group(gguf: Path, 
             assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
             assert usage["completion_tokens"] <= 24
 
-            # The scheduler relies on this: llama.cpp silently answers n>1 with ONE choice.
-            body_n3 = await _chat(session, server, n=3)
-            assert len(body_n3["choices"]) == 1
+            # The completions route answers too (pool entries with mode: completions).
+            payload = {"model": server.model_id, "prompt": "1, 2, 3,", "max_tokens": 6}
+            async with session.post(f"{server.base_url}/completions", json=payload) as response:
+                assert response.status == 200, await response.text()
+                assert (await response.json())["choices"][0]["text"]
         assert process_group_alive(pgid)
     assert server.process.returncode is not None
     assert not process_group_alive(pgid)
@@ -86,13 +88,13 @@ async def test_real_server_answers_chat_and_stops_its_process_group(gguf: Path, 
 def test_temp_log_dir_is_removed_after_a_clean_run(gguf: Path) -> None:
     with EmbeddedServer() as server:
         log_path = server.log_path
-        assert "Uvicorn running" in log_path.read_text()
+        assert f"listening on {server.base_url.removesuffix('/v1')}" in log_path.read_text()
     assert not log_path.parent.exists()
 
 
 def test_temp_log_dir_is_kept_when_start_fails(tmp_path: Path) -> None:
     if embedded.missing_local_modules():
-        pytest.skip("llama-cpp-python[server] not installed")
+        pytest.skip("xllamacpp (the local extra) not installed")
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"GGUF?")
     server = EmbeddedServer(model_path=bogus)
@@ -114,7 +116,7 @@ def test_sync_start_stop_and_pool_entry(gguf: Path, tmp_path: Path) -> None:
         assert config["base_urls"] == [server.base_url]
         assert config["served_model_id"] == server.model_id
         assert config["supports_n"] is False
-        assert 1 <= config["max_concurrency"] <= 2
+        assert config["max_concurrency"] == server.parallel == embedded.EMBEDDED_PARALLEL
         spec = server.model_spec()  # validates against harness.config.ModelSpec
         assert spec.urls() == [server.base_url] and spec.supports_n is False
     finally:
@@ -124,7 +126,7 @@ def test_sync_start_stop_and_pool_entry(gguf: Path, tmp_path: Path) -> None:
 
 def test_server_that_exits_at_once_raises_with_log_tail(tmp_path: Path) -> None:
     if embedded.missing_local_modules():
-        pytest.skip("llama-cpp-python[server] not installed")
+        pytest.skip("xllamacpp (the local extra) not installed")
     bogus = tmp_path / "not-a-model.gguf"
     bogus.write_bytes(b"this is not a GGUF file")
     server = EmbeddedServer(model_path=bogus, log_dir=tmp_path, startup_timeout=60)
@@ -189,11 +191,11 @@ def test_missing_local_extra_names_the_install_command(monkeypatch: pytest.Monke
     monkeypatch.setattr(
         embedded.importlib.util,
         "find_spec",
-        lambda name, *a: None if name == "llama_cpp" else real_find_spec(name, *a),
+        lambda name, *a: None if name == "xllamacpp" else real_find_spec(name, *a),
     )
     with pytest.raises(LocalExtraMissing, match=r'pip install -e "\.\[local\]"') as info:
         EmbeddedServer().start()
-    assert "llama_cpp" in str(info.value)
+    assert "xllamacpp" in str(info.value)
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("llama_cpp", reason="the embedded model needs the local extra: pip install -e '.[local]'")
+pytest.importorskip("xllamacpp", reason="the embedded model needs the local extra: pip install -e '.[local]'")
 
 TASKS = ["arc_challenge", "math500"]
 

@@ -66,22 +66,25 @@ def test_render_report_recomputes_from_manifest(run_dir):
         "math",
         "gsm8k",
         "2",
+        "2",
         "50.0 / 50.0 / 50.0",
         "100.0 / 100.0 / 100.0",
     ]
-    assert _table_row(markdown, "math | math500") == ["math", "math500", "2", "0.0 / 50.0 / 0.0", "–"]
+    assert _table_row(markdown, "math | math500") == ["math", "math500", "1", "2", "0.0 / 50.0 / 0.0", "–"]
     # category average for a = mean of the two tasks; b has only one of the two (marked incomplete)
     assert _table_row(markdown, "**math** | **average**") == [
         "**math**",
         "**average**",
         "",
+        "",
         "**25.0 / 50.0 / 25.0**",
         "**100.0 / 100.0 / 100.0 †**",
     ]
-    assert _table_row(markdown, "code | mbpp")[3] == "0.0 / 50.0 / – · p@1 50.0"
-    # overall for a = mean over its three tasks: s0 (0 + 1/2 + 0)/3, mean 1/2, SC (1/2 + 0)/2 (mbpp has none)
-    assert _table_row(markdown, "**all** | **average**")[3:] == [
-        "**16.7 / 50.0 / 25.0 · p@1 50.0**",
+    assert _table_row(markdown, "code | mbpp")[2:] == ["1", "2", "0.0 / 50.0 / – · p@1 50.0", "–"]
+    # overall for a = mean over its three tasks: s0 (0 + 1/2 + 0)/3, mean 1/2, SC (1/2 + 0)/2 (mbpp has
+    # none, so that SC@n is marked as leaving code out)
+    assert _table_row(markdown, "**all** | **average**")[4:] == [
+        "**16.7 / 50.0 / 25.0‡ · p@1 50.0**",
         "**100.0 / 100.0 / 100.0 †**",
     ]
     assert "seed=7" in markdown
@@ -109,7 +112,7 @@ def test_single_sample_runs_show_one_number(tmp_path):
         store.write_samples([graded("gsm8k", "1", "a", 0, "1", 1.0), graded("gsm8k", "2", "a", 0, "2", 0.0)])
         metrics = compute_metrics(store, TASK_INFO, same_answer=equal)
     markdown = write_report(tmp_path, metrics)
-    assert _table_row(markdown, "math | gsm8k") == ["math", "gsm8k", "1", "50.0"]
+    assert _table_row(markdown, "math | gsm8k") == ["math", "gsm8k", "2", "1", "50.0"]
     assert "one sample per item" in markdown
 
 
@@ -127,3 +130,25 @@ def test_empty_run_report(tmp_path):
         pass
     markdown = render_report(tmp_path, task_info=TASK_INFO, same_answer=equal)
     assert "No graded samples yet." in markdown
+
+
+def test_ood_tasks_get_their_own_table_and_stay_out_of_the_averages(tmp_path):
+    info = {**TASK_INFO, "winogrande": TaskInfo(category="knowledge", grader="choice", ood=True)}
+    with ResultsStore(tmp_path) as store:
+        store.write_samples(
+            [
+                graded("gsm8k", "1", "a", 0, "1", 1.0),
+                graded("math500", "1", "a", 0, "1", 0.0),
+                graded("mbpp", "1", "a", 0, "f", 1.0),
+                *[graded("winogrande", str(i), "a", 0, "A", 0.0) for i in range(3)],
+            ]
+        )
+        metrics = compute_metrics(store, info, same_answer=equal)
+    markdown = write_report(tmp_path, metrics)
+    in_dist, ood = markdown.split("## Accuracy, out-of-distribution tasks")
+    assert "winogrande" not in in_dist.split("## Sample outcomes")[0]
+    # overall = mean of gsm8k, math500, mbpp only (the OOD 0% would pull it to 37.5)
+    assert _table_row(in_dist, "**all** | **average**")[4] == "**66.7 · p@1 100.0**"
+    assert _table_row(ood, "knowledge | winogrande") == ["knowledge", "winogrande", "3", "1", "0.0"]
+    assert metrics.overall_metrics("a").tasks == ["mbpp", "gsm8k", "math500"]
+    assert metrics.ood_metrics("a").tasks == ["winogrande"]

@@ -234,3 +234,30 @@ def test_route_frontier_diagnose_and_alpha_end_to_end(tmp_path, long_table, monk
     cheap = json.loads((tmp_path / "cheap" / "report.json").read_text())
     avengers = next(m for m in cheap["methods"] if m["name"] == "Avengers")
     assert avengers["per_seed_cost"][0]["quiz"] == pytest.approx(0.1)  # alpha 0: always the cheapest
+
+
+@pytest.mark.slow
+def test_fit_on_a_small_store_names_the_k_fitted_and_says_it_was_capped(tmp_path, long_table, monkeypatch, capsys):
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
+    assert _run(["route", "import", "--format", "long", str(long_table), "--run", "small"]) == 0
+    capsys.readouterr()
+    assert _run(["route", "fit", "--run", "small", "--k", "64", "--seed", "7"]) == 0
+    captured = capsys.readouterr()
+    path = captured.out.strip()
+    fitted = Router.load(path).meta.n_clusters
+    assert fitted < 64
+    assert Path(path).name == f"router-k{fitted}-kmeans-nearest-minilm-s7.npz"  # every option, the K fitted
+    assert f"fitted K={fitted} (--k 64 capped: only 32 calibration items)" in captured.err
+    assert "cli.py:" not in captured.err  # no file:line column to break copied lines
+
+
+@pytest.mark.slow
+def test_sweep_with_too_many_folds_names_the_option(tmp_path, long_table, monkeypatch):
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
+    assert _run(["route", "import", "--format", "long", str(long_table), "--run", "folds"]) == 0
+    with pytest.raises(SystemExit, match=r"--validation-folds 40; lower it"):
+        _run(["route", "sweep", "--run", "folds", "--k", "1,2", "--seeds", "7", "--validation-folds", "40"])

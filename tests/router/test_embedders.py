@@ -156,3 +156,16 @@ def test_long_queries_warn_and_chunk_policy_averages_windows(tmp_path, caplog):
     assert len(windows) > 1
     mean = truncating._load().encode(windows, normalize_embeddings=True).mean(axis=0)
     np.testing.assert_allclose(pooled[0], mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_hub_model_offline_is_one_line_and_leaves_no_cache_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pytest.importorskip("sentence_transformers")
+    embedder = make_embedder("st:BAAI/bge-small-en-v1.5", cache_root=tmp_path)
+    with pytest.raises(EmbeddingError) as caught:
+        embedder.embed(["a question"])
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "st:BAAI/bge-small-en-v1.5" in message and "HF_HUB_OFFLINE is set" in message
+    assert "--embedder minilm" in message
+    assert not (tmp_path / "embeddings").exists() or not any((tmp_path / "embeddings").iterdir())

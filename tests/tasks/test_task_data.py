@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -324,9 +325,32 @@ def test_offline_hub_error_names_data_dir_and_hub_id(write_task, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(
-        "TaskDataError task demo: cannot load the hub dataset example-org/demo-dataset"
+        "HubUnavailable task demo: the Hugging Face hub is not available: HF_HUB_OFFLINE is set. "
+        "Two ways to get its data: point --data-dir (or $HARNESS_DATA_DIR) at a local mirror holding "
+        "['demo/*.jsonl']; or go online (with HF_HUB_OFFLINE unset) to load "
+        "example-org/demo-dataset split test"
     )
-    assert "--data-dir / $HARNESS_DATA_DIR" in out.stdout and "demo/*.jsonl" in out.stdout
+
+
+def test_first_hub_connection_error_fails_every_later_hub_load_at_once(monkeypatch):
+    from harness import hub, task_data
+
+    with socket.socket() as sock:  # a port nothing listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    hub.forget_failure()
+    monkeypatch.setattr(hub, "_failure", None)
+    source = SourceSpec.model_validate({"hub": {"path": "example-org/demo-dataset", "split": "test"}})
+    with pytest.raises(task_data.HubUnavailable, match=rf"cannot connect to 127.0.0.1:{port}"):
+        load_parts("first", source, FieldMap(), None)
+    # Later tasks do not try again: no connection at all, even to a port that would now answer.
+    monkeypatch.setattr(hub.socket, "create_connection", None)
+    with pytest.raises(task_data.HubUnavailable, match=r"task second: .*cannot connect") as caught:
+        load_parts("second", source, FieldMap(), None)
+    assert "(this task has no local source)" in str(caught.value)
 
 
 def test_few_shot_match_by_key(write_task, tmp_path):
