@@ -309,26 +309,3 @@ def _failure(exc: EndpointError, *, attempts: int) -> RequestFailure:
     return RequestFailure(
         kind=exc.kind, message=redact_credentials(str(exc)), status=exc.status, attempts=attempts
     )
-
-
-async def check_reachable(spec: ModelSpec, session: aiohttp.ClientSession) -> list[str]:
-    """GET /models on every replica before a run. Unreachable replicas raise; odd answers are returned as warnings."""
-    warnings: list[str] = []
-    for url in spec.urls():
-        try:
-            async with session.get(
-                url + "/models",
-                headers=auth_headers(spec),
-                timeout=aiohttp.ClientTimeout(total=None, connect=spec.connect_timeout_s, sock_read=60),
-            ) as response:
-                if response.status >= 400:
-                    warnings.append(
-                        f"model {spec.name}: {redact_credentials(url)}/models answered HTTP {response.status}"
-                    )
-        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-            raise ConnectionError(
-                redact_credentials(
-                    f"model {spec.name}: cannot reach {url} ({type(exc).__name__}: {exc}); is the server up?"
-                )
-            ) from exc
-    return warnings

@@ -232,7 +232,11 @@ async def preflight(models: Sequence[ModelSpec]) -> None:
     """Before anything is stored: every replica reachable and answering like an OpenAI server."""
     async with aiohttp.ClientSession() as session:
         checks = [check_endpoint(spec, url, session) for spec in models for url in spec.urls()]
-        for warnings in await asyncio.gather(*checks):
+        try:
+            results = await asyncio.gather(*checks)
+        except (ConnectionError, EndpointMismatch) as exc:
+            raise type(exc)(redact_credentials(str(exc))) from None  # URLs may carry user:password
+        for warnings in results:
             for warning in warnings:
                 console.print(f"[yellow]warning:[/] {redact_credentials(warning)}")
 

@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 from rich.console import Console
 
-from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy, check_reachable
+from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy
 from harness.config import ModelSpec
+from harness.evaluate import preflight
 from harness.progress import RunProgress
 from harness.request_deadline import DeadlineWatch
 from harness.serving.loopback_server import FaultRule, LoopbackServer
@@ -128,8 +129,8 @@ async def test_credentials_in_a_url_never_reach_an_error_message():
         failure = await EndpointClient(session, spec, spec.urls()[0], RetryPolicy(max_attempts=1)).complete(
             MESSAGES, PARAMS
         )
-        with pytest.raises(ConnectionError) as unreachable:
-            await check_reachable(spec, session)
+    with pytest.raises(ConnectionError) as unreachable:
+        await preflight([spec])
     assert isinstance(failure, RequestFailure)
     for message in (failure.message, str(unreachable.value)):
         assert "s3cret" not in message and "alice" not in message
