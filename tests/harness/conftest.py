@@ -50,3 +50,30 @@ def toy_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_TASKS_DIR", str(tasks_dir))
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
     return {"tasks_dir": tasks_dir, "data_dir": tmp_path / "data", "runs": tmp_path / "runs", "n": n}
+
+
+def toy_request(
+    toy_env, base_url: str, *, samples: int, seed: int, concurrency: int | None = None, spec=None, **fields
+):
+    """An EvalRequest for the toy task against one loopback endpoint (``spec``: extra ModelSpec fields)."""
+    from harness.config import ModelSpec
+    from harness.evaluate import EvalRequest
+    from harness.scheduler import SamplingOverrides
+
+    return EvalRequest(
+        tasks="toy_math",
+        models=[ModelSpec(name="toy", base_urls=[base_url], **(spec or {}))],
+        sampling=SamplingOverrides(samples=samples, seed=seed, concurrency=concurrency),
+        run="r",
+        output=toy_env["runs"],
+        grading_workers=1,
+        show_progress=False,
+        **fields,
+    )
+
+
+def stored_rows(run_dir) -> list:
+    from results.store import ResultsStore
+
+    with ResultsStore(run_dir) as store:
+        return list(store.iter_samples())

@@ -18,33 +18,18 @@ from pathlib import Path
 import pytest
 
 from harness.cli import console_text, main
-from harness.config import ModelSpec
 from harness.evaluate import EvalRequest, run_eval
-from harness.scheduler import SamplingOverrides
 from harness.serving.loopback_server import FaultRule, LoopbackServer
 from results.run_lock import RunLock
-from results.store import ResultsStore
-from tests.harness.conftest import toy_answer
+from tests.harness.conftest import stored_rows, toy_answer, toy_request
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _request(toy_env, base_url: str, samples: int = 1, concurrency: int | None = None, **fields) -> EvalRequest:
-    return EvalRequest(
-        tasks="toy_math",
-        models=[ModelSpec(name="toy", base_urls=[base_url], max_attempts=1)],
-        sampling=SamplingOverrides(samples=samples, seed=3, concurrency=concurrency),
-        run="r",
-        output=toy_env["runs"],
-        grading_workers=1,
-        show_progress=False,
-        **fields,
+    return toy_request(
+        toy_env, base_url, samples=samples, seed=3, concurrency=concurrency, spec={"max_attempts": 1}, **fields
     )
-
-
-def _rows(run_dir):
-    with ResultsStore(run_dir) as store:
-        return list(store.iter_samples())
 
 
 # ----- one writer per run: two real processes --------------------------------------------------------
@@ -103,7 +88,7 @@ def test_a_second_process_on_a_run_refuses_and_a_killed_holders_lock_is_taken_ov
     _, err = third.communicate(timeout=300)
     assert third.returncode == 0, err
     assert f"resuming after pid {first.pid}" in err
-    rows = _rows(toy_env["runs"] / "shared")
+    rows = stored_rows(toy_env["runs"] / "shared")
     assert len(rows) == toy_env["n"] and all(r.score is not None for r in rows)
     assert lock_file.read_text() == "", "a clean exit leaves nothing to take over"
 
@@ -125,7 +110,7 @@ async def test_a_grading_worker_killed_mid_run_is_replaced_and_nothing_is_stored
     async with LoopbackServer(answer=answer_then_kill_the_graders, delay_s=0.05) as server:
         outcome = await run_eval(_request(toy_env, server.base_url, samples=2, concurrency=1))
     assert killed, "the test must have killed a real grading worker"
-    rows = _rows(outcome.run_dir)
+    rows = stored_rows(outcome.run_dir)
     assert len(rows) == toy_env["n"] * 2
     assert all(r.grade_reason in ("right", "wrong") for r in rows), [r.grade_detail for r in rows]
     assert outcome.grading_failures == 0
@@ -143,7 +128,7 @@ async def test_a_malformed_answer_fails_its_row_and_the_run_goes_on(toy_env):
     )
     async with LoopbackServer(answer=toy_answer, faults=[bad_usage]) as server:
         outcome = await run_eval(_request(toy_env, server.base_url))
-    rows = {r.item_id: r for r in _rows(outcome.run_dir)}
+    rows = {r.item_id: r for r in stored_rows(outcome.run_dir)}
     assert rows["q1"].error_kind == "malformed" and "usage is a list" in rows["q1"].error
     assert '"usage": [7]' in rows["q1"].error, "the server's own text is stored"
     assert all(r.score is not None for i, r in rows.items() if i != "q1")
@@ -160,7 +145,7 @@ async def test_retry_failed_requests_client_errors_again_once_the_cause_is_fixed
         assert fixed.request_count == 0, "without --retry-failed a 4xx row stays as it is"
         await run_eval(_request(toy_env, fixed.base_url, retry_failed=True))
         assert fixed.request_count == toy_env["n"]
-    assert all(r.error is None and r.score is not None for r in _rows(first.run_dir))
+    assert all(r.error is None and r.score is not None for r in stored_rows(first.run_dir))
 
 
 async def test_over_the_error_budget_the_run_names_the_failures_and_the_report_shows_error_cells(toy_env):

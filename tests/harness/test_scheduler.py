@@ -10,31 +10,17 @@ from harness.config import ModelSpec
 from harness.evaluate import EvalRequest, run_eval
 from harness.scheduler import SamplingOverrides, sample_seed
 from harness.serving.loopback_server import FaultRule, LoopbackServer
-from results.store import ResultsStore
-from tests.harness.conftest import expected_score, toy_answer
+from tests.harness.conftest import expected_score, stored_rows, toy_answer, toy_request
 
 
 def _request(toy_env, server: LoopbackServer, *, samples=3, concurrency=None, **spec) -> EvalRequest:
-    return EvalRequest(
-        tasks="toy_math",
-        models=[ModelSpec(name="toy", base_urls=[server.base_url], **spec)],
-        sampling=SamplingOverrides(samples=samples, seed=11, concurrency=concurrency),
-        run="r",
-        output=toy_env["runs"],
-        grading_workers=1,
-        show_progress=False,
-    )
-
-
-def _rows(run_dir):
-    with ResultsStore(run_dir) as store:
-        return list(store.iter_samples())
+    return toy_request(toy_env, server.base_url, samples=samples, seed=11, concurrency=concurrency, spec=spec)
 
 
 async def test_every_sample_is_stored_once_and_graded(toy_env):
     async with LoopbackServer(answer=toy_answer) as server:
         outcome = await run_eval(_request(toy_env, server, samples=3, supports_n=True))
-    rows = _rows(outcome.run_dir)
+    rows = stored_rows(outcome.run_dir)
     n = toy_env["n"]
     assert len(rows) == n * 3
     assert {(r.item_id, r.sample_index) for r in rows} == {(f"q{i}", s) for i in range(n) for s in range(3)}
@@ -53,7 +39,7 @@ async def test_every_sample_is_stored_once_and_graded(toy_env):
 async def test_server_ignoring_n_is_detected_and_each_sample_gets_its_own_seed(toy_env):
     async with LoopbackServer(answer=toy_answer, supports_n=False) as server:
         outcome = await run_eval(_request(toy_env, server, samples=4, concurrency=1))
-    rows = _rows(outcome.run_dir)
+    rows = stored_rows(outcome.run_dir)
     n = toy_env["n"]
     assert len(rows) == n * 4
     # The first request asks for n=4 and gets one choice; everything after goes one sample per request.
@@ -78,7 +64,7 @@ async def test_replicas_share_the_load(toy_env):
         request = _request(toy_env, a, samples=2, concurrency=3)
         request.models[0] = ModelSpec(name="toy", base_urls=[a.base_url, b.base_url])
         outcome = await run_eval(request)
-    assert len(_rows(outcome.run_dir)) == toy_env["n"] * 2
+    assert len(stored_rows(outcome.run_dir)) == toy_env["n"] * 2
     assert a.request_count > 0 and b.request_count > 0
     assert a.request_count + b.request_count == toy_env["n"] * 2
 
@@ -90,7 +76,7 @@ async def test_failures_are_rows_and_resume_retries_only_transient_ones(toy_env)
     ]
     async with LoopbackServer(answer=toy_answer, supports_n=False, faults=faults) as server:
         outcome = await run_eval(_request(toy_env, server, samples=1, max_attempts=2))
-    rows = {r.item_id: r for r in _rows(outcome.run_dir)}
+    rows = {r.item_id: r for r in stored_rows(outcome.run_dir)}
     assert len(rows) == toy_env["n"]
     assert rows["q3"].error_kind == "client" and "prompt too long" in rows["q3"].error
     assert rows["q5"].error_kind == "transient" and "503" in rows["q5"].error
@@ -100,7 +86,7 @@ async def test_failures_are_rows_and_resume_retries_only_transient_ones(toy_env)
     async with LoopbackServer(answer=toy_answer, supports_n=False) as healthy:
         await run_eval(_request(toy_env, healthy, samples=1, max_attempts=2))
     assert healthy.request_count == 1, "only the transiently failed sample is asked again"
-    rows = {r.item_id: r for r in _rows(outcome.run_dir)}
+    rows = {r.item_id: r for r in stored_rows(outcome.run_dir)}
     assert rows["q5"].error is None and rows["q5"].score == 0.0
     assert rows["q3"].error_kind == "client"
 
