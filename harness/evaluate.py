@@ -110,6 +110,8 @@ async def model_pool(models: list[ModelSpec]) -> AsyncIterator[list[ModelSpec]]:
 async def preflight(models: Sequence[ModelSpec]) -> None:
     async with aiohttp.ClientSession() as session:
         for spec in models:
+            if spec.strategy is not None:  # harness.strategies: reached through its members
+                continue
             for warning in await check_reachable(spec, session):
                 console.print(f"[yellow]warning:[/] {warning}")
 

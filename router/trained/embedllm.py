@@ -26,7 +26,9 @@ class EmbedLLMConfig(BaseModel):
     steps: int = Field(default=1000, ge=1)
     batch_size: int = Field(default=64, ge=1)
     eval_every: int = Field(default=50, ge=1)
-    patience: int | None = Field(default=6, ge=1, description="evaluations without improvement before stopping")
+    patience: int | None = Field(
+        default=6, ge=1, description="evaluations without improvement before stopping"
+    )
     weight_decay: float = Field(default=1e-5, ge=0)
     validation_fraction: float = Field(default=0.2, gt=0, lt=1)
     threads: int = Field(default=1, ge=1)

@@ -43,7 +43,9 @@ class FittedRouter:
         torch = require_torch()
         self.module.eval()
         with torch.no_grad():
-            return self.predict_fn(self.module, torch.as_tensor(np.asarray(embeddings, dtype=np.float32))).numpy()
+            return self.predict_fn(
+                self.module, torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+            ).numpy()
 
     def order(self, embeddings: np.ndarray) -> np.ndarray:
         """[rows, models] model indices, highest score first (ties: lower index)."""
@@ -95,7 +97,9 @@ def fit_with_validation(
     for params in grid(space):
         with deterministic(seed, threads):
             module = build(params)
-            checkpoints = train(module, fit_rows, params, seed, metric_on(x[val_rows], y[val_rows], groups[val_rows]))
+            checkpoints = train(
+                module, fit_rows, params, seed, metric_on(x[val_rows], y[val_rows], groups[val_rows])
+            )
         best = best_checkpoint(checkpoints)
         candidates.append((best.metric, params, best.step))
     best_metric = max(round(c[0], 9) for c in candidates)
@@ -108,7 +112,11 @@ def fit_with_validation(
             chosen_step = step
         else:
             checkpoints = train(
-                module, all_rows, params, seed, metric_on(peak_test.embeddings, filled_scores(peak_test.scores), peak_test.groups)
+                module,
+                all_rows,
+                params,
+                seed,
+                metric_on(peak_test.embeddings, filled_scores(peak_test.scores), peak_test.groups),
             )
             peak = best_checkpoint(checkpoints)
             chosen_step = peak.step

@@ -44,7 +44,9 @@ class RouterDCConfig(BaseModel):
     steps: int = Field(default=1000, ge=1)
     batch_size: int = Field(default=64, ge=2)
     eval_every: int = Field(default=50, ge=1)
-    patience: int | None = Field(default=6, ge=1, description="evaluations without improvement before stopping")
+    patience: int | None = Field(
+        default=6, ge=1, description="evaluations without improvement before stopping"
+    )
     weight_decay: float = Field(default=0.01, ge=0)
     validation_fraction: float = Field(default=0.2, gt=0, lt=1)
     threads: int = Field(default=1, ge=1)
@@ -57,7 +59,9 @@ def _module(in_dim: int, n_models: int, config: RouterDCConfig):
     class RouterDCHead(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.head = nn.Sequential(nn.Linear(in_dim, config.hidden), nn.GELU(), nn.Linear(config.hidden, config.dim))
+            self.head = nn.Sequential(
+                nn.Linear(in_dim, config.hidden), nn.GELU(), nn.Linear(config.hidden, config.dim)
+            )
             self.models = nn.Embedding(n_models, config.dim)
             nn.init.normal_(self.models.weight, mean=0.0, std=EMBEDDING_INIT_STD)
 

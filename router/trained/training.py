@@ -120,7 +120,9 @@ def train_steps(
             module.eval()
             with torch.no_grad():
                 metric = evaluate(module)
-            checkpoints.append(Checkpoint(step, metric, {k: v.clone() for k, v in module.state_dict().items()}))
+            checkpoints.append(
+                Checkpoint(step, metric, {k: v.clone() for k, v in module.state_dict().items()})
+            )
             if patience is not None and len(checkpoints) - 1 - _best_index(checkpoints) >= patience:
                 break
     if evaluate is None:

@@ -90,7 +90,13 @@ def test_evaluate_adds_trained_rows_that_match_the_oracle_on_a_separable_table()
         embedllm=FAST_MF,
     )
     report = evaluate(
-        table, embeddings, table_config(), [42, 999], split_provider(table, None, 0.6), book=book, trained=extra
+        table,
+        embeddings,
+        table_config(),
+        [42, 999],
+        split_provider(table, None, 0.6),
+        book=book,
+        trained=extra,
     )
     oracle = report.method(ORACLE).average(["mixed"])
     assert oracle == pytest.approx(100.0)
