@@ -23,11 +23,11 @@ class EmbedLLMConfig(BaseModel):
 
     dims: list[int] = Field(default=[64, 128], min_length=1, description="embedding size grid, by validation")
     learning_rates: list[float] = Field(default=[1e-3], min_length=1, description="grid, by validation")
-    steps: int = Field(default=1000, ge=1)
+    steps: int = Field(default=2000, ge=1)
     batch_size: int = Field(default=64, ge=1)
-    eval_every: int = Field(default=50, ge=1)
+    eval_every: int = Field(default=100, ge=1)
     patience: int | None = Field(
-        default=6, ge=1, description="evaluations without improvement before stopping"
+        default=8, ge=1, description="evaluations without improvement before stopping"
     )
     weight_decay: float = Field(default=1e-5, ge=0)
     validation_fraction: float = Field(default=0.2, gt=0, lt=1)

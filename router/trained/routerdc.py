@@ -36,16 +36,16 @@ class RouterDCConfig(BaseModel):
     dim: int = Field(default=128, ge=1, description="dimension of query and model embeddings")
     top_k: int = Field(default=3, ge=1, description="positive models per query (sample-LLM loss)")
     last_k: int = Field(default=3, ge=1, description="negative models per query (sample-LLM loss)")
-    temperatures: list[float] = Field(default=[1.0, 0.1], min_length=1, description="grid, by validation")
+    temperatures: list[float] = Field(default=[1.0], min_length=1, description="grid, by validation")
     learning_rates: list[float] = Field(default=[1e-3], min_length=1, description="grid, by validation")
     sample_loss_weight: float = Field(default=1.0, ge=0, description="weight of the sample-sample loss")
     clusters: int = Field(default=5, ge=2, description="k-means clusters for the sample-sample loss")
     negatives: int = Field(default=3, ge=1, description="H: other-cluster queries per query")
-    steps: int = Field(default=1000, ge=1)
+    steps: int = Field(default=2000, ge=1)
     batch_size: int = Field(default=64, ge=2)
-    eval_every: int = Field(default=50, ge=1)
+    eval_every: int = Field(default=100, ge=1)
     patience: int | None = Field(
-        default=6, ge=1, description="evaluations without improvement before stopping"
+        default=8, ge=1, description="evaluations without improvement before stopping"
     )
     weight_decay: float = Field(default=0.01, ge=0)
     validation_fraction: float = Field(default=0.2, gt=0, lt=1)
@@ -77,11 +77,19 @@ def cosine(a, b):
     return torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).T
 
 
-def sample_llm_loss(similarity, scores, top_k: int, last_k: int):
-    """The sample-LLM contrastive loss on [batch, models] similarities (already divided by t)."""
+def sample_llm_loss(similarity, scores, top_k: int, last_k: int, rng: np.random.Generator | None = None):
+    """The sample-LLM contrastive loss on [batch, models] similarities (already divided by t).
+
+    Ties between equal scores (every right model of a 0/1 multiple-choice item) are broken at random
+    with ``rng``: a fixed order would always make the same models the positives. (The authors' MC
+    scores are probabilities, so their ranking among right models is by confidence.)
+    """
     torch = require_torch()
-    order = torch.as_tensor(np.argsort(-scores.numpy(), axis=1, kind="stable"))
-    worst = torch.as_tensor(np.argsort(scores.numpy(), axis=1, kind="stable")[:, :last_k])
+    values = scores.numpy()
+    if rng is not None:
+        values = values + rng.random(values.shape) * 1e-6
+    order = torch.as_tensor(np.argsort(-values, axis=1, kind="stable"))
+    worst = torch.as_tensor(np.argsort(values, axis=1, kind="stable")[:, :last_k])
     negative = torch.gather(similarity, 1, worst)
     negative = negative.masked_fill(torch.gather(scores, 1, worst) > 0.5, float("-inf"))
     loss = similarity.new_zeros(())
@@ -147,7 +155,9 @@ def fit_routerdc(
         def loss_of_batch(batch, rng):
             picked = rows[batch]
             similarity, hidden = module(x[picked])
-            loss = sample_llm_loss(similarity / params["temperature"], y[picked], config.top_k, config.last_k)
+            loss = sample_llm_loss(
+                similarity / params["temperature"], y[picked], config.top_k, config.last_k, rng
+            )
             if config.sample_loss_weight:
                 loss = loss + config.sample_loss_weight * sample_sample_loss(
                     hidden, clusters[picked], config.negatives, rng
