@@ -115,6 +115,13 @@ def main() -> int:
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--validation-folds", type=int, default=5, help="CV folds inside the train files")
     parser.add_argument("--quick", action="store_true", help="only four variants (a smoke run)")
+    # --- router.trained baselines (issue 15)
+    parser.add_argument("--no-trained", action="store_true", help="skip RouterDC (ours) and EmbedLLM (ours)")
+    parser.add_argument(
+        "--trained-peak-test-step",
+        action="store_true",
+        help="also report the trained routers at their best test checkpoint (the paper's optimistic reporting)",
+    )
     args = parser.parse_args()
     if not args.routerdata.is_dir():
         print(f"router data not found at {args.routerdata} (set {ROUTERDATA_ENV})", file=sys.stderr)
@@ -189,9 +196,34 @@ def report(args, table, embeddings, recorded, started: float) -> int:
     print(
         f"Paper's rule: {paper_avg:.2f}; default chosen by validation ({chosen.name}): {avengers.average(tasks):.2f}"
     )
+    if not args.no_trained:
+        trained_rows(args, table, embeddings, chosen.config, split_for, book, tasks)
     print(f"\nfiles: {args.out}", file=sys.stderr)
     print(f"avengers in-distribution average: {avengers.average(tasks):.2f}")
     return 0
+
+
+# --------------------------------------------------------------------------- router.trained (issue 15)
+
+
+def trained_rows(args, table, embeddings, config, split_for, book, tasks) -> None:
+    """RouterDC (ours) and EmbedLLM (ours) beside the Avengers (the default chosen by validation), Table 2 layout."""
+    from router.trained import trained_baselines
+
+    extra = trained_baselines()
+    if args.trained_peak_test_step:
+        extra += trained_baselines(peak_test_step=True)
+    started = time.perf_counter()
+    report = evaluate(table, embeddings, config, SEEDS, split_for, book=book, trained=extra)
+    write_report(report, args.out / "report-trained")
+    print(f"\n## Trained baselines (calibration only, seeds {SEEDS}; {time.perf_counter() - started:.0f}s)\n")
+    print(markdown_table(report))
+    for method in extra:
+        scores = report.method(method.label)
+        print(f"{method.label}: " + ", ".join(f"{t} {scores.mean(t):.2f} ± {scores.std(t):.2f}" for t in tasks))
+    routerdc = report.method(extra[0].label).average(tasks)
+    print(f"RouterDC (reported) average ≈{ROUTERDC_AVG:.1f}; ours {routerdc:.2f} ({routerdc - ROUTERDC_AVG:+.2f})")
+    print(f"routerdc (ours) in-distribution average: {routerdc:.2f}")
 
 
 if __name__ == "__main__":

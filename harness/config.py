@@ -73,6 +73,11 @@ class ModelSpec(BaseModel):
     price_input_per_mtok: float | None = Field(default=None, ge=0, description="cost per 1M prompt tokens")
     price_output_per_mtok: float | None = Field(default=None, ge=0, description="cost per 1M output tokens")
     cost_per_call: float | None = Field(default=None, ge=0, description="cost per request (added to tokens)")
+    strategy: dict[str, Any] | None = Field(
+        default=None,
+        description="a generation strategy over other pool models instead of an endpoint "
+        "(harness.strategies: kind moa | symbolic_moe | llm_router)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -86,7 +91,7 @@ class ModelSpec(BaseModel):
 
     @model_validator(mode="after")
     def _reachable_somehow(self) -> ModelSpec:
-        if not self.base_urls and self.launch is None:
+        if not self.base_urls and self.launch is None and self.strategy is None:
             raise ValueError(
                 f"model {self.name!r} needs base_urls (or a launch block for `harness serve-pool`)"
             )

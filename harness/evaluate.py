@@ -231,7 +231,12 @@ async def check_endpoint(spec: ModelSpec, url: str, session: aiohttp.ClientSessi
 async def preflight(models: Sequence[ModelSpec]) -> None:
     """Before anything is stored: every replica reachable and answering like an OpenAI server."""
     async with aiohttp.ClientSession() as session:
-        checks = [check_endpoint(spec, url, session) for spec in models for url in spec.urls()]
+        checks = [
+            check_endpoint(spec, url, session)
+            for spec in models
+            if spec.strategy is None  # harness.strategies: reached through its members
+            for url in spec.urls()
+        ]
         try:
             results = await asyncio.gather(*checks)
         except (ConnectionError, EndpointMismatch) as exc:

@@ -169,6 +169,7 @@ class Scheduler:
         by_name = {t.name: t for t in tasks}
         gold = {(t.name, it.id): it.gold for t in tasks for it in items[t.name]}
         self._params = {t.name: task_params(t, self.overrides) for t in tasks}
+        self._run_items = (tasks, items)  # for strategy entries (harness.strategies)
         if self.progress:
             self.progress.start(total)
         self._install_interrupt_handler()
@@ -223,6 +224,12 @@ class Scheduler:
 
     def _endpoints(self, session: aiohttp.ClientSession, spec: ModelSpec) -> ModelEndpoints:
         capacity = self.overrides.concurrency or spec.max_concurrency
+        if spec.strategy is not None:  # harness.strategies: one sample per request, through other members
+            from harness.strategies.endpoint import items_by_prompt, strategy_client
+
+            index = items_by_prompt(*self._run_items)
+            client = strategy_client(session, spec, self.models, self.store.path, index)
+            return ModelEndpoints(spec, [Replica(client, capacity)], supports_n=False)
         progress = self.progress
 
         def on_retry_after(wait_s: float, asked_s: float) -> None:

@@ -125,6 +125,17 @@ def add_route_commands(subparsers) -> None:
         help="Model-Switch: every model draws the whole sample budget (default: split it across the models)",
     )
     ev.add_argument("--out", type=Path, default=None, help="report folder; default <run>/router/eval-<name>")
+    # --- router.trained baselines (issue 15)
+    ev.add_argument(
+        "--trained",
+        default="",
+        help="comma list of trained baselines to add as rows (routerdc,embedllm); trained per seed on CPU",
+    )
+    ev.add_argument(
+        "--trained-peak-test-step",
+        action="store_true",
+        help="OPTIMISTIC: report the trained baselines at their best test checkpoint (the paper's reporting)",
+    )
     ev.set_defaults(func=cmd_eval)
 
     select = commands.add_parser("select", help="choose a model subset by s(m) = sum_c 1/rank_c(m)")
@@ -338,6 +349,7 @@ def cmd_eval(args) -> int:
         knn_k=args.knn_k,
         fitted=router,
         progress=console.log,
+        trained=_trained(args),
     )
     alpha = "" if args.alpha is None else f"-alpha{args.alpha:g}"
     budget = "-fullbudget" if args.full_budget_per_model and book.top_n > 1 else ""
@@ -349,6 +361,19 @@ def cmd_eval(args) -> int:
         print(markdown_table(report, ood=True))
     console.log(f"report written to {written['markdown']}")
     return 0
+
+
+def _trained(args) -> list:
+    """router.trained baselines named by --trained (issue 15)."""
+    names = tuple(n.strip() for n in getattr(args, "trained", "").split(",") if n.strip())
+    if not names:
+        return []
+    from router.trained import trained_baselines
+
+    try:
+        return trained_baselines(names, peak_test_step=args.trained_peak_test_step)
+    except ValueError as exc:
+        raise SystemExit(f"route eval --trained: {exc}") from None
 
 
 def cmd_select(args) -> int:

@@ -137,8 +137,10 @@ def evaluate(
     knn_k: int = 10,
     fitted: Router | None = None,
     progress: Callable[[str], None] | None = None,
+    trained: Sequence = (),
 ) -> EvalReport:
-    """All methods over ``seeds``. ``fitted`` (a loaded artifact) is used as is for the seed it was fitted with."""
+    """All methods over ``seeds``. ``fitted`` (a loaded artifact) is used as is for the seed it was fitted with.
+    ``trained``: router.trained baselines (RouterDC, EmbedLLM), fitted per seed on its calibration rows."""
     names = table.models
     methods: dict[str, MethodScores] = {}
 
@@ -189,6 +191,9 @@ def evaluate(
         routed(f"kNN Router (k={knn_k})", "baseline", knn)
         record(ORACLE, "reference", book.per_task(test, book.single[test].max(axis=1)))
         routed(AVENGERS, "avengers", order)
+        # --- router.trained baselines (issue 15): extra rows, fitted on this seed's calibration rows only
+        for extra in trained:
+            routed(extra.label, "baseline", extra.orders(table, book, embeddings, calibration, test, seed))
 
         tasks = table.task_of[test]
         for task in sorted(set(tasks.tolist())):

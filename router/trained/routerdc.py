@@ -1,0 +1,196 @@
+"""RouterDC (Chen et al., NeurIPS 2024) over frozen query embeddings.
+
+The paper fine-tunes mDeBERTa; the CPU default here freezes the router's own embedder (MiniLM) and
+trains a small head on top, with the paper's two losses (read from shuhao02/RouterDC):
+
+* sample-LLM: for each of the ``top_k`` best-scoring models of a query (skipped when it scored 0), a
+  softmax over [that model, the ``last_k`` worst-scoring models] of cosine(query, model) / t, where a
+  "worst" model that scored above 0.5 is masked out;
+* sample-sample: per query, one query of the same k-means cluster against ``H`` queries of other
+  clusters, softmax over cosine similarities of the head's outputs.
+
+Routing: the model whose learned embedding is closest (cosine) to the query's head output.
+Differences from the authors' code: frozen encoder + MLP head instead of full fine-tuning (so a larger
+learning rate), task-balanced batch sampling instead of truncating/repeating every dataset to 1000
+items, the same-cluster positive excludes the query itself when another member is in the batch, and
+the number of steps and the temperature are chosen on a calibration holdout (their default run keeps
+the best checkpoint on the training files; their reported figures are the best test step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from router.trained.fitting import FittedRouter, TestSet, fit_with_validation
+from router.trained.training import balanced_weights, filled_scores, require_torch, train_steps
+
+NAME = "RouterDC (ours)"
+EMBEDDING_INIT_STD = 0.78  # the authors' initialisation of the model embeddings
+
+
+class RouterDCConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hidden: int = Field(default=256, ge=1, description="width of the trainable head")
+    dim: int = Field(default=128, ge=1, description="dimension of query and model embeddings")
+    top_k: int = Field(default=3, ge=1, description="positive models per query (sample-LLM loss)")
+    last_k: int = Field(default=3, ge=1, description="negative models per query (sample-LLM loss)")
+    temperatures: list[float] = Field(default=[1.0], min_length=1, description="grid, by validation")
+    learning_rates: list[float] = Field(default=[1e-3], min_length=1, description="grid, by validation")
+    sample_loss_weight: float = Field(default=1.0, ge=0, description="weight of the sample-sample loss")
+    clusters: int = Field(default=5, ge=2, description="k-means clusters for the sample-sample loss")
+    negatives: int = Field(default=3, ge=1, description="H: other-cluster queries per query")
+    steps: int = Field(default=2000, ge=1)
+    batch_size: int = Field(default=64, ge=2)
+    eval_every: int = Field(default=100, ge=1)
+    patience: int | None = Field(
+        default=8, ge=1, description="evaluations without improvement before stopping"
+    )
+    weight_decay: float = Field(default=0.01, ge=0)
+    validation_fraction: float = Field(default=0.2, gt=0, lt=1)
+    threads: int = Field(default=1, ge=1)
+
+
+def _module(in_dim: int, n_models: int, config: RouterDCConfig):
+    torch = require_torch()
+    nn = torch.nn
+
+    class RouterDCHead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Sequential(
+                nn.Linear(in_dim, config.hidden), nn.GELU(), nn.Linear(config.hidden, config.dim)
+            )
+            self.models = nn.Embedding(n_models, config.dim)
+            nn.init.normal_(self.models.weight, mean=0.0, std=EMBEDDING_INIT_STD)
+
+        def forward(self, x):
+            h = self.head(x)
+            return cosine(h, self.models.weight), h
+
+    return RouterDCHead()
+
+
+def cosine(a, b):
+    torch = require_torch()
+    return torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).T
+
+
+def sample_llm_loss(similarity, scores, top_k: int, last_k: int, rng: np.random.Generator | None = None):
+    """The sample-LLM contrastive loss on [batch, models] similarities (already divided by t).
+
+    Ties between equal scores (every right model of a 0/1 multiple-choice item) are broken at random
+    with ``rng``: a fixed order would always make the same models the positives. (The authors' MC
+    scores are probabilities, so their ranking among right models is by confidence.)
+    """
+    torch = require_torch()
+    values = scores.numpy()
+    if rng is not None:
+        values = values + rng.random(values.shape) * 1e-6
+    order = torch.as_tensor(np.argsort(-values, axis=1, kind="stable"))
+    worst = torch.as_tensor(np.argsort(values, axis=1, kind="stable")[:, :last_k])
+    negative = torch.gather(similarity, 1, worst)
+    negative = negative.masked_fill(torch.gather(scores, 1, worst) > 0.5, float("-inf"))
+    loss = similarity.new_zeros(())
+    for i in range(min(top_k, similarity.shape[1])):
+        best = order[:, i : i + 1]
+        positive = torch.gather(similarity, 1, best)
+        keep = (torch.gather(scores, 1, best) > 0).float().squeeze(1)
+        log_p = torch.log_softmax(torch.cat([positive, negative], dim=1), dim=1)[:, 0]
+        loss = loss + torch.mean(-log_p * keep)
+    return loss
+
+
+def sample_sample_loss(hidden, clusters: np.ndarray, negatives: int, rng: np.random.Generator):
+    """The sample-sample (cluster) contrastive loss; queries without enough other-cluster peers are skipped."""
+    torch = require_torch()
+    clusters = np.asarray(clusters)
+    n = len(clusters)
+    same = clusters[:, None] == clusters[None, :]
+    peers = same & ~np.eye(n, dtype=bool)
+    draw = rng.random((n, n))
+    # a random same-cluster peer (the query itself when it has none), H random other-cluster queries
+    positive = np.where(peers.any(axis=1), np.where(peers, draw, -1.0).argmax(axis=1), np.arange(n))
+    others = np.argsort(np.where(same, 2.0, draw), axis=1, kind="stable")[:, :negatives]
+    usable = (~same).sum(axis=1) >= negatives
+    if not usable.any():
+        return hidden.new_zeros(())
+    index = torch.as_tensor(np.column_stack([positive, others])[usable])
+    rows = cosine(hidden, hidden)[torch.as_tensor(np.flatnonzero(usable))]
+    chosen = torch.gather(rows, 1, index)
+    return torch.mean(-torch.log_softmax(chosen, dim=1)[:, 0])
+
+
+def cluster_ids(embeddings: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    k = min(k, len(embeddings))
+    return KMeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(embeddings)
+
+
+def _predict(module, x):
+    return module(x)[0]
+
+
+def fit_routerdc(
+    embeddings: np.ndarray,
+    scores: np.ndarray,
+    groups: np.ndarray,
+    models: list[str],
+    *,
+    seed: int,
+    config: RouterDCConfig | None = None,
+    peak_test: TestSet | None = None,
+) -> FittedRouter:
+    """Train on calibration rows only (``groups``: the task of each row, for validation and balancing)."""
+    torch = require_torch()
+    config = config or RouterDCConfig()
+    x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+    y = torch.as_tensor(filled_scores(scores))
+    groups = np.asarray(groups)
+    clusters = cluster_ids(np.asarray(embeddings, dtype=np.float64), config.clusters, seed)
+
+    def train(module, rows, params, train_seed, evaluate):
+        def loss_of_batch(batch, rng):
+            picked = rows[batch]
+            similarity, hidden = module(x[picked])
+            loss = sample_llm_loss(
+                similarity / params["temperature"], y[picked], config.top_k, config.last_k, rng
+            )
+            if config.sample_loss_weight:
+                loss = loss + config.sample_loss_weight * sample_sample_loss(
+                    hidden, clusters[picked], config.negatives, rng
+                )
+            return loss
+
+        return train_steps(
+            module,
+            loss_of_batch,
+            len(rows),
+            steps=params.get("steps", config.steps),
+            batch_size=config.batch_size,
+            lr=params["lr"],
+            weight_decay=config.weight_decay,
+            seed=train_seed,
+            eval_every=config.eval_every,
+            evaluate=evaluate,
+            weights=balanced_weights(groups[rows]),
+            patience=config.patience,
+        )
+
+    return fit_with_validation(
+        NAME if peak_test is None else f"{NAME}, peak test step",
+        embeddings,
+        scores,
+        groups,
+        models,
+        space={"temperature": config.temperatures, "lr": config.learning_rates},
+        build=lambda params: _module(x.shape[1], len(models), config),
+        train=train,
+        predict_fn=_predict,
+        seed=seed,
+        validation_fraction=config.validation_fraction,
+        threads=config.threads,
+        peak_test=peak_test,
+    )
