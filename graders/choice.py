@@ -370,8 +370,18 @@ def read_response(
         response, letters, forms, by_letter=by_letter, subjects=subjects, cut_off=final_only
     )
     if reading is None and not final_only:
+        lines = nonempty_lines(response)
+        closing = _CLOSING_ANSWER_LINE.match(clean_statement(lines[-1])) if lines else None
+        if closing:
+            # The response ends, as asked, on "Answer: X", and X names no option ("Answer: $98.90" where the
+            # options say $98.92): it answered nothing gradable, and an option its reasoning mentions
+            # earlier is not what it answered.
+            return None
         reading = loose_reading(response, letters, forms, by_letter=by_letter)
     return reading
+
+
+_CLOSING_ANSWER_LINE = re.compile(r"^[#>\s]*(?:final\s+)?answer\s*[:：]\s*(\S.*)$", re.IGNORECASE)
 
 
 def extract_choice_letter(

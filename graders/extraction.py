@@ -111,17 +111,14 @@ def _statement_head(subjects: tuple[str, ...]) -> re.Pattern[str]:
     nouns = "|".join(("answer", *map(re.escape, subjects)))
     return re.compile(
         rf"(?:final\s+(?:answer|choice|option|selection)|(?:correct|right|best)\s+(?:answer|option|choice)"
-        rf"|(?<![a-z])(?:{nouns}))"
-        + _HEAD_CONNECTOR
-        + "|"
-        + _FOREIGN_HEAD,
+        rf"|(?<![a-z])(?:{nouns}))" + _HEAD_CONNECTOR + "|" + _FOREIGN_HEAD,
         re.IGNORECASE,
     )
 
 
 @functools.lru_cache(maxsize=16)
 def _json_field(subjects: tuple[str, ...]) -> re.Pattern[str]:
-    """ '{"answer": "C"}' : a JSON answer field; its string value is the stated answer."""
+    """'{"answer": "C"}' : a JSON answer field; its string value is the stated answer."""
     nouns = "|".join(("answer", "final_answer", *map(re.escape, subjects)))
     return re.compile(rf"\"(?:{nouns})\"[ \t]*:[ \t]*\"([^\"\n]{{1,200}})\"", re.IGNORECASE)
 
