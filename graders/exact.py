@@ -67,7 +67,7 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
         candidate = None
     else:
         candidate = last_line(response)
-        if candidate and (concluded := _CONCLUDED_VALUE.search(clean_statement(candidate))):
+        if candidate and (concluded := _CONCLUDED_VALUE.search(clean_statement(candidate).rstrip())):
             candidate = concluded.group(1)  # "... The expression evaluates to False." -> "False"
     if not candidate:
         return None
@@ -106,7 +106,7 @@ def _listed_answer(response: str, statement: Statement) -> str | None:
 # Without an answer statement, a last line that concludes with a two-way word or a number states it:
 # "The expression evaluates to False.", "So the total is 8." (BBH's binary and numeric targets only).
 _CONCLUDED_VALUE = re.compile(
-    r"\b(?:is|are|equals|evaluates\s+to|=)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[ \t]*[.!]?[ \t]*$",
+    r"\b(?:is|are|equals|evaluates\s+to|=)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
 
