@@ -231,6 +231,13 @@ def _alternative(rest: str, letters: str, forms: Forms, own: int) -> list[str]:
     return [letters[options[0]]] if len(options) == 1 and options[0] != own else []
 
 
+_CLOSING_LETTER = re.compile(
+    r"(?:(?<=\S)[ \t]+[\(\[]([A-Za-z])[\)\]]|(?:,[ \t]*|[ \t]+)(?:so|therefore|thus|hence)(?:,[ \t]*|[ \t]+)"
+    r"(?:option[ \t]+)?[\(\[]?([A-Z])[\)\]]?)[ \t]*[.!]?$",
+    re.IGNORECASE,
+)
+
+
 def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
     """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
 
@@ -240,6 +247,15 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
     body = strip_filler(cleaned)
     if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
         body = strip_filler(negated.group(1))  # "not A but C", "not A, C"
+    closing = _CLOSING_LETTER.search(body) if by_letter else None
+    if closing and (letter := (closing.group(1) or closing.group(2)).upper()) in letters:
+        # "Days get shorter (C)", "A planet spinning faster has shorter days, so C": the statement ends on
+        # the one letter it settles on (after any text, which must not be another option's)
+        given = _text_options(body[: closing.start()], forms) if forms else []
+        if len(given) == 1 and given[0] != letters.index(letter):
+            return Reading(f"{letter} but text of {letters[given[0]]}", False)
+        if not _letter_at_start(body, letters):
+            return Reading(letter, True)
     start = _letter_at_start(body, letters) if by_letter else None
     if start is not None:
         letter, rest = start
@@ -291,6 +307,8 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str]]:
         rf"\b(?:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:option\s+|choice\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
         rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "Therefore, C." / "so (C)." : a conclusion that is only a letter
+        rf"\b(?i:therefore|thus|hence|so)(?:,[ \t]*|[ \t]+)(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
     )
     return [(m.start(), m.group(1)) for p in patterns for m in re.finditer(p, text)]
 

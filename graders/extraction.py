@@ -259,9 +259,14 @@ _INLINE_WRAPPERS = (
 )
 
 
+# Full-width ASCII forms (U+FF01-FF5E) as Chinese/Japanese models write them: "（C）" -> "(C)", "：" -> ":".
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def clean_statement(text: str) -> str:
-    """Inline LaTeX/markdown wrappers removed inside a statement: "$B$. Because" -> "B. Because"."""
-    s = text.strip()
+    """Inline LaTeX/markdown wrappers removed inside a statement: "$B$. Because" -> "B. Because"; full-width
+    punctuation and letters become ASCII ("（C）" -> "(C)")."""
+    s = text.strip().translate(_FULLWIDTH)
     for pattern, repl in _INLINE_WRAPPERS:
         s = pattern.sub(repl, s)
     return s.replace("\u2212", "-").strip()

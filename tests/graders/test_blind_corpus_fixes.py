@@ -71,3 +71,20 @@ def test_finqa_quantity_is_the_one_the_sentence_concludes_with():
     # an answer that opens with its number keeps it, whatever its conclusion mentions
     opening = "Answer: 23.4%, so the margin is above the 20.1% of 2018"
     assert run("numeric", opening, {"answer": 0.234}, rel_tol=0.01).reason == "right"
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        ("答案：（C）", "right"),  # full-width parentheses
+        ("答案：（B）", "wrong"),
+        ("Answer: Ｃ", "right"),  # a full-width letter
+        ("Therefore, C.", "right"),  # a conclusion that is only a letter
+        ("So, (B).", "wrong"),
+        ("Answer: Days get shorter (C)", "right"),  # text, then the letter in parentheses
+        ("Answer: A planet that spins faster has shorter days, so C.", "right"),
+        ("Answer: years get longer (C)", "wrong"),  # the text is option B's: a contradiction
+    ],
+)
+def test_statement_closing_on_its_letter_and_full_width_forms(response, reason):
+    assert run("choice", response, ROTATION, letters="A-E").reason == reason
