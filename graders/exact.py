@@ -104,9 +104,10 @@ def _listed_answer(response: str, statement: Statement) -> str | None:
 
 
 # Without an answer statement, a last line that concludes with a two-way word or a number states it:
-# "The expression evaluates to False.", "So the total is 8." (BBH's binary and numeric targets only).
+# "The expression evaluates to False.", "So the total is 8.", "Result: True" (BBH's binary and numeric targets
+# only).
 _CONCLUDED_VALUE = re.compile(
-    r"\b(?:is|are|equals|evaluates\s+to|=)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
+    r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
 

@@ -34,6 +34,7 @@ class NumericGold(StrictModel):
 
 YES_NO = ("yes", "no")
 _YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+_YES_OR_NO = re.compile(r"\b(?:yes|no)[ \t]*(?:/|\bor\b|\band/or\b)[ \t]*(?:yes|no)\b", re.IGNORECASE)
 
 
 def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
@@ -41,6 +42,8 @@ def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
     for statement in reversed(answer_statements(response)):
         match = _YES_NO_WORD.search(statement.text)
         if match and not statement.tentative and not (final_only and statement.retracted):
+            if _YES_OR_NO.search(first_clause(statement.text)):
+                return "yes or no"  # "Answer: yes or no, depending on ...": a hedge, graded wrong
             return match.group(1).lower()
     if final_only:
         return None

@@ -88,3 +88,15 @@ def test_finqa_quantity_is_the_one_the_sentence_concludes_with():
 )
 def test_statement_closing_on_its_letter_and_full_width_forms(response, reason):
     assert run("choice", response, ROTATION, letters="A-E").reason == reason
+
+
+def test_finqa_yes_or_no_hedge_is_wrong():
+    hedge = "Answer: yes or no, depending on whether restructuring counts"
+    assert run("numeric", hedge, {"answer": "yes"}, rel_tol=0.01).reason == "wrong"
+    assert run("numeric", "Answer: Yes, no doubt about it.", {"answer": "yes"}, rel_tol=0.01).reason == "right"
+
+
+def test_bbh_last_line_result_colon_value():
+    gold = {"answer": "True", "choices": None}
+    assert run("exact", "not False = True.\nThe result: True", gold, words=True).reason == "right"
+    assert run("exact", "not False = True.\nThe result: False", gold, words=True).reason == "wrong"
