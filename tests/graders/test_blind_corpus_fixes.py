@@ -6,7 +6,10 @@ import pytest
 
 from tests.graders.helpers import run
 
-ROTATION = {"answer": "C", "choices": ["density drops", "years get longer", "days get shorter", "gravity grows"]}
+ROTATION = {
+    "answer": "C",
+    "choices": ["density drops", "years get longer", "days get shorter", "gravity grows"],
+}
 EMOTIONS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
 
 
@@ -93,7 +96,9 @@ def test_statement_closing_on_its_letter_and_full_width_forms(response, reason):
 def test_finqa_yes_or_no_hedge_is_wrong():
     hedge = "Answer: yes or no, depending on whether restructuring counts"
     assert run("numeric", hedge, {"answer": "yes"}, rel_tol=0.01).reason == "wrong"
-    assert run("numeric", "Answer: Yes, no doubt about it.", {"answer": "yes"}, rel_tol=0.01).reason == "right"
+    assert (
+        run("numeric", "Answer: Yes, no doubt about it.", {"answer": "yes"}, rel_tol=0.01).reason == "right"
+    )
 
 
 def test_bbh_last_line_result_colon_value():
