@@ -307,6 +307,9 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str]]:
         rf"\b(?:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:option\s+|choice\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
         rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "The best is (C).", "the correct one is B" : a verdict naming one letter
+        rf"\b(?i:the[ \t]+(?:best|correct|right)(?:[ \t]+one)?)[ \t]+(?i:is|would[ \t]+be)[ \t]+"
+        rf"(?:(?i:option)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Therefore, C." / "so (C)." : a conclusion that is only a letter
         rf"\b(?i:therefore|thus|hence|so)(?:,[ \t]*|[ \t]+)(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
     )
@@ -354,7 +357,9 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
 
 
 _MARKED = re.compile(
-    r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b", re.I
+    r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b"
+    r"|^[^A-Za-z\n]*[A-Za-z][\)\].:][ \t*_]*(?:correct|right)\b",  # "C) Correct" among "A) Incorrect" lines
+    re.I,
 )
 
 

@@ -105,3 +105,17 @@ def test_bbh_last_line_result_colon_value():
     gold = {"answer": "True", "choices": None}
     assert run("exact", "not False = True.\nThe result: True", gold, words=True).reason == "right"
     assert run("exact", "not False = True.\nThe result: False", gold, words=True).reason == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        ("Choices:\n(A) density\n(B) years\n(C) days\n(D) gravity\nThe best is (C).", "right"),
+        ("The correct one is B.", "wrong"),
+        ("A) Incorrect\nB) Incorrect\nC) Correct\nD) Incorrect", "right"),
+        ("A) Incorrect\nB) Correct\nC) Incorrect\nD) Incorrect", "wrong"),
+        ("A) Correct\nB) Incorrect\nC) Correct\nD) Incorrect", "no_answer"),  # two marked: no one answer
+    ],
+)
+def test_verdict_sentences_and_option_lists_marked_correct(response, reason):
+    assert run("choice", response, ROTATION, letters="A-E").reason == reason
