@@ -231,6 +231,13 @@ def _alternative(rest: str, letters: str, forms: Forms, own: int) -> list[str]:
     return [letters[options[0]]] if len(options) == 1 and options[0] != own else []
 
 
+_CLOSING_LETTER = re.compile(
+    r"(?:(?<=\S)[ \t]+[\(\[]([A-Za-z])[\)\]]|(?:,[ \t]*|[ \t]+)(?:so|therefore|thus|hence)(?:,[ \t]*|[ \t]+)"
+    r"(?:option[ \t]+)?[\(\[]?([A-Z])[\)\]]?)[ \t]*[.!]?$",
+    re.IGNORECASE,
+)
+
+
 def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
     """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
 
@@ -240,6 +247,15 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
     body = strip_filler(cleaned)
     if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
         body = strip_filler(negated.group(1))  # "not A but C", "not A, C"
+    closing = _CLOSING_LETTER.search(body) if by_letter else None
+    if closing and (letter := (closing.group(1) or closing.group(2)).upper()) in letters:
+        # "Days get shorter (C)", "A planet spinning faster has shorter days, so C": the statement ends on
+        # the one letter it settles on (after any text, which must not be another option's)
+        given = _text_options(body[: closing.start()], forms) if forms else []
+        if len(given) == 1 and given[0] != letters.index(letter):
+            return Reading(f"{letter} but text of {letters[given[0]]}", False)
+        if not _letter_at_start(body, letters):
+            return Reading(letter, True)
     start = _letter_at_start(body, letters) if by_letter else None
     if start is not None:
         letter, rest = start
@@ -291,6 +307,11 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str]]:
         rf"\b(?:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:option\s+|choice\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
         rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "The best is (C).", "the correct one is B" : a verdict naming one letter
+        rf"\b(?i:the[ \t]+(?:best|correct|right)(?:[ \t]+one)?)[ \t]+(?i:is|would[ \t]+be)[ \t]+"
+        rf"(?:(?i:option)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "Therefore, C." / "so (C)." : a conclusion that is only a letter
+        rf"\b(?i:therefore|thus|hence|so)(?:,[ \t]*|[ \t]+)(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
     )
     return [(m.start(), m.group(1)) for p in patterns for m in re.finditer(p, text)]
 
@@ -336,7 +357,9 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
 
 
 _MARKED = re.compile(
-    r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b", re.I
+    r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b"
+    r"|^[^A-Za-z\n]*[A-Za-z][\)\].:][ \t*_]*(?:correct|right)\b",  # "C) Correct" among "A) Incorrect" lines
+    re.I,
 )
 
 
@@ -370,8 +393,18 @@ def read_response(
         response, letters, forms, by_letter=by_letter, subjects=subjects, cut_off=final_only
     )
     if reading is None and not final_only:
+        lines = nonempty_lines(response)
+        closing = _CLOSING_ANSWER_LINE.match(clean_statement(lines[-1])) if lines else None
+        if closing:
+            # The response ends, as asked, on "Answer: X", and X names no option ("Answer: $98.90" where the
+            # options say $98.92): it answered nothing gradable, and an option its reasoning mentions
+            # earlier is not what it answered.
+            return None
         reading = loose_reading(response, letters, forms, by_letter=by_letter)
     return reading
+
+
+_CLOSING_ANSWER_LINE = re.compile(r"^[#>\s]*(?:final\s+)?answer\s*[:：]\s*(\S.*)$", re.IGNORECASE)
 
 
 def extract_choice_letter(

@@ -11,6 +11,7 @@ from pydantic import Field
 from graders.base import GradeRequest
 from graders.choice import Reading, option_forms, read_stated
 from graders.extraction import (
+    Statement,
     answer_statements,
     clean_statement,
     first_clause,
@@ -59,16 +60,56 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     end with "So the answer is X."), unwrapped from LaTeX/markdown and cut at its sentence end; without any,
     the last non-empty line (not for a cut-off response, `final_only`)."""
     response = _NEXT_QUESTION.split(response, maxsplit=1)[0]
-    stated = [
-        s.text for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))
-    ]
-    candidate = stated[-1] if stated else (None if final_only else last_line(response))
+    stated = [s for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))]
+    if stated:
+        candidate: str | None = _listed_answer(response, stated[-1]) or stated[-1].text
+    elif final_only:
+        candidate = None
+    else:
+        candidate = last_line(response)
+        if candidate and (concluded := _CONCLUDED_VALUE.search(clean_statement(candidate).rstrip())):
+            candidate = concluded.group(1)  # "... The expression evaluates to False." -> "False"
     if not candidate:
         return None
     answer = unwrap_answer(first_clause(clean_statement(candidate)))
     if verdict := _BINARY_ANSWER.match(answer):
         answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
     return _number_words_as_digits(answer) or None
+
+
+_LIST_ITEM = re.compile(r"(?:[-*\u2022]|\d{1,3}[.)])?[ \t]*([^\s,;]*[^\s,;.])[.,;]?")
+
+
+def _listed_answer(response: str, statement: Statement) -> str | None:
+    """ "the answer is:" ending its line, then one item per line up to a blank line or the end (BBH word
+    sorting written as a list): the items joined by spaces. None for any other statement."""
+    line_end = response.find("\n", statement.start)
+    if (
+        line_end < 0
+        or statement.kind != "phrase"
+        or response[statement.start : line_end].strip(" \t*_:").endswith(statement.text)
+    ):
+        return None
+    items: list[str] = []
+    for line in response[line_end + 1 :].split("\n"):
+        if not line.strip():
+            if items:
+                break
+            continue
+        item = _LIST_ITEM.fullmatch(line.strip())
+        if item is None:
+            return None
+        items.append(item.group(1))
+    return " ".join(items) if len(items) >= 2 else None
+
+
+# Without an answer statement, a last line that concludes with a two-way word or a number states it:
+# "The expression evaluates to False.", "So the total is 8.", "Result: True" (BBH's binary and numeric targets
+# only).
+_CONCLUDED_VALUE = re.compile(
+    r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
+    re.IGNORECASE,
+)
 
 
 # BBH's two-way targets; a stated answer that opens with one of them and goes on to explain is that word.

@@ -97,15 +97,30 @@ _HEAD_CONNECTOR = (
 )
 
 
+# The same head in the other languages models answer in ("答案：C", "答案是 B", "Réponse : D", "Die Antwort
+# ist C", "La respuesta es B"); what follows is read exactly as after "Answer:".
+_FOREIGN_HEAD = (
+    r"(?:(?:最终|正确)?答案|回答)[ \t]*(?:是|为|：|:)[ \t]*(?:\*\*|__)?"
+    r"|(?<![a-z])(?:(?:die|la|a|il)[ \t]+)?(?:antwort|r[ée]ponse|respuesta|resposta|risposta|ответ)"
+    r"[ \t]*(?:\*\*|__)?[ \t]*(?:ist|est|es|é|è|:|：)[ \t]*(?:\*\*|__)?[ \t]*:?"
+)
+
+
 @functools.lru_cache(maxsize=16)
 def _statement_head(subjects: tuple[str, ...]) -> re.Pattern[str]:
     nouns = "|".join(("answer", *map(re.escape, subjects)))
     return re.compile(
         rf"(?:final\s+(?:answer|choice|option|selection)|(?:correct|right|best)\s+(?:answer|option|choice)"
-        rf"|(?<![a-z])(?:{nouns}))"
-        + _HEAD_CONNECTOR,
+        rf"|(?<![a-z])(?:{nouns}))" + _HEAD_CONNECTOR + "|" + _FOREIGN_HEAD,
         re.IGNORECASE,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _json_field(subjects: tuple[str, ...]) -> re.Pattern[str]:
+    """'{"answer": "C"}' : a JSON answer field; its string value is the stated answer."""
+    nouns = "|".join(("answer", "final_answer", *map(re.escape, subjects)))
+    return re.compile(rf"\"(?:{nouns})\"[ \t]*:[ \t]*\"([^\"\n]{{1,200}})\"", re.IGNORECASE)
 
 
 _BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
@@ -172,6 +187,8 @@ def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Stateme
             found.append(
                 Statement(head.start(), "phrase", tail.strip(), _is_tentative(tail), _retracts(after))
             )
+    for field in _json_field(subjects).finditer(text):
+        found.append(Statement(field.start(), "phrase", field.group(1).strip(), False))
     boxes = list(_BOX_START.finditer(text))
     pairs = _matching_braces(text) if boxes else {}
     for box in boxes:
@@ -242,9 +259,14 @@ _INLINE_WRAPPERS = (
 )
 
 
+# Full-width ASCII forms (U+FF01-FF5E) as Chinese/Japanese models write them: "（C）" -> "(C)", "：" -> ":".
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def clean_statement(text: str) -> str:
-    """Inline LaTeX/markdown wrappers removed inside a statement: "$B$. Because" -> "B. Because"."""
-    s = text.strip()
+    """Inline LaTeX/markdown wrappers removed inside a statement: "$B$. Because" -> "B. Because"; full-width
+    punctuation and letters become ASCII ("（C）" -> "(C)")."""
+    s = text.strip().translate(_FULLWIDTH)
     for pattern, repl in _INLINE_WRAPPERS:
         s = pattern.sub(repl, s)
     return s.replace("\u2212", "-").strip()

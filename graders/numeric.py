@@ -34,6 +34,7 @@ class NumericGold(StrictModel):
 
 YES_NO = ("yes", "no")
 _YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+_YES_OR_NO = re.compile(r"\b(?:yes|no)[ \t]*(?:/|\bor\b|\band/or\b)[ \t]*(?:yes|no)\b", re.IGNORECASE)
 
 
 def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
@@ -41,6 +42,8 @@ def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
     for statement in reversed(answer_statements(response)):
         match = _YES_NO_WORD.search(statement.text)
         if match and not statement.tentative and not (final_only and statement.retracted):
+            if _YES_OR_NO.search(first_clause(statement.text)):
+                return "yes or no"  # "Answer: yes or no, depending on ...": a hedge, graded wrong
             return match.group(1).lower()
     if final_only:
         return None
@@ -143,7 +146,7 @@ def final_quantity(stated: str) -> str | None:
     """The quantity a statement settles on: after its last "=", else after its last "is"/"was"/"of", else
     its first number that is not a year ("the change from 2019 to 2020 is 5.3%" -> 5.3%, "5.3 - 2.1 = 3.2"
     -> 3.2, "25% (from 2018 to 2019)" -> 25%). Two numbers joined by "or" are a hedge: "3.2 or 3.5"."""
-    clause = first_clause(_plain_numbers(stated))
+    clause = first_clause(_concluding_clause(_plain_numbers(stated)))
     numbers = list(_NUMBER.finditer(clause))
     for first, second in zip(numbers, numbers[1:], strict=False):
         if re.fullmatch(r"\s*or\s*", clause[first.end() : second.start()], re.IGNORECASE):
@@ -158,6 +161,26 @@ def final_quantity(stated: str) -> str | None:
         return None
     not_years = [m for m in numbers if not _is_year(m)]
     return (not_years or numbers)[0].group(0).strip()
+
+
+_CONCLUSION = re.compile(
+    r"(?:[,;:]\s*|\s|^)(?:so|therefore|thus|hence|which\s+means)\s+(?=\S)", re.IGNORECASE
+)
+_OPENS_WITH_NUMBER = re.compile(r"^[\s*_`(\[]*(?:[-+]\s*)?(?:[$€£¥]\s*)?\.?\d")
+
+
+def _concluding_clause(text: str) -> str:
+    """ "Revenue rose from $1,200 million in 2019 to $1,264 million in 2020, so the change is 5.3%" -> "the
+    change is 5.3%": a sentence that reaches a conclusion states its quantity there. A text that opens with
+    its number ("23.4%, so the margin rose") and a conclusion without a quantity other than a year keep
+    the whole text."""
+    if _OPENS_WITH_NUMBER.match(text):
+        return text
+    marks = list(_CONCLUSION.finditer(text))
+    if not marks:
+        return text
+    tail = text[marks[-1].end() :]
+    return tail if any(not _is_year(m) for m in _NUMBER.finditer(tail)) else text
 
 
 def extract_number_text(response: str, *, final_only: bool = False) -> str | None:

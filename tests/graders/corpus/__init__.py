@@ -4,6 +4,10 @@ Each file is a list of cases (see :class:`CorpusCase`). The label is what the be
 evaluation, or a careful human grader following the task's instructions, would accept; it is written
 before the grader is run and never changed to match the code. ``bench/grader_agreement.py`` prints the
 agreement per task; ``tests/graders/test_corpus.py`` requires every case to agree.
+
+``tests/graders/corpus_blind/`` is a second corpus in the same schema, written without reading the graders
+(``tests/graders/test_corpus_blind.py``); a case there may carry ``known_disagreement``, which that test
+requires to still disagree (so a fix that resolves it must remove the marker).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from graders import GradeRequest, GradeResult, grade
 
 CORPUS_DIR = Path(__file__).resolve().parent
+BLIND_CORPUS_DIR = CORPUS_DIR.parent / "corpus_blind"
 Label = Literal["right", "wrong", "no_answer", "truncated"]
 
 
@@ -33,6 +38,11 @@ class CorpusCase(BaseModel):
     finish_reason: str | None = "stop"
     label: Label = Field(description="the careful human's verdict; 'wrong' covers hedges and wrong answers")
     why: str = Field(default="", description="one line: why the label is what it is")
+    known_disagreement: str = Field(
+        default="",
+        description="set only when the grader is known to disagree with the label and the case is left so: "
+        "why it is left (the label stays; bench/grader_agreement.py counts the case as a disagreement)",
+    )
 
     @property
     def expected_correct(self) -> bool:
