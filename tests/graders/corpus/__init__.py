@@ -33,6 +33,7 @@ class CorpusCase(BaseModel):
     finish_reason: str | None = "stop"
     label: Label = Field(description="the careful human's verdict; 'wrong' covers hedges and wrong answers")
     why: str = Field(default="", description="one line: why the label is what it is")
+    known_disagreement: str | None = None
 
     @property
     def expected_correct(self) -> bool:
