@@ -143,6 +143,14 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     follows a hypothesis marker in the sentence ("if Oliver were a knave, Zoey would be ...") states
     nothing."""
     plain = re.sub(r"[*_`]", "", sentence)
+    # a JSON/dict answer ({"Mia": "knave", ...}) is the model's own claim, not a quotation: unquote its pairs
+    one_name = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    plain = re.sub(
+        rf"[\"'“”](?P<name>{one_name})[\"'“”]\s*:\s*[\"'“”](?P<role>{_ROLE_WORD})[\"'“”]",
+        lambda pair: f" {pair.group('name')}: {pair.group('role')} ".ljust(len(pair.group(0))),
+        plain,
+        flags=re.IGNORECASE,
+    )
     plain = _QUOTED.sub(
         lambda quote: " " * len(quote.group(0)), plain
     )  # what an inhabitant said, not a claim

@@ -96,6 +96,18 @@ def _is_tentative(text: str, box_end: int) -> bool:
     return _TENTATIVE_AFTER_BOX.match(text, box_end) is not None
 
 
+_UNKNOWN_BEFORE_BOX = re.compile(r"(?P<var>[A-Za-z]\w*)\s*=\s*\$?\s*$")
+_JOINED_UNKNOWN = re.compile(r"[ \t$*]*(?:,|;|and|or)?[ \t$*]*(?P<var>[A-Za-z]\w*)\s*=\s*\$?\s*", re.IGNORECASE)
+
+
+def _same_unknown_listed(text: str, previous: tuple[int, int, str], box: tuple[int, int, str]) -> bool:
+    """Two boxes that give values of the same unknown, joined by a connective: "$n = \\boxed{1}$ and
+    $n = \\boxed{-2}$" lists two solutions. Boxes for different unknowns ("x = ..., y = ...") are not joined."""
+    before = _UNKNOWN_BEFORE_BOX.search(text, max(0, previous[0] - 40), previous[0])
+    between = _JOINED_UNKNOWN.fullmatch(text, previous[1], box[0])
+    return before is not None and between is not None and before.group("var") == between.group("var")
+
+
 def final_boxed(text: str) -> str | None:
     """The last box that is not a tentative guess, joined with the boxes listed right before it."""
     kept = [box for box in boxes(text) if not _is_tentative(text, box[1])]
@@ -103,7 +115,10 @@ def final_boxed(text: str) -> str | None:
         return None
     group = [kept[-1]]
     for previous in reversed(kept[:-1]):
-        if not _BOX_JOINER.fullmatch(text, previous[1], group[0][0]):
+        if not (
+            _BOX_JOINER.fullmatch(text, previous[1], group[0][0])
+            or _same_unknown_listed(text, previous, group[0])
+        ):
             break
         group.insert(0, previous)
     return ", ".join(strip_wrappers(content) for _, _, content in group)
@@ -436,10 +451,23 @@ class MathGrader(Grader):
     Options = MathOptions
 
     def extract(self, response: str, options: MathOptions, gold: object) -> str | None:
-        return extract_math_answer(response)
+        return self._integer_after_box(response, extract_math_answer(response), options)
 
     def extract_final(self, response: str, options: MathOptions, gold: object) -> str | None:
-        return extract_math_answer(response, cut_off=True)
+        return self._integer_after_box(response, extract_math_answer(response, cut_off=True), options)
+
+    @staticmethod
+    def _integer_after_box(response: str, answer: str | None, options: MathOptions) -> str | None:
+        """AIME asks for an integer built from intermediate results ("m + n"); a reply that boxes the
+        intermediate ("\\boxed{\\frac{7}{30}}") and then closes with "so m + n = 37." answers 37: for an
+        integer task, a non-integer box gives way to a closing "= value" after it."""
+        if not options.integer_answer or answer is None or as_integer(answer) is not None:
+            return answer
+        found = boxes(response)
+        if not found:
+            return answer
+        after = response[found[-1][1] :]
+        return final_value_line(after) or answer
 
     def judge(self, extracted: str, gold: MathGold, options: MathOptions, request: GradeRequest) -> Judgement:
         if options.integer_answer:
