@@ -31,9 +31,11 @@ _HYPOTHESIS = re.compile(
 )
 # Said of a name in the same clause: its role is left open ("Evelyn could be either", "Evelyn: unknown").
 _HEDGE_AFTER_NAME = (
-    r"[^.;\n]{0,40}?\b(?:(?:could|might|may)\s+(?:also\s+)?be\s+"
+    r"[^.;\n]{0,80}?\b(?:(?:could|might|may)\s+(?:also\s+)?be\s+"
     r"(?:either|both|an?\s+(?:knight|knave|liar|truth))|"
-    r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|not sure|ambiguous|"
+    r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|ambiguous|"
+    r"not\s+(?:entirely\s+|fully\s+|completely\s+|totally\s+|100%\s+)?(?:sure|certain|confident)|"
+    r"can(?:not|'t)\s+be\s+(?:sure|certain)|"
     r"indeterminate|cannot be determined|can't be determined|not determined|"
     r"knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
 )

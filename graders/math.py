@@ -333,6 +333,7 @@ def _ascending_chain(answer: str) -> str | None:
 def _words(answer: str) -> list[str] | None:
     """The words of a plain-text answer ("\\text{sufficient but not necessary}"); None if it has any math."""
     s = re.sub(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}", r"\1", answer).strip().rstrip(".").lower()
+    s = re.sub(r"^(?:a|an|the)\s+", "", s)  # "a necessary and sufficient condition"
     return s.split() if re.fullmatch(r"[a-z]+(?:[ \t]+[a-z]+)*", s) else None
 
 
@@ -341,7 +342,11 @@ def _same_phrase_but_head_noun(gold: str, answer: str) -> bool:
     ("sufficient but not necessary" for "sufficient but not necessary condition"). The shared words must be
     in the same order and at least two, so "necessary but not sufficient" never matches its reverse."""
     a, b = _words(gold), _words(answer)
-    if a is None or b is None or abs(len(a) - len(b)) != 1:
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) != 1:
         return False
     shorter, longer = sorted((a, b), key=len)
     return len(shorter) >= 2 and longer[:-1] == shorter

@@ -1,6 +1,7 @@
-"""Rules found by round 2 of the blind corpus (tests/graders/corpus_blind): a K&K answer given as a JSON map,
+"""Rules found by rounds 2 and 3 of the blind corpus (tests/graders/corpus_blind): a K&K answer given as a JSON map,
 KOR-Bench option letters in lower case, boxes listing two values of one unknown, AIME replies that box an
-intermediate result and close with the asked integer, and code whose helper sits in another block."""
+intermediate result and close with the asked integer, code whose helper sits in another block (round 2);
+K&K roles hedged with "not certain", text answers with a leading article (round 3)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,26 @@ MBPP_GOLD = {"tests": "assert count_vowels('banana') == 3\nassert count_vowels('
 )
 def test_code_helper_from_another_block(response, reason):
     assert _grade("code", MBPP_GOLD, response).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("(2) Liam: I believe he is a knave, but I am not entirely certain", "wrong"),
+        ("(2) Liam is a knave, though I can't be sure", "wrong"),
+        ("(2) Liam is a knave (I am not confident about this)", "wrong"),
+        ("(2) Liam is a knave, which makes Ava's statement true", "right"),
+    ],
+)
+def test_knights_knaves_uncertain_role_is_missing(line, reason):
+    response = f"CONCLUSION:\n(1) Ava is a knight\n{line}"
+    assert _grade("knights_knaves", {"Ava": "knight", "Liam": "knave"}, response).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [("\\boxed{\\text{the ellipse}}", "right"), ("\\boxed{\\text{an ellipse}}", "right"),
+     ("\\boxed{\\text{a hyperbola}}", "wrong")],
+)
+def test_text_answer_with_a_leading_article(answer, reason):
+    assert _grade("math", {"answer": "\\text{ellipse}"}, answer).reason == reason
