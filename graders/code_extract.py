@@ -181,6 +181,56 @@ def _has_code(code: str) -> bool:
     )
 
 
+def _provided_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {name.id for target in targets for name in ast.walk(target) if isinstance(name, ast.Name)}
+    return set()
+
+
+def _loaded_names(tree: ast.AST) -> set[str]:
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def with_helpers_from(code: str, others: list[str]) -> str:
+    """The chosen block preceded by the helpers it uses from the reply's other blocks ("First, a helper:
+    ``def is_prime``..." then "the required function: ``def is_not_prime``"): the functions, classes, imports
+    and constants those blocks define at top level under a name the chosen block (or a helper taken) uses but
+    does not define. The model's own examples in those blocks are not taken (they define nothing used)."""
+    import builtins
+
+    tree = _parses(code)
+    if tree is None:
+        return code
+    known = set().union(*(_provided_names(node) for node in tree.body)) | set(dir(builtins))
+    missing = _loaded_names(tree) - known
+    candidates = []
+    for other in others:
+        other_tree = _parses(other)
+        candidates += [(other, node) for node in (other_tree.body if other_tree is not None else [])]
+    taken: list[tuple[str, ast.stmt]] = []
+    while missing:
+        found = [(src, node) for src, node in candidates if _provided_names(node) & missing and (src, node) not in taken]
+        if not found:
+            break
+        taken += found
+        provided = set().union(*(_provided_names(node) for _, node in found))
+        known |= provided
+        missing = (missing - provided) | (set().union(*(_loaded_names(node) for _, node in found)) - known)
+    if not taken:
+        return code
+    order = {id(node): n for n, (_, node) in enumerate(candidates)}
+    helpers = []
+    for src, node in sorted(taken, key=lambda pair: order[id(pair[1])]):
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        helpers.append("\n".join(src.split("\n")[first - 1 : node.end_lineno]))
+    return "\n\n\n".join([*helpers, code])
+
+
 def extract_program(response: str, entry_point: str | None = None) -> str | None:
     """The code to run for a reply (see the module docstring), or None when the reply has no code."""
     response = response.replace("\r\n", "\n")
@@ -199,6 +249,7 @@ def extract_program(response: str, entry_point: str | None = None) -> str | None
                 if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE)
             ]
         code = defining[-1] if defining else blocks[0]
+        code = with_helpers_from(code, [block for block in blocks if block is not code])
     else:
         whole = response.strip("\n")
         code = whole if _parses(whole) is not None else (longest_parsable_span(response) or whole)

@@ -31,9 +31,11 @@ _HYPOTHESIS = re.compile(
 )
 # Said of a name in the same clause: its role is left open ("Evelyn could be either", "Evelyn: unknown").
 _HEDGE_AFTER_NAME = (
-    r"[^.;\n]{0,40}?\b(?:(?:could|might|may)\s+(?:also\s+)?be\s+"
+    r"[^.;\n]{0,80}?\b(?:(?:could|might|may)\s+(?:also\s+)?be\s+"
     r"(?:either|both|an?\s+(?:knight|knave|liar|truth))|"
-    r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|not sure|ambiguous|"
+    r"possibly|perhaps|probably|maybe|unknown|undetermined|unclear|uncertain|ambiguous|"
+    r"not\s+(?:entirely\s+|fully\s+|completely\s+|totally\s+|100%\s+)?(?:sure|certain|confident)|"
+    r"can(?:not|'t)\s+be\s+(?:sure|certain)|"
     r"indeterminate|cannot be determined|can't be determined|not determined|"
     r"knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
 )
@@ -143,6 +145,14 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     follows a hypothesis marker in the sentence ("if Oliver were a knave, Zoey would be ...") states
     nothing."""
     plain = re.sub(r"[*_`]", "", sentence)
+    # a JSON/dict answer ({"Mia": "knave", ...}) is the model's own claim, not a quotation: unquote its pairs
+    one_name = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    plain = re.sub(
+        rf"[\"'“”](?P<name>{one_name})[\"'“”]\s*:\s*[\"'“”](?P<role>{_ROLE_WORD})[\"'“”]",
+        lambda pair: f" {pair.group('name')}: {pair.group('role')} ".ljust(len(pair.group(0))),
+        plain,
+        flags=re.IGNORECASE,
+    )
     plain = _QUOTED.sub(
         lambda quote: " " * len(quote.group(0)), plain
     )  # what an inhabitant said, not a claim

@@ -16,6 +16,7 @@ Comparison, by category and rule (as the official code, with its intent where it
   operation ``or``    the same ``or``-parts in any order
   logic rule 5        the same ``;``-parts in any order
   logic               equal ignoring whitespace, quotes and periods
+  option letters      (counterfactual, logic) the same letter in either case: [[c]] is option C
   puzzle 1            the same letters, ignoring case and everything else
   puzzle 2 / 4        one of the gold's alternatives (comma / space separated; official 4 accepts substrings)
   puzzle 3            the same words in any order
@@ -260,10 +261,15 @@ _PUZZLE_RULES = {
 }
 
 
+_OPTION_CATEGORIES = ("counterfactual", "logic")  # the categories whose questions list lettered options
+
+
 def korbench_equal(response: str, gold: KorBenchGold) -> bool:
     """Whether an extracted ``[[...]]`` answer is right under the rule of the gold's category/rule/idx."""
     got, want = inner(response), inner(gold.answer)
     idx = int(gold.idx) if gold.idx.isdigit() else -1
+    if gold.category in _OPTION_CATEGORIES and re.fullmatch(r"[A-Z]", want.strip()):
+        return _clean(got).rstrip(".").upper() == want.strip()  # an option letter: [[c]] names option C
     if gold.category == "operation":
         if idx in INEQUALITY_IDS:
             return _conditions(got) == _conditions(want)

@@ -41,6 +41,11 @@ class MathOptions(StrictModel):
         description="AIME-style: the answer must be an integer 0..999 and is compared as an integer",
     )
     integer_range: tuple[int, int] = Field(default=(0, 999), description="allowed range when integer_answer")
+    decimal_gold_asks_decimal: bool = Field(
+        default=False,
+        description="a gold written as a terminating decimal means the problem asks for a decimal, so a "
+        "fraction does not answer it (true of every such item in MATH-500 and LiveMathBench)",
+    )
 
 
 # A box the model questions right away ("\\boxed{288\\pi}? Wait...") is a guess, not an answer.
@@ -91,6 +96,18 @@ def _is_tentative(text: str, box_end: int) -> bool:
     return _TENTATIVE_AFTER_BOX.match(text, box_end) is not None
 
 
+_UNKNOWN_BEFORE_BOX = re.compile(r"(?P<var>[A-Za-z]\w*)\s*=\s*\$?\s*$")
+_JOINED_UNKNOWN = re.compile(r"[ \t$*]*(?:,|;|and|or)?[ \t$*]*(?P<var>[A-Za-z]\w*)\s*=\s*\$?\s*", re.IGNORECASE)
+
+
+def _same_unknown_listed(text: str, previous: tuple[int, int, str], box: tuple[int, int, str]) -> bool:
+    """Two boxes that give values of the same unknown, joined by a connective: "$n = \\boxed{1}$ and
+    $n = \\boxed{-2}$" lists two solutions. Boxes for different unknowns ("x = ..., y = ...") are not joined."""
+    before = _UNKNOWN_BEFORE_BOX.search(text, max(0, previous[0] - 40), previous[0])
+    between = _JOINED_UNKNOWN.fullmatch(text, previous[1], box[0])
+    return before is not None and between is not None and before.group("var") == between.group("var")
+
+
 def final_boxed(text: str) -> str | None:
     """The last box that is not a tentative guess, joined with the boxes listed right before it."""
     kept = [box for box in boxes(text) if not _is_tentative(text, box[1])]
@@ -98,7 +115,10 @@ def final_boxed(text: str) -> str | None:
         return None
     group = [kept[-1]]
     for previous in reversed(kept[:-1]):
-        if not _BOX_JOINER.fullmatch(text, previous[1], group[0][0]):
+        if not (
+            _BOX_JOINER.fullmatch(text, previous[1], group[0][0])
+            or _same_unknown_listed(text, previous, group[0])
+        ):
             break
         group.insert(0, previous)
     return ", ".join(strip_wrappers(content) for _, _, content in group)
@@ -290,8 +310,55 @@ def _normalise_text(answer: str) -> str:
     return re.sub(r"\s+", "", s).lower()
 
 
+_RELATION = re.compile(r"\\g(?:eq?|t)(?![A-Za-z])|\\l(?:eq?|t)(?![A-Za-z])|>=|<=|[<>≤≥]")
+_DESCENDING = {"\\ge": "\\le", "\\geq": "\\le", ">=": "\\le", "≥": "\\le", ">": "<", "\\gt": "<"}
+_ASCENDING = {"\\le": "\\le", "\\leq": "\\le", "<=": "\\le", "≤": "\\le", "<": "<", "\\lt": "<"}
+
+
+def _ascending_chain(answer: str) -> str | None:
+    """A chain of inequalities ("a > b > c", "x \\ge 2") written in ascending order ("c<b<a", "2\\lex"), so that
+    the two directions of the same chain compare equal as text; None when the relations are mixed or absent."""
+    relations = _RELATION.findall(answer)
+    terms = [_normalise_text(term) for term in _RELATION.split(answer)]
+    if not relations or any(not term for term in terms):
+        return None
+    if all(r in _ASCENDING for r in relations):
+        return "".join(t + _ASCENDING[r] for t, r in zip(terms, relations, strict=False)) + terms[-1]
+    if all(r in _DESCENDING for r in relations):
+        terms, relations = terms[::-1], relations[::-1]
+        return "".join(t + _DESCENDING[r] for t, r in zip(terms, relations, strict=False)) + terms[-1]
+    return None
+
+
+def _words(answer: str) -> list[str] | None:
+    """The words of a plain-text answer ("\\text{sufficient but not necessary}"); None if it has any math."""
+    s = re.sub(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}", r"\1", answer).strip().rstrip(".").lower()
+    s = re.sub(r"^(?:a|an|the)\s+", "", s)  # "a necessary and sufficient condition"
+    return s.split() if re.fullmatch(r"[a-z]+(?:[ \t]+[a-z]+)*", s) else None
+
+
+def _same_phrase_but_head_noun(gold: str, answer: str) -> bool:
+    """Text answers that differ only by a last word naming the kind of answer the blank asks for
+    ("sufficient but not necessary" for "sufficient but not necessary condition"). The shared words must be
+    in the same order and at least two, so "necessary but not sufficient" never matches its reverse."""
+    a, b = _words(gold), _words(answer)
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) != 1:
+        return False
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 2 and longer[:-1] == shorter
+
+
 def answers_equivalent(gold: str, answer: str) -> bool:
     if _normalise_text(gold) == _normalise_text(answer):
+        return True
+    chain = _ascending_chain(gold)
+    if chain is not None and chain == _ascending_chain(answer):
+        return True
+    if _same_phrase_but_head_noun(gold, answer):
         return True
     verdict = math_verify_equal(gold, answer)
     if verdict is not None:
@@ -340,6 +407,38 @@ def _evaluated_integer(answer: str) -> int | None:
     return None
 
 
+_DECIMAL = re.compile(r"[-+]?\d*\.\d+")
+_FRACTION = re.compile(r"\\[dt]?frac(?![A-Za-z])|\d\s*/\s*\d")
+
+
+def _decimal_asked_fraction_given(gold: str, answer: str) -> bool:
+    """With option decimal_gold_asks_decimal: a gold written as a terminating decimal comes from a problem that
+    asks for a decimal (every such item of MATH-500 and LiveMathBench says "as a decimal" or "accurate to 0.01"),
+    so a fraction with no decimal in it does not answer it ("Write 3/20 as a decimal": \\frac{3}{20} is wrong).
+    Checked when judging only, so votes for 0.15 and 3/20 still agree."""
+    if not _DECIMAL.fullmatch(gold.replace("$", "").strip()):
+        return False
+    return _FRACTION.search(answer) is not None and "." not in answer
+
+
+def _normal_form_equation_verdict(gold: str, answer: str) -> bool | None:
+    """A gold equation in a normal form "<several terms> = 0" (MATH's "Enter your answer in the form
+    Ax + By + Cz + D = 0, where A > 0"): the answer's lhs - rhs must equal the gold's, so rearranging
+    ("5x - 7y + 11z = -4") is right and multiplying through by -1 is not. None when the rule does not apply."""
+    import sympy
+
+    if not re.search(r"=\s*0\s*$", gold) or "=" not in answer:
+        return None
+    gold_eq = next((g for g in _mv_parse(gold) if isinstance(g, sympy.Eq)), None)
+    answer_eq = next((a for a in _mv_parse(answer) if isinstance(a, sympy.Eq)), None)
+    if gold_eq is None or answer_eq is None or gold_eq.rhs != 0 or not isinstance(gold_eq.lhs, sympy.Add):
+        return None
+    try:
+        return bool(sympy.simplify((gold_eq.lhs - gold_eq.rhs) - (answer_eq.lhs - answer_eq.rhs)) == 0)
+    except Exception:
+        return None
+
+
 _OPTION_LETTER = r"\s*(?:\\text(?:bf)?\{\s*)?\(?(?P<letter>[A-H])\)?\s*\}?"
 
 
@@ -357,10 +456,23 @@ class MathGrader(Grader):
     Options = MathOptions
 
     def extract(self, response: str, options: MathOptions, gold: object) -> str | None:
-        return extract_math_answer(response)
+        return self._integer_after_box(response, extract_math_answer(response), options)
 
     def extract_final(self, response: str, options: MathOptions, gold: object) -> str | None:
-        return extract_math_answer(response, cut_off=True)
+        return self._integer_after_box(response, extract_math_answer(response, cut_off=True), options)
+
+    @staticmethod
+    def _integer_after_box(response: str, answer: str | None, options: MathOptions) -> str | None:
+        """AIME asks for an integer built from intermediate results ("m + n"); a reply that boxes the
+        intermediate ("\\boxed{\\frac{7}{30}}") and then closes with "so m + n = 37." answers 37: for an
+        integer task, a non-integer box gives way to a closing "= value" after it."""
+        if not options.integer_answer or answer is None or as_integer(answer) is not None:
+            return answer
+        found = boxes(response)
+        if not found:
+            return answer
+        after = response[found[-1][1] :]
+        return final_value_line(after) or answer
 
     def judge(self, extracted: str, gold: MathGold, options: MathOptions, request: GradeRequest) -> Judgement:
         if options.integer_answer:
@@ -377,6 +489,11 @@ class MathGrader(Grader):
         letter = _option_letter(gold.answer, whole=True)
         if letter is not None:  # "\\text{(C)}": the option letter decides ("(C) Parabola" names option C)
             return Judgement(correct=_option_letter(extracted, whole=False) == letter)
+        if options.decimal_gold_asks_decimal and _decimal_asked_fraction_given(gold.answer, extracted):
+            return Judgement(correct=False, detail="the gold is a decimal (the problem asks for one); a fraction was given")
+        normal_form = _normal_form_equation_verdict(gold.answer, extracted)
+        if normal_form is not None:
+            return Judgement(correct=normal_form, detail="equation compared in the gold's '... = 0' form")
         return Judgement(correct=answers_equivalent(gold.answer, extracted))
 
     def same_answer(self, a: str, b: str, options: MathOptions) -> bool:
