@@ -1,7 +1,7 @@
 """Agreement of the graders with the labelled corpus (tests/graders/corpus/*.yaml), and of reference graders
 that run offline on the same responses.
 
-    PYTHONPATH=$PWD python bench/grader_agreement.py [--korbench-checkout DIR] [--differences] [--corpus DIR]
+    PYTHONPATH=$PWD python bench/grader_agreement.py [--korbench-checkout DIR] [--differences] [--corpus DIR ...]
 
 One table: per task, then overall, for our graders and for each reference: cases, agreement with the labels,
 false positives (labelled not right, graded right) and false negatives (labelled right, graded not right).
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graders import GradeRequest, GradeResult, grade  # noqa: E402
-from tests.graders.corpus import CORPUS_DIR, CorpusCase, load_corpus  # noqa: E402
+from tests.graders.corpus import BLIND_CORPUS_DIR, CORPUS_DIR, CorpusCase, load_corpus  # noqa: E402
 
 Verdict = Callable[[CorpusCase], bool]  # True when the reference grades the response right
 
@@ -189,10 +189,21 @@ def main() -> None:
     parser.add_argument(
         "--differences", action="store_true", help="also list where ours disagrees with a label"
     )
-    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR, help="folder of corpus YAML files")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        nargs="+",
+        default=[CORPUS_DIR, BLIND_CORPUS_DIR],
+        help="folders of corpus YAML files (default: the corpus and the blind corpus, pooled per task)",
+    )
     args = parser.parse_args()
 
-    corpus = load_corpus(args.corpus)
+    corpus: dict[str, list[CorpusCase]] = {}
+    for folder in args.corpus:
+        for task, cases in load_corpus(folder).items():
+            tag = "" if folder == args.corpus[0] else f"{folder.name}/"  # ids are unique per folder only
+            corpus.setdefault(task, []).extend(c.model_copy(update={"id": tag + c.id}) for c in cases)
+    corpus = dict(sorted(corpus.items()))
     refs = references(args.korbench_checkout)
     print(f"{'task':<20} {'grader':<22} {'cases':>5} {'agree%':>8} {'FP':>5} {'FN':>5}")
     overall = Tally()
