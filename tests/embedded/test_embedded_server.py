@@ -283,3 +283,16 @@ async def test_sync_helper_works_inside_a_running_event_loop() -> None:
         return 42
 
     assert embedded.run_coroutine_blocking(answer()) == 42
+
+
+def test_decode_threads_default_to_every_cpu_and_follow_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.serving.llama_server import THREADS_ENV, default_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert default_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert default_threads() == 1
+    for bad in ("two", "0"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(SystemExit, match=THREADS_ENV):
+            default_threads()
