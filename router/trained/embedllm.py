@@ -10,28 +10,16 @@ Embedding size, learning rate and the number of steps are chosen on a calibratio
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from router.trained.fitting import FittedRouter, TestSet, fit_with_validation
-from router.trained.training import balanced_weights, filled_scores, require_torch, train_steps
+from router.trained.training import TrainingConfig, filled_scores, require_torch, train_configured
 
 NAME = "EmbedLLM (ours)"
 
 
-class EmbedLLMConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EmbedLLMConfig(TrainingConfig):
     dims: list[int] = Field(default=[64, 128], min_length=1, description="embedding size grid, by validation")
-    learning_rates: list[float] = Field(default=[1e-3], min_length=1, description="grid, by validation")
-    steps: int = Field(default=2000, ge=1)
-    batch_size: int = Field(default=64, ge=1)
-    eval_every: int = Field(default=100, ge=1)
-    patience: int | None = Field(
-        default=8, ge=1, description="evaluations without improvement before stopping"
-    )
-    weight_decay: float = Field(default=1e-5, ge=0)
-    validation_fraction: float = Field(default=0.2, gt=0, lt=1)
-    threads: int = Field(default=1, ge=1)
 
 
 def _module(in_dim: int, n_models: int, dim: int):
@@ -77,20 +65,7 @@ def fit_embedllm(
             picked = rows[batch]
             return torch.nn.functional.binary_cross_entropy_with_logits(module(x[picked]), y[picked])
 
-        return train_steps(
-            module,
-            loss_of_batch,
-            len(rows),
-            steps=params.get("steps", config.steps),
-            batch_size=config.batch_size,
-            lr=params["lr"],
-            weight_decay=config.weight_decay,
-            seed=train_seed,
-            eval_every=config.eval_every,
-            evaluate=evaluate,
-            weights=balanced_weights(groups[rows]),
-            patience=config.patience,
-        )
+        return train_configured(module, loss_of_batch, rows, groups, config, params, train_seed, evaluate)
 
     return fit_with_validation(
         NAME if peak_test is None else f"{NAME}, peak test step",

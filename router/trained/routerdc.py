@@ -20,36 +20,26 @@ the best checkpoint on the training files; their reported figures are the best t
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from router.trained.fitting import FittedRouter, TestSet, fit_with_validation
-from router.trained.training import balanced_weights, filled_scores, require_torch, train_steps
+from router.trained.training import TrainingConfig, filled_scores, require_torch, train_configured
 
 NAME = "RouterDC (ours)"
 EMBEDDING_INIT_STD = 0.78  # the authors' initialisation of the model embeddings
 
 
-class RouterDCConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RouterDCConfig(TrainingConfig):
     hidden: int = Field(default=256, ge=1, description="width of the trainable head")
     dim: int = Field(default=128, ge=1, description="dimension of query and model embeddings")
     top_k: int = Field(default=3, ge=1, description="positive models per query (sample-LLM loss)")
     last_k: int = Field(default=3, ge=1, description="negative models per query (sample-LLM loss)")
     temperatures: list[float] = Field(default=[1.0], min_length=1, description="grid, by validation")
-    learning_rates: list[float] = Field(default=[1e-3], min_length=1, description="grid, by validation")
     sample_loss_weight: float = Field(default=1.0, ge=0, description="weight of the sample-sample loss")
     clusters: int = Field(default=5, ge=2, description="k-means clusters for the sample-sample loss")
     negatives: int = Field(default=3, ge=1, description="H: other-cluster queries per query")
-    steps: int = Field(default=2000, ge=1)
-    batch_size: int = Field(default=64, ge=2)
-    eval_every: int = Field(default=100, ge=1)
-    patience: int | None = Field(
-        default=8, ge=1, description="evaluations without improvement before stopping"
-    )
+    batch_size: int = Field(default=64, ge=2)  # the sample-sample loss needs two queries per batch
     weight_decay: float = Field(default=0.01, ge=0)
-    validation_fraction: float = Field(default=0.2, gt=0, lt=1)
-    threads: int = Field(default=1, ge=1)
 
 
 def _module(in_dim: int, n_models: int, config: RouterDCConfig):
@@ -164,20 +154,7 @@ def fit_routerdc(
                 )
             return loss
 
-        return train_steps(
-            module,
-            loss_of_batch,
-            len(rows),
-            steps=params.get("steps", config.steps),
-            batch_size=config.batch_size,
-            lr=params["lr"],
-            weight_decay=config.weight_decay,
-            seed=train_seed,
-            eval_every=config.eval_every,
-            evaluate=evaluate,
-            weights=balanced_weights(groups[rows]),
-            patience=config.patience,
-        )
+        return train_configured(module, loss_of_batch, rows, groups, config, params, train_seed, evaluate)
 
     return fit_with_validation(
         NAME if peak_test is None else f"{NAME}, peak test step",

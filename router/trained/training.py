@@ -12,8 +12,26 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 TORCH_THREADS = 1
+
+
+class TrainingConfig(BaseModel):
+    """The optimisation settings RouterDC and EmbedLLM share (each sets its own defaults and grids)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learning_rates: list[float] = Field(default=[1e-3], min_length=1, description="grid, by validation")
+    steps: int = Field(default=2000, ge=1)
+    batch_size: int = Field(default=64, ge=1)
+    eval_every: int = Field(default=100, ge=1)
+    patience: int | None = Field(
+        default=8, ge=1, description="evaluations without improvement before stopping"
+    )
+    weight_decay: float = Field(default=1e-5, ge=0)
+    validation_fraction: float = Field(default=0.2, gt=0, lt=1)
+    threads: int = Field(default=1, ge=1)
 
 
 def require_torch():
@@ -128,6 +146,34 @@ def train_steps(
     if evaluate is None:
         checkpoints.append(Checkpoint(steps, float("nan"), module.state_dict()))
     return checkpoints
+
+
+def train_configured(
+    module,
+    loss_of_batch: Callable[[np.ndarray, object], object],
+    rows: np.ndarray,
+    groups: np.ndarray,
+    config: TrainingConfig,
+    params: dict,
+    seed: int,
+    evaluate: Evaluator | None,
+) -> list[Checkpoint]:
+    """:func:`train_steps` on ``rows`` with a config's settings, the grid point's ``lr`` (and ``steps`` when
+    the grid fixes it) and batches balanced across the rows' task groups."""
+    return train_steps(
+        module,
+        loss_of_batch,
+        len(rows),
+        steps=params.get("steps", config.steps),
+        batch_size=config.batch_size,
+        lr=params["lr"],
+        weight_decay=config.weight_decay,
+        seed=seed,
+        eval_every=config.eval_every,
+        evaluate=evaluate,
+        weights=balanced_weights(groups[rows]),
+        patience=config.patience,
+    )
 
 
 def _best_index(checkpoints: Sequence[Checkpoint]) -> int:
