@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 
 from graders.base import GradeRequest
 from graders.choice import Forms, normalise_text, read_response
+from graders.emotion_words import EMOTION_WORDS
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
@@ -29,6 +30,10 @@ class LabelGold(StrictModel):
 
 class LabelOptions(StrictModel):
     labels: list[str] = Field(min_length=2, description="the label set, in the order shown to the model")
+    families: dict[str, str] = Field(
+        default_factory=dict,
+        description="label -> a word family of graders.emotion_words whose words also name that label",
+    )
     synonyms: dict[str, list[str]] = Field(
         default_factory=dict, description="extra surface forms per label; only when the task defines them"
     )
@@ -40,9 +45,13 @@ class LabelOptions(StrictModel):
     @model_validator(mode="after")
     def _synonyms_name_labels(self) -> LabelOptions:
         known = {_norm(label) for label in self.labels}
-        unknown = [key for key in self.synonyms if _norm(key) not in known]
-        if unknown:
-            raise ValueError(f"synonyms for labels not in the label set: {unknown}")
+        for field, keys in (("synonyms", self.synonyms), ("families", self.families)):
+            unknown = [key for key in keys if _norm(key) not in known]
+            if unknown:
+                raise ValueError(f"{field} for labels not in the label set: {unknown}")
+        missing = sorted(set(self.families.values()) - set(EMOTION_WORDS))
+        if missing:
+            raise ValueError(f"unknown word families {missing}; known: {sorted(EMOTION_WORDS)}")
         if len(self.labels) > 26:
             raise ValueError("at most 26 labels")
         owner: dict[str, str] = {}
@@ -64,14 +73,12 @@ def _norm(text: str) -> str:
 def _forms(options: LabelOptions) -> Forms:
     """Per label (in order): its normalised surface forms, the label first."""
     synonyms = {_norm(key): values for key, values in options.synonyms.items()}
-    return [
-        list(
-            dict.fromkeys(
-                f for f in [normalise_text(label), *map(normalise_text, synonyms.get(_norm(label), []))] if f
-            )
-        )
-        for label in options.labels
-    ]
+    families = {_norm(key): EMOTION_WORDS[family] for key, family in options.families.items()}
+    forms: Forms = []
+    for label in options.labels:
+        extra = [*synonyms.get(_norm(label), []), *families.get(_norm(label), ())]
+        forms.append(list(dict.fromkeys(f for f in map(normalise_text, [label, *extra]) if f)))
+    return forms
 
 
 def _letters(options: LabelOptions) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from graders.registry import GraderConfigError
 from tests.graders.helpers import run
 
 TASKS = Path(__file__).resolve().parents[2] / "tasks"
@@ -64,9 +65,35 @@ def test_cut_off_label_response_needs_a_final_statement() -> None:
     assert meld("Answer: E\n\nBecause she", "sadness", "length") == "right"
 
 
-def test_synonyms_are_visible_in_the_task_files() -> None:
+def test_every_label_has_a_word_family_in_the_task_files() -> None:
     for task in ("emorynlp", "meld", "dailydialog"):
-        assert task_options(task)["synonyms"], f"{task}.yaml maps no synonyms"
+        options = task_options(task)
+        assert set(options["families"]) == set(options["labels"]), f"{task}.yaml leaves a label without words"
+
+
+@pytest.mark.parametrize(
+    ("task", "response", "gold"),
+    [
+        ("meld", "The tone is one of frustration.\n\nAnswer: frustration", "anger"),
+        ("meld", "Emotion: annoyance", "anger"),
+        ("emorynlp", "The speaker expresses fury.\nAnswer: fury", "Mad"),
+        ("emorynlp", "Emotion: contentment", "Peaceful"),
+        ("dailydialog", "Label: amazement", "surprise"),
+        ("dailydialog", "The emotion is delight.", "happiness"),
+        ("meld", "Emotion: panic", "fear"),
+    ],
+)
+def test_noun_forms_of_an_emotion_name_its_label(task: str, response: str, gold: str) -> None:
+    assert run("label", response, gold, **task_options(task)).reason == "right"
+
+
+def test_a_word_naming_two_emotions_is_no_answer() -> None:
+    assert meld("Emotion: upset", "anger") == "no_answer"
+
+
+def test_an_unknown_word_family_is_a_config_error() -> None:
+    with pytest.raises(GraderConfigError, match="unknown word families"):
+        run("label", "Sad", "Sad", labels=["Sad", "Mad"], families={"Sad": "sorrowfulness"})
 
 
 @pytest.mark.parametrize("task", ["emorynlp", "meld", "dailydialog"])
