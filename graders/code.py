@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from graders.base import GradeRequest
-from graders.code_extract import extract_program
+from graders.code_extract import complete_prefix, extract_program, parses, strip_top_level_runs
 from graders.code_io import IO_TESTS, io_namespace
 from graders.registry import Grader, Judgement, StrictModel, register
 from graders.sandbox import SandboxLimits, judge_program
@@ -144,6 +144,20 @@ class CodeGrader(Grader):
 
     def extract(self, response: str, options: CodeOptions, gold: CodeGold) -> str | None:
         return extract_code(response, gold.entry_point)
+
+    def extract_final(self, response: str, options: CodeOptions, gold: CodeGold) -> str | None:
+        """A cut-off reply: its program if that parses; else the complete definitions before the cut when
+        the cut fell in a later top-level statement; else None (graded "truncated", not a SyntaxError)."""
+        code = self.extract(response, options, gold)
+        if code is None:
+            return None
+        prompt = options.prompt_prefix or gold.prompt_prefix
+        if parses(build_program(code, gold.entry_point, prompt)):
+            return code
+        kept = complete_prefix(code)
+        if kept is None or (gold.entry_point and not _defines(kept, gold.entry_point)):
+            return None
+        return strip_top_level_runs(kept)
 
     def judge(self, extracted: str, gold: CodeGold, options: CodeOptions, request: GradeRequest) -> Judgement:
         prompt = options.prompt_prefix or gold.prompt_prefix

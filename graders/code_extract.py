@@ -60,6 +60,10 @@ def _parses(code: str) -> ast.Module | None:
         return None
 
 
+def parses(code: str) -> bool:
+    return _parses(code) is not None
+
+
 def longest_parsable_span(text: str) -> str | None:
     """The longest run of lines that parses as Python and starts like code (def/class/import/decorator)."""
     lines = text.split("\n")
@@ -151,6 +155,21 @@ def strip_top_level_runs(code: str) -> str:
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
         parts.append("\n".join(lines[first - 1 : node.end_lineno]))
     return "\n".join(parts)
+
+
+def complete_prefix(code: str) -> str | None:
+    """For code cut off by the length limit that does not parse: the code up to the statement the cut fell
+    in, when that statement is a top-level one after complete definitions (the model was writing its own
+    example call, ``print(f(``); None when the cut fell in a definition or an indented block (the program
+    is unfinished) or nothing before it parses."""
+    lines = code.split("\n")
+    for end in range(len(lines) - 1, 0, -1):
+        if _parses("\n".join(lines[:end])) is None:
+            continue
+        rest = next((line for line in lines[end:] if line.strip()), "")
+        unfinished_definition = rest[:1] in (" ", "\t") or re.match(r"(?:async\s+def|def|class)\b|@", rest)
+        return None if unfinished_definition else "\n".join(lines[:end]).rstrip()
+    return None
 
 
 def _has_code(code: str) -> bool:

@@ -73,7 +73,28 @@ def test_empty_and_cut_off_responses() -> None:
     assert grade_code("").reason == "no_answer"
     assert run("code", "   ", GOLD, finish_reason="length").reason == "truncated"
     cut = run("code", "```python\ndef add(xs, k):\n    return [x +", GOLD, finish_reason="length")
-    assert cut.reason == "wrong" and "cut off" in cut.detail
+    assert cut.reason == "truncated" and cut.score == 0.0  # an unfinished function is no answer, not a bug
+
+
+def test_cut_off_in_the_models_own_example_grades_the_finished_function() -> None:
+    reply = "```python\ndef add(xs, k):\n    return [x + k for x in xs]\n\n\nprint(add([1, 2],"
+    assert run("code", reply, GOLD, finish_reason="length").reason == "right"
+    wrong = "```python\ndef add(xs, k):\n    return xs\n\nassert add([1], 1) == ["
+    assert run("code", wrong, GOLD, finish_reason="length").reason == "wrong"
+
+
+def test_cut_off_inside_a_later_definition_or_body_completion_is_truncated() -> None:
+    helper_cut = "```python\ndef add(xs, k):\n    return [x + k for x in xs]\n\ndef other(y):\n    return (y +"
+    assert run("code", helper_cut, GOLD, finish_reason="length").reason == "truncated"
+    body_cut = "    return [x + k for x in"
+    assert grade_code(body_cut, finish_reason="length").reason == "truncated"
+    before_def = "```python\nimport math\nvalues = [1,"
+    assert run("code", before_def, GOLD, finish_reason="length").reason == "truncated"
+
+
+def test_a_finished_reply_with_broken_code_is_still_wrong() -> None:
+    broken = run("code", "```python\ndef add(xs, k):\n    return [x +\n```", GOLD)
+    assert broken.reason == "wrong" and "SyntaxError" in broken.detail
 
 
 def test_code_is_not_votable() -> None:
