@@ -4,7 +4,7 @@ Goals: fit < 5 s, route < 1 ms per query (embedding excluded; embedding is the e
 Peers measured in the same run: KMeans with the Lloyd algorithm for the fit, and a bare numpy
 nearest-centroid lookup (the floor any router must pay) for routing.
 
-    python bench/router.py [--n 12000] [--dim 384] [--k 64] [--models 10] [--queries 2000]
+    python bench/router_speed.py [--n 12000] [--dim 384] [--k 64] [--models 10] [--queries 2000]
 """
 
 from __future__ import annotations

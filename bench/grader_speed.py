@@ -1,6 +1,6 @@
 """Grader throughput: math-verify grading and the code sandbox, each next to a peer run here.
 
-    HARNESS_DATA_DIR=../shared/datasets python bench/graders.py [--copies 10] [--workers 2] [--rounds 2]
+    HARNESS_DATA_DIR=../shared/datasets python bench/grader_speed.py [--copies 10] [--workers 2] [--rounds 2]
 
 math:  MATH500 gold answers rewritten into an equivalent but different form (an integer n as "n.0",
        \\frac as \\dfrac and back, a radical or pi expression e as "1 \\cdot (e)"; golds with no such
