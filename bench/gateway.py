@@ -64,16 +64,31 @@ def _spawn(*argv: str, env: dict) -> tuple[subprocess.Popen, str]:
     return process, json.loads(line)["base_url"]
 
 
-def embed_alone_ms(embedder_spec: str, count: int = 50) -> float:
-    """p50 of embedding one new query with the same embedder in this process (1 torch thread, as the
-    gateway runs it): the part of the "new queries" overhead that is the embedder's own cost."""
+def embed_alone_ms(embedder_spec: str, count: int = 50) -> dict[str, float]:
+    """p50 of embedding one new query with the gateway's embedder in this process, 1 thread as the
+    gateway runs it: the part of the "new queries" overhead that is the forward pass. For minilm,
+    each backend of router/minilm_runtime.py (the gateway uses $HARNESS_MINILM_BACKEND, default auto)."""
     from router.embedders import make_embedder
 
-    if embedder_spec == "minilm" or embedder_spec.startswith("st:"):
-        import torch
+    if embedder_spec != "minilm":
+        return {embedder_spec.split("@")[0]: _embed_p50(make_embedder(embedder_spec, cache=False), count)}
+    import torch
 
-        torch.set_num_threads(1)
-    embedder = make_embedder(embedder_spec, cache=False)
+    from router import minilm_runtime
+
+    torch.set_num_threads(1)
+    minilm_runtime.set_threads(1)
+    out = {}
+    for backend in ("sentence-transformers", "torch", "onnx"):
+        os.environ[minilm_runtime.BACKEND_ENV] = backend
+        try:
+            out[backend] = _embed_p50(make_embedder("minilm", cache=False), count)
+        except minilm_runtime.RuntimeUnavailable as exc:
+            print(f"minilm on {backend}: {exc}", file=sys.stderr)
+    return out
+
+
+def _embed_p50(embedder, count: int) -> float:
     embedder.embed(["warm-up"])
     times = []
     for i in range(count):
@@ -134,21 +149,24 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def latency(
-    session, gateway: str, members: dict[str, str], texts: list[str], samples: int, pids
+    session, gateway: str, members: dict[str, str], texts: list[str], samples: int, pids, relay: str
 ) -> dict:
-    gw, direct, diff, internal = [], [], [], []
+    gw, direct, diff, internal, hop = [], [], [], [], []
     cpu_before = cpu_seconds(pids["gateway"])
     for text in texts:
         g, payload = await post(session, gateway + "/chat/completions", body(text))
         chosen = payload["avengers"]["models_asked"][0]
         d, _ = await post(session, members[chosen] + "/chat/completions", body(text, samples, chosen))
+        r, _ = await post(session, relay + "/chat/completions", body(text, samples, chosen))
         gw.append(g)
         direct.append(d)
         diff.append(g - d)
+        hop.append(r - d)
         internal.append(payload["avengers"]["gateway_overhead_s"])
     ms = 1000.0
-    gateway_cpu = cpu_seconds(pids["gateway"]) - cpu_before
+    gateway_cpu = cpu_seconds(pids["gateway"]) - cpu_before  # includes work after the answer (logs, caches)
     return {
+        "relay_overhead_p50_ms": ms * statistics.median(hop),
         "gateway_cpu_ms_per_request": ms * gateway_cpu / len(texts),
         "gateway_p50_ms": ms * pct(gw, 50),
         "gateway_p99_ms": ms * pct(gw, 99),
@@ -173,7 +191,7 @@ async def throughput(session, url: str, bodies: list[dict], concurrency: int) ->
     return len(bodies) / (time.perf_counter() - started)
 
 
-async def measure(args, gateway: str, members: dict[str, str], pids: dict[str, int]) -> dict:
+async def measure(args, gateway: str, members: dict[str, str], pids: dict[str, int], relay: str) -> dict:
     connector = aiohttp.TCPConnector(limit=0)
     results: dict = {}
     async with aiohttp.ClientSession(
@@ -184,8 +202,10 @@ async def measure(args, gateway: str, members: dict[str, str], pids: dict[str, i
             await post(session, gateway + "/chat/completions", body(text))
         repeated = [warm[i % len(warm)] for i in range(args.latency_requests)]
         fresh = [query(i % len(TOPICS), 10_000 + i) for i in range(args.latency_requests)]
-        results["latency_repeated"] = await latency(session, gateway, members, repeated, args.samples, pids)
-        results["latency_new"] = await latency(session, gateway, members, fresh, args.samples, pids)
+        results["latency_repeated"] = await latency(
+            session, gateway, members, repeated, args.samples, pids, relay
+        )
+        results["latency_new"] = await latency(session, gateway, members, fresh, args.samples, pids, relay)
         member_pid = pids[MODELS[0]]
         before = cpu_seconds(member_pid)
         for text in repeated:
@@ -211,20 +231,33 @@ def report(results: dict, args) -> None:
         f"## Gateway overhead (embedder {args.embedder}, samples {args.samples}, instant loopback members)\n"
     )
     print(
-        "| queries | gateway p50 | gateway p99 | direct p50 | direct p99 | overhead p50 | overhead p99 | paired p50 | reported p50 |"
+        "| queries | gateway p50 | gateway p99 | direct p50 | direct p99 | overhead p50 | overhead p99 | paired p50 "
+        "| reported p50 | gateway CPU/req | bare relay overhead p50 |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, label in (("latency_new", "new (embedded)"), ("latency_repeated", "repeated (cached)")):
         r = results[name]
         print(
             f"| {label} | {r['gateway_p50_ms']:.2f} | {r['gateway_p99_ms']:.2f} | {r['direct_p50_ms']:.2f} | "
             f"{r['direct_p99_ms']:.2f} | {r['overhead_p50_ms']:.2f} | {r['overhead_p99_ms']:.2f} | "
-            f"{r['paired_overhead_p50_ms']:.2f} | {r['gateway_reported_overhead_p50_ms']:.2f} |"
+            f"{r['paired_overhead_p50_ms']:.2f} | {r['gateway_reported_overhead_p50_ms']:.2f} | "
+            f"{r['gateway_cpu_ms_per_request']:.2f} | {r['relay_overhead_p50_ms']:.2f} |"
         )
     print(
         "\n(ms; overhead = gateway - direct; paired = median of per-request differences; reported = the gateway's"
     )
-    print("own `gateway_overhead_s`, its wall time minus time waiting on members)\n")
+    print(
+        "own `gateway_overhead_s`, its wall time minus time waiting on members; gateway CPU = its user+system"
+    )
+    print(
+        "time over the run / requests; bare relay = the same extra HTTP hop with no routing (paired p50))\n"
+    )
+    embed = results["embed_alone_p50_ms"]
+    print(
+        "embedding one new query alone, p50 over 50 (1 thread): "
+        + ", ".join(f"{backend} {value:.2f} ms" for backend, value in embed.items())
+        + "\n"
+    )
     print(
         f"| concurrency | direct to one member | gateway, repeated queries | gateway, new queries |  ({args.requests} requests each)"
     )
@@ -291,7 +324,11 @@ def main() -> int:
             )  # fmt: skip
             processes.append(gateway)
             pids["gateway"] = gateway.pid
-            results = asyncio.run(measure(args, gateway_url, members, pids))
+            relay, relay_url = _spawn(
+                str(ROOT / "bench" / "gateway.py"), "--serve-relay", json.dumps(members), env=env
+            )
+            processes.append(relay)
+            results = asyncio.run(measure(args, gateway_url, members, pids, relay_url))
             results["embed_alone_p50_ms"] = embed_alone_ms(spec)
         finally:
             for process in processes:
@@ -302,6 +339,42 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def serve_relay(member_urls: dict[str, str]) -> None:
+    """The cheapest gateway: parse the request, forward it to the member its "model" names, parse and
+    return the answer, on the same stack (aiohttp server and client, uvloop). Its overhead is the
+    extra HTTP hop alone, the floor under the gateway's."""
+    from aiohttp import web
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def run() -> None:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+        async def relay(request: web.Request) -> web.Response:
+            payload = await request.json()
+            async with session.post(
+                member_urls[payload["model"]] + "/chat/completions", json=payload
+            ) as answer:
+                return web.json_response(await answer.json(), status=answer.status)
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", relay)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        print(json.dumps({"base_url": f"http://127.0.0.1:{port}/v1"}), flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
 
 
 def serve_bow_embeddings() -> None:
@@ -318,5 +391,7 @@ def serve_bow_embeddings() -> None:
 if __name__ == "__main__":
     if "--serve-bow-embeddings" in sys.argv:
         serve_bow_embeddings()
+    elif "--serve-relay" in sys.argv:
+        serve_relay(json.loads(sys.argv[sys.argv.index("--serve-relay") + 1]))
     else:
         sys.exit(main())

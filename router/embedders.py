@@ -70,6 +70,8 @@ class EmbeddingCache:
         if self._conn is None and (create or self.path.is_file()):
             conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
+            # No fsync per write (4 ms each here): a cache may lose its last rows on power loss, never its consistency.
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('embedder_id', ?)", (self._embedder_id,))

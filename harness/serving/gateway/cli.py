@@ -78,7 +78,13 @@ def build_gateway(args: argparse.Namespace):
     )
     embedder = make_embedder(args.embedder) if args.embedder else None
     spec = args.embedder or router.config.embedder
-    if spec == "minilm" or spec.startswith("st:"):
+    if spec.startswith("minilm"):
+        from router.minilm_runtime import set_threads
+
+        set_threads(
+            args.embed_threads
+        )  # ONNX Runtime or torch, whichever runs it; torch is not imported for ONNX
+    elif spec.startswith("st:"):
         import torch
 
         torch.set_num_threads(args.embed_threads)
