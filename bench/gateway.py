@@ -153,6 +153,7 @@ async def latency(
 ) -> dict:
     gw, direct, diff, internal, hop = [], [], [], [], []
     cpu_before = cpu_seconds(pids["gateway"])
+    relay_cpu_before = cpu_seconds(pids["relay"])
     for text in texts:
         g, payload = await post(session, gateway + "/chat/completions", body(text))
         chosen = payload["avengers"]["models_asked"][0]
@@ -165,7 +166,9 @@ async def latency(
         internal.append(payload["avengers"]["gateway_overhead_s"])
     ms = 1000.0
     gateway_cpu = cpu_seconds(pids["gateway"]) - cpu_before  # includes work after the answer (logs, caches)
+    relay_cpu = cpu_seconds(pids["relay"]) - relay_cpu_before
     return {
+        "relay_cpu_ms_per_request": ms * relay_cpu / len(texts),
         "relay_overhead_p50_ms": ms * statistics.median(hop),
         "gateway_cpu_ms_per_request": ms * gateway_cpu / len(texts),
         "gateway_p50_ms": ms * pct(gw, 50),
@@ -232,16 +235,17 @@ def report(results: dict, args) -> None:
     )
     print(
         "| queries | gateway p50 | gateway p99 | direct p50 | direct p99 | overhead p50 | overhead p99 | paired p50 "
-        "| reported p50 | gateway CPU/req | bare relay overhead p50 |"
+        "| reported p50 | gateway CPU/req | bare relay overhead p50 | relay CPU/req |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, label in (("latency_new", "new (embedded)"), ("latency_repeated", "repeated (cached)")):
         r = results[name]
         print(
             f"| {label} | {r['gateway_p50_ms']:.2f} | {r['gateway_p99_ms']:.2f} | {r['direct_p50_ms']:.2f} | "
             f"{r['direct_p99_ms']:.2f} | {r['overhead_p50_ms']:.2f} | {r['overhead_p99_ms']:.2f} | "
             f"{r['paired_overhead_p50_ms']:.2f} | {r['gateway_reported_overhead_p50_ms']:.2f} | "
-            f"{r['gateway_cpu_ms_per_request']:.2f} | {r['relay_overhead_p50_ms']:.2f} |"
+            f"{r['gateway_cpu_ms_per_request']:.2f} | {r['relay_overhead_p50_ms']:.2f} | "
+            f"{r['relay_cpu_ms_per_request']:.2f} |"
         )
     print(
         "\n(ms; overhead = gateway - direct; paired = median of per-request differences; reported = the gateway's"
@@ -267,6 +271,7 @@ def report(results: dict, args) -> None:
         print(
             f"| {c} | {r['direct']:.0f} req/s | {r['gateway_repeated']:.0f} req/s | {r['gateway_new']:.0f} req/s |"
         )
+    print(f"\nload average during the run (1, 5, 15 min): {results['load_average']}")
     new, rep = results["latency_new"]["overhead_p50_ms"], results["latency_repeated"]["overhead_p50_ms"]
     print(
         f"\ngoal p50 overhead < {GOAL_WITH_EMBEDDING_MS} ms with embedding: {new:.2f} ms "
@@ -328,8 +333,12 @@ def main() -> int:
                 str(ROOT / "bench" / "gateway.py"), "--serve-relay", json.dumps(members), env=env
             )
             processes.append(relay)
+            pids["relay"] = relay.pid
+            load_at_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
             results = asyncio.run(measure(args, gateway_url, members, pids, relay_url))
             results["embed_alone_p50_ms"] = embed_alone_ms(spec)
+            load_at_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            results["load_average"] = f"{load_at_start} at the start, {load_at_end} at the end"
         finally:
             for process in processes:
                 process.terminate()
