@@ -98,6 +98,48 @@ def _embed_p50(embedder, count: int) -> float:
     return 1000.0 * statistics.median(times)
 
 
+def logic_alone_us(artifact: Path, samples: int, count: int = 2000) -> float:
+    """p50 of the gateway's own work per repeated query without HTTP: parse the body, recognise the
+    prompt, route (cached), vote over `samples` instant in-process answers, build and serialise the
+    response. The gap between this and the overhead measured over HTTP is the extra hop."""
+    from harness.config import parse_model_shorthand
+    from harness.serving.gateway.members import Draw, Generation
+    from harness.serving.gateway.responses import completion_payload
+    from harness.serving.gateway.schema import ChatRequest, parse_request
+    from harness.serving.gateway.server import Gateway, GatewaySettings
+    from harness.taskset import discover_tasks
+
+    class InstantMember:
+        def __init__(self, name: str):
+            self.name = name
+
+        async def draw(self, messages, params, k, seed) -> Draw:
+            draw = Draw(self.name, [Generation("So the answer is \\boxed{42}.", "stop")] * k, calls=1)
+            draw.prompt_tokens, draw.completion_tokens = 20, 8 * k
+            return draw
+
+    specs = [parse_model_shorthand(f"{name}=http://127.0.0.1:9/v1") for name in MODELS]
+    tasks = list(discover_tasks().values())
+    gateway = Gateway(Router.load(artifact), specs, GatewaySettings(samples=samples), tasks=tasks)
+    raws = [json.dumps(body(query(t, n))).encode() for t in range(len(TOPICS)) for n in range(25)]
+
+    async def run() -> float:
+        await gateway.routing.warm_up()
+        gateway.members = {name: InstantMember(name) for name in MODELS}
+        times = []
+        for i in range(count + len(raws)):  # the first pass embeds
+            started = time.perf_counter()
+            request = parse_request(ChatRequest, json.loads(raws[i % len(raws)]))
+            answer = await gateway._answer(request, "chat", {})  # noqa: SLF001 - the request path minus HTTP
+            json.dumps(completion_payload({"id": "x", "created": 0, "model": "avengers"}, True, answer))
+            if i >= len(raws):
+                times.append(time.perf_counter() - started)
+        await gateway.routing.close()
+        return 1e6 * statistics.median(times)
+
+    return asyncio.run(run())
+
+
 def fit_artifact(embedder_spec: str, out: Path) -> Path:
     from router.embedders import make_embedder
 
@@ -256,6 +298,10 @@ def report(results: dict, args) -> None:
     print(
         "time over the run / requests; bare relay = the same extra HTTP hop with no routing (paired p50))\n"
     )
+    print(
+        f"the gateway's own work per repeated query without HTTP (parse, recognise, route, vote, respond), "
+        f"p50 in-process: {results['logic_alone_p50_us']:.0f} us"
+    )
     embed = results["embed_alone_p50_ms"]
     print(
         "embedding one new query alone, p50 over 50 (1 thread): "
@@ -337,6 +383,7 @@ def main() -> int:
             load_at_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
             results = asyncio.run(measure(args, gateway_url, members, pids, relay_url))
             results["embed_alone_p50_ms"] = embed_alone_ms(spec)
+            results["logic_alone_p50_us"] = logic_alone_us(artifact, args.samples)
             load_at_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
             results["load_average"] = f"{load_at_start} at the start, {load_at_end} at the end"
         finally:
