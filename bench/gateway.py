@@ -12,7 +12,14 @@ measured in the same run: the same request sent straight to the member the gatew
 - throughput at concurrency 64 and 256 (repeated and new queries) beside the same traffic sent
   straight to one member.
 
+Two diagnostics split the overhead: a bare aiohttp relay (parse, forward to the member, return; the
+same extra hop with no routing) measured interleaved, and the gateway's own work per request without
+HTTP, in-process. The embedder's forward pass alone is timed per MiniLM backend.
+
 Goals: p50 overhead < 5 ms with the in-process MiniLM embedder, < 1 ms excluding the embedding.
+Last measured (2 shared cores, load average 3.2-5.2, two runs): new query +12.8 / +13.0 ms (one
+ONNX forward alone 9.6 / 16.6 ms), repeated query +1.28 / +1.48 ms (bare relay +0.72 / +0.81 ms,
+gateway work without HTTP 0.18 ms): neither goal met; README "Serving the router" has the table.
 
     python bench/gateway.py [--embedder minilm|bow] [--samples 10] [--requests 2000] [--latency-requests 300]
 """
