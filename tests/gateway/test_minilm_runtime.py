@@ -114,3 +114,17 @@ def test_unknown_backend_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(minilm_runtime.BACKEND_ENV, "tensorflow")
     with pytest.raises(ValueError, match="HARNESS_MINILM_BACKEND.*auto, onnx, torch"):
         minilm_runtime.load_minilm("/nonexistent")
+
+
+def test_auto_falls_back_to_torch_without_onnxruntime_and_onnx_says_what_to_install(monkeypatch):
+    import sys
+
+    from router.embedders import minilm_model_path
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now fails as if absent
+    monkeypatch.delenv(minilm_runtime.BACKEND_ENV, raising=False)
+    assert minilm_runtime.load_minilm(minilm_model_path()).backend == "torch"
+    with pytest.raises(
+        minilm_runtime.RuntimeUnavailable, match=r"pip install 'avengers-harness\[fast-embed\]'"
+    ):
+        minilm_runtime.load_minilm(minilm_model_path(), backend="onnx")
