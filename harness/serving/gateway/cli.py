@@ -81,9 +81,7 @@ def build_gateway(args: argparse.Namespace):
     if spec.startswith("minilm"):
         from router.minilm_runtime import set_threads
 
-        set_threads(
-            args.embed_threads
-        )  # ONNX Runtime or torch, whichever runs it; torch is not imported for ONNX
+        set_threads(args.embed_threads)  # for ONNX Runtime or torch, whichever runs it
     elif spec.startswith("st:"):
         import torch
 
