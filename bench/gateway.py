@@ -12,7 +12,14 @@ measured in the same run: the same request sent straight to the member the gatew
 - throughput at concurrency 64 and 256 (repeated and new queries) beside the same traffic sent
   straight to one member.
 
+Two diagnostics split the overhead: a bare aiohttp relay (parse, forward to the member, return; the
+same extra hop with no routing) measured interleaved, and the gateway's own work per request without
+HTTP, in-process. The embedder's forward pass alone is timed per MiniLM backend.
+
 Goals: p50 overhead < 5 ms with the in-process MiniLM embedder, < 1 ms excluding the embedding.
+Last measured (2 shared cores, load average 3.2-5.2, two runs): new query +12.8 / +13.0 ms (one
+ONNX forward alone 9.6 / 16.6 ms), repeated query +1.28 / +1.48 ms (bare relay +0.72 / +0.81 ms,
+gateway work without HTTP 0.18 ms): neither goal met; README "Serving the router" has the table.
 
     python bench/gateway.py [--embedder minilm|bow] [--samples 10] [--requests 2000] [--latency-requests 300]
 """
@@ -64,16 +71,31 @@ def _spawn(*argv: str, env: dict) -> tuple[subprocess.Popen, str]:
     return process, json.loads(line)["base_url"]
 
 
-def embed_alone_ms(embedder_spec: str, count: int = 50) -> float:
-    """p50 of embedding one new query with the same embedder in this process (1 torch thread, as the
-    gateway runs it): the part of the "new queries" overhead that is the embedder's own cost."""
+def embed_alone_ms(embedder_spec: str, count: int = 50) -> dict[str, float]:
+    """p50 of embedding one new query with the gateway's embedder in this process, 1 thread as the
+    gateway runs it: the part of the "new queries" overhead that is the forward pass. For minilm,
+    each backend of router/minilm_runtime.py (the gateway uses $HARNESS_MINILM_BACKEND, default auto)."""
     from router.embedders import make_embedder
 
-    if embedder_spec == "minilm" or embedder_spec.startswith("st:"):
-        import torch
+    if embedder_spec != "minilm":
+        return {embedder_spec.split("@")[0]: _embed_p50(make_embedder(embedder_spec, cache=False), count)}
+    import torch
 
-        torch.set_num_threads(1)
-    embedder = make_embedder(embedder_spec, cache=False)
+    from router import minilm_runtime
+
+    torch.set_num_threads(1)
+    minilm_runtime.set_threads(1)
+    out = {}
+    for backend in ("sentence-transformers", "torch", "onnx"):
+        os.environ[minilm_runtime.BACKEND_ENV] = backend
+        try:
+            out[backend] = _embed_p50(make_embedder("minilm", cache=False), count)
+        except minilm_runtime.RuntimeUnavailable as exc:
+            print(f"minilm on {backend}: {exc}", file=sys.stderr)
+    return out
+
+
+def _embed_p50(embedder, count: int) -> float:
     embedder.embed(["warm-up"])
     times = []
     for i in range(count):
@@ -81,6 +103,48 @@ def embed_alone_ms(embedder_spec: str, count: int = 50) -> float:
         embedder.embed([query(i % len(TOPICS), 500_000 + i)])
         times.append(time.perf_counter() - started)
     return 1000.0 * statistics.median(times)
+
+
+def logic_alone_us(artifact: Path, samples: int, count: int = 2000) -> float:
+    """p50 of the gateway's own work per repeated query without HTTP: parse the body, recognise the
+    prompt, route (cached), vote over `samples` instant in-process answers, build and serialise the
+    response. The gap between this and the overhead measured over HTTP is the extra hop."""
+    from harness.config import parse_model_shorthand
+    from harness.serving.gateway.members import Draw, Generation
+    from harness.serving.gateway.responses import completion_payload
+    from harness.serving.gateway.schema import ChatRequest, parse_request
+    from harness.serving.gateway.server import Gateway, GatewaySettings
+    from harness.taskset import discover_tasks
+
+    class InstantMember:
+        def __init__(self, name: str):
+            self.name = name
+
+        async def draw(self, messages, params, k, seed) -> Draw:
+            draw = Draw(self.name, [Generation("So the answer is \\boxed{42}.", "stop")] * k, calls=1)
+            draw.prompt_tokens, draw.completion_tokens = 20, 8 * k
+            return draw
+
+    specs = [parse_model_shorthand(f"{name}=http://127.0.0.1:9/v1") for name in MODELS]
+    tasks = list(discover_tasks().values())
+    gateway = Gateway(Router.load(artifact), specs, GatewaySettings(samples=samples), tasks=tasks)
+    raws = [json.dumps(body(query(t, n))).encode() for t in range(len(TOPICS)) for n in range(25)]
+
+    async def run() -> float:
+        await gateway.routing.warm_up()
+        gateway.members = {name: InstantMember(name) for name in MODELS}
+        times = []
+        for i in range(count + len(raws)):  # the first pass embeds
+            started = time.perf_counter()
+            request = parse_request(ChatRequest, json.loads(raws[i % len(raws)]))
+            answer = await gateway._answer(request, "chat", {})  # noqa: SLF001 - the request path minus HTTP
+            json.dumps(completion_payload({"id": "x", "created": 0, "model": "avengers"}, True, answer))
+            if i >= len(raws):
+                times.append(time.perf_counter() - started)
+        await gateway.routing.close()
+        return 1e6 * statistics.median(times)
+
+    return asyncio.run(run())
 
 
 def fit_artifact(embedder_spec: str, out: Path) -> Path:
@@ -134,21 +198,27 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def latency(
-    session, gateway: str, members: dict[str, str], texts: list[str], samples: int, pids
+    session, gateway: str, members: dict[str, str], texts: list[str], samples: int, pids, relay: str
 ) -> dict:
-    gw, direct, diff, internal = [], [], [], []
+    gw, direct, diff, internal, hop = [], [], [], [], []
     cpu_before = cpu_seconds(pids["gateway"])
+    relay_cpu_before = cpu_seconds(pids["relay"])
     for text in texts:
         g, payload = await post(session, gateway + "/chat/completions", body(text))
         chosen = payload["avengers"]["models_asked"][0]
         d, _ = await post(session, members[chosen] + "/chat/completions", body(text, samples, chosen))
+        r, _ = await post(session, relay + "/chat/completions", body(text, samples, chosen))
         gw.append(g)
         direct.append(d)
         diff.append(g - d)
+        hop.append(r - d)
         internal.append(payload["avengers"]["gateway_overhead_s"])
     ms = 1000.0
-    gateway_cpu = cpu_seconds(pids["gateway"]) - cpu_before
+    gateway_cpu = cpu_seconds(pids["gateway"]) - cpu_before  # includes work after the answer (logs, caches)
+    relay_cpu = cpu_seconds(pids["relay"]) - relay_cpu_before
     return {
+        "relay_cpu_ms_per_request": ms * relay_cpu / len(texts),
+        "relay_overhead_p50_ms": ms * statistics.median(hop),
         "gateway_cpu_ms_per_request": ms * gateway_cpu / len(texts),
         "gateway_p50_ms": ms * pct(gw, 50),
         "gateway_p99_ms": ms * pct(gw, 99),
@@ -173,7 +243,7 @@ async def throughput(session, url: str, bodies: list[dict], concurrency: int) ->
     return len(bodies) / (time.perf_counter() - started)
 
 
-async def measure(args, gateway: str, members: dict[str, str], pids: dict[str, int]) -> dict:
+async def measure(args, gateway: str, members: dict[str, str], pids: dict[str, int], relay: str) -> dict:
     connector = aiohttp.TCPConnector(limit=0)
     results: dict = {}
     async with aiohttp.ClientSession(
@@ -184,8 +254,10 @@ async def measure(args, gateway: str, members: dict[str, str], pids: dict[str, i
             await post(session, gateway + "/chat/completions", body(text))
         repeated = [warm[i % len(warm)] for i in range(args.latency_requests)]
         fresh = [query(i % len(TOPICS), 10_000 + i) for i in range(args.latency_requests)]
-        results["latency_repeated"] = await latency(session, gateway, members, repeated, args.samples, pids)
-        results["latency_new"] = await latency(session, gateway, members, fresh, args.samples, pids)
+        results["latency_repeated"] = await latency(
+            session, gateway, members, repeated, args.samples, pids, relay
+        )
+        results["latency_new"] = await latency(session, gateway, members, fresh, args.samples, pids, relay)
         member_pid = pids[MODELS[0]]
         before = cpu_seconds(member_pid)
         for text in repeated:
@@ -211,20 +283,38 @@ def report(results: dict, args) -> None:
         f"## Gateway overhead (embedder {args.embedder}, samples {args.samples}, instant loopback members)\n"
     )
     print(
-        "| queries | gateway p50 | gateway p99 | direct p50 | direct p99 | overhead p50 | overhead p99 | paired p50 | reported p50 |"
+        "| queries | gateway p50 | gateway p99 | direct p50 | direct p99 | overhead p50 | overhead p99 | paired p50 "
+        "| reported p50 | gateway CPU/req | bare relay overhead p50 | relay CPU/req |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, label in (("latency_new", "new (embedded)"), ("latency_repeated", "repeated (cached)")):
         r = results[name]
         print(
             f"| {label} | {r['gateway_p50_ms']:.2f} | {r['gateway_p99_ms']:.2f} | {r['direct_p50_ms']:.2f} | "
             f"{r['direct_p99_ms']:.2f} | {r['overhead_p50_ms']:.2f} | {r['overhead_p99_ms']:.2f} | "
-            f"{r['paired_overhead_p50_ms']:.2f} | {r['gateway_reported_overhead_p50_ms']:.2f} |"
+            f"{r['paired_overhead_p50_ms']:.2f} | {r['gateway_reported_overhead_p50_ms']:.2f} | "
+            f"{r['gateway_cpu_ms_per_request']:.2f} | {r['relay_overhead_p50_ms']:.2f} | "
+            f"{r['relay_cpu_ms_per_request']:.2f} |"
         )
     print(
         "\n(ms; overhead = gateway - direct; paired = median of per-request differences; reported = the gateway's"
     )
-    print("own `gateway_overhead_s`, its wall time minus time waiting on members)\n")
+    print(
+        "own `gateway_overhead_s`, its wall time minus time waiting on members; gateway CPU = its user+system"
+    )
+    print(
+        "time over the run / requests; bare relay = the same extra HTTP hop with no routing (paired p50))\n"
+    )
+    print(
+        f"the gateway's own work per repeated query without HTTP (parse, recognise, route, vote, respond), "
+        f"p50 in-process: {results['logic_alone_p50_us']:.0f} us"
+    )
+    embed = results["embed_alone_p50_ms"]
+    print(
+        "embedding one new query alone, p50 over 50 (1 thread): "
+        + ", ".join(f"{backend} {value:.2f} ms" for backend, value in embed.items())
+        + "\n"
+    )
     print(
         f"| concurrency | direct to one member | gateway, repeated queries | gateway, new queries |  ({args.requests} requests each)"
     )
@@ -234,6 +324,7 @@ def report(results: dict, args) -> None:
         print(
             f"| {c} | {r['direct']:.0f} req/s | {r['gateway_repeated']:.0f} req/s | {r['gateway_new']:.0f} req/s |"
         )
+    print(f"\nload average during the run (1, 5, 15 min): {results['load_average']}")
     new, rep = results["latency_new"]["overhead_p50_ms"], results["latency_repeated"]["overhead_p50_ms"]
     print(
         f"\ngoal p50 overhead < {GOAL_WITH_EMBEDDING_MS} ms with embedding: {new:.2f} ms "
@@ -291,8 +382,17 @@ def main() -> int:
             )  # fmt: skip
             processes.append(gateway)
             pids["gateway"] = gateway.pid
-            results = asyncio.run(measure(args, gateway_url, members, pids))
+            relay, relay_url = _spawn(
+                str(ROOT / "bench" / "gateway.py"), "--serve-relay", json.dumps(members), env=env
+            )
+            processes.append(relay)
+            pids["relay"] = relay.pid
+            load_at_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            results = asyncio.run(measure(args, gateway_url, members, pids, relay_url))
             results["embed_alone_p50_ms"] = embed_alone_ms(spec)
+            results["logic_alone_p50_us"] = logic_alone_us(artifact, args.samples)
+            load_at_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            results["load_average"] = f"{load_at_start} at the start, {load_at_end} at the end"
         finally:
             for process in processes:
                 process.terminate()
@@ -302,6 +402,42 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def serve_relay(member_urls: dict[str, str]) -> None:
+    """The cheapest gateway: parse the request, forward it to the member its "model" names, parse and
+    return the answer, on the same stack (aiohttp server and client, uvloop). Its overhead is the
+    extra HTTP hop alone, the floor under the gateway's."""
+    from aiohttp import web
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def run() -> None:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+        async def relay(request: web.Request) -> web.Response:
+            payload = await request.json()
+            async with session.post(
+                member_urls[payload["model"]] + "/chat/completions", json=payload
+            ) as answer:
+                return web.json_response(await answer.json(), status=answer.status)
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", relay)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        print(json.dumps({"base_url": f"http://127.0.0.1:{port}/v1"}), flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
 
 
 def serve_bow_embeddings() -> None:
@@ -318,5 +454,7 @@ def serve_bow_embeddings() -> None:
 if __name__ == "__main__":
     if "--serve-bow-embeddings" in sys.argv:
         serve_bow_embeddings()
+    elif "--serve-relay" in sys.argv:
+        serve_relay(json.loads(sys.argv[sys.argv.index("--serve-relay") + 1]))
     else:
         sys.exit(main())

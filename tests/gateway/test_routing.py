@@ -7,8 +7,10 @@ import threading
 
 import numpy as np
 
-from harness.serving.gateway.routing import EmbeddingBatcher
-from router.embedders import Embedder
+from harness.serving.gateway.routing import EmbeddingBatcher, RoutingEngine
+from router.embedders import Embedder, text_hash
+from tests.gateway.conftest import fit_toy_router
+from tests.gateway.helpers import BowEmbedder
 
 
 class GatedEmbedder(Embedder):
@@ -50,3 +52,44 @@ async def test_a_query_asked_again_while_it_is_being_embedded_is_not_embedded_tw
 
 async def _cached(batcher):
     return await batcher.embed("what is 2 + 2")
+
+
+async def test_a_repeated_query_reuses_its_decision_and_the_cache_is_bounded():
+    embedder = BowEmbedder()
+    router = fit_toy_router(embedder)
+    engine = RoutingEngine(router, embedder, cache_size=2)
+    before = embedder.texts_embedded  # the fit's
+    try:
+        first = await engine.route("3 + 4")
+        again = await engine.route("3 + 4")
+        assert embedder.texts_embedded == before + 1 and not first.embed_cached and again.embed_cached
+        assert (again.cluster, again.ranking, again.cluster_task) == (
+            first.cluster,
+            first.ranking,
+            first.cluster_task,
+        )
+        # The same as deciding from the vector afresh: the cache changes cost, never the route.
+        fresh = engine.decide(embedder.embed(["3 + 4"])[0], cached=True)
+        assert again == fresh
+        colour = await engine.route("Which colour does fruit number 3 have?")
+        assert colour.ranking[0] != first.ranking[0]
+        await engine.route("5 + 6")
+        assert (
+            len(engine._decisions) == 2 and text_hash("3 + 4") not in engine._decisions
+        )  # least recent went
+    finally:
+        await engine.close()
+
+
+def test_the_disk_cache_a_new_query_is_written_to_does_not_fsync_each_write(tmp_path):
+    """A new query's vector is written before its answer goes out: with SQLite's default
+    synchronous=FULL that write cost ~4 ms (an fsync) on the bench machine."""
+    from router.embedders import EmbeddingCache
+
+    cache = EmbeddingCache("test:sync", tmp_path)
+    cache.put_many({"key": np.ones(4, dtype=np.float32)})
+    try:
+        assert cache._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert cache._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        cache.close()

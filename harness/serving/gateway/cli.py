@@ -38,8 +38,8 @@ def add_serve_router_command(sub: argparse._SubParsersAction) -> None:
         "--embed-threads",
         type=int,
         default=1,
-        help="torch threads for an in-process embedder (default 1: one short query gains nothing from more, "
-        "and spinning threads cost CPU the event loop needs)",
+        help="CPU threads of an in-process embedder, ONNX Runtime or torch (default 1: one short query gains "
+        "nothing from more, and spinning threads cost CPU the event loop needs)",
     )
     p.add_argument("--embed-cache", type=int, default=20_000, help="query vectors kept in memory")
     p.add_argument("--max-in-flight", type=int, default=256, help="requests answered at once")
@@ -78,7 +78,11 @@ def build_gateway(args: argparse.Namespace):
     )
     embedder = make_embedder(args.embedder) if args.embedder else None
     spec = args.embedder or router.config.embedder
-    if spec == "minilm" or spec.startswith("st:"):
+    if spec.startswith("minilm"):
+        from router.minilm_runtime import set_threads
+
+        set_threads(args.embed_threads)  # for ONNX Runtime or torch, whichever runs it
+    elif spec.startswith("st:"):
         import torch
 
         torch.set_num_threads(args.embed_threads)

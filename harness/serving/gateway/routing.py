@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -123,6 +123,9 @@ class RoutingEngine:
         self.batcher = EmbeddingBatcher(self.embedder, cache_size=cache_size)
         self.cluster_task = _cluster_majority_tasks(router)
         self._nearest_rankings: dict[int, tuple[str, ...]] = {}
+        # A decision is a function of the query text alone: a repeated query skips the centroid distances.
+        self._decisions: OrderedDict[str, RouteDecision] = OrderedDict()
+        self._decisions_size = cache_size
 
     @property
     def models(self) -> list[str]:
@@ -148,8 +151,19 @@ class RoutingEngine:
             )
 
     async def route(self, query: str) -> RouteDecision:
+        key = text_hash(query)
+        decision = self._decisions.get(key)
+        if decision is not None:
+            self._decisions.move_to_end(key)
+            self.batcher.hits += 1
+            return decision
         embedding, cached = await self.batcher.embed(query)
-        return self.decide(embedding, cached)
+        decision = self.decide(embedding, cached)
+        if self._decisions_size:
+            self._decisions[key] = replace(decision, embed_cached=True)  # as the next request sees it
+            if len(self._decisions) > self._decisions_size:
+                self._decisions.popitem(last=False)
+        return decision
 
     async def close(self) -> None:
         await self.batcher.close()
