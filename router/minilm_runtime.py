@@ -5,7 +5,7 @@ BERT, mean over the attention mask, L2 norm. Two backends compute the same thing
 
 - ``onnx``: ONNX Runtime on a graph exported from the bundled weights at first use and kept under
   the harness cache directory (``models/``). About 3x less CPU per short query than eager torch on
-  the machines measured (README, "Serving the router"); needs the ``fast-embed`` extra.
+  the machines measured (README, "Serving the router"); needs onnxruntime and onnx (in the ``local`` extra).
 - ``torch``: the bare transformer module under ``torch.inference_mode()``, without
   sentence-transformers' per-call machinery.
 
@@ -159,7 +159,7 @@ def onnx_graph(model_dir: Path, cache_root: Path | None = None) -> Path:
             import torch
         except ImportError as exc:
             raise RuntimeUnavailable(
-                f"exporting MiniLM to ONNX needs torch and onnx ({exc}): pip install 'avengers-harness[fast-embed]'"
+                f"exporting MiniLM to ONNX needs torch and onnx ({exc}): pip install 'avengers-harness[local]'"
             ) from exc
         root.mkdir(parents=True, exist_ok=True)
         module = _pooling_module(_load_bert(model_dir, "eager"))  # exports as plain ONNX ops
@@ -194,7 +194,7 @@ class OnnxMiniLM(MiniLMRuntime):
             import onnxruntime
         except ImportError as exc:
             raise RuntimeUnavailable(
-                "the onnx MiniLM backend needs onnxruntime: pip install 'avengers-harness[fast-embed]'"
+                "the onnx MiniLM backend needs onnxruntime: pip install 'avengers-harness[local]'"
             ) from exc
         super().__init__(model_dir)
         self.graph = onnx_graph(self.model_dir, cache_root)

@@ -125,6 +125,6 @@ def test_auto_falls_back_to_torch_without_onnxruntime_and_onnx_says_what_to_inst
     monkeypatch.delenv(minilm_runtime.BACKEND_ENV, raising=False)
     assert minilm_runtime.load_minilm(minilm_model_path()).backend == "torch"
     with pytest.raises(
-        minilm_runtime.RuntimeUnavailable, match=r"pip install 'avengers-harness\[fast-embed\]'"
+        minilm_runtime.RuntimeUnavailable, match=r"pip install 'avengers-harness\[local\]'"
     ):
         minilm_runtime.load_minilm(minilm_model_path(), backend="onnx")
