@@ -12,6 +12,10 @@ Deviations from the paper, each off by default and chosen by validation (bench/r
   the cluster's dataset mix) or ``parent`` (m's accuracy on a coarser clustering's clusters,
   weighted the same way). Clusters mostly rediscover datasets, so the noise is within a dataset:
   the task or parent prior is the one that can correct it.
+- ``shrinkage="auto"``: λ estimated per model from the calibration data alone (empirical Bayes,
+  method of moments): with σ² the model's pooled within-cluster variance of item scores and τ² the
+  spread of the true cluster means around the prior (the mean squared raw-minus-prior gap less its
+  sampling part σ²/n), λ = σ²/τ² (λ → ∞, i.e. the prior itself, when the gaps are all noise).
 - ``tie_z`` z > 0: models whose cluster score is within z standard errors of the cluster's best
   are treated as tied, and a tie goes to the model with the better prior instead of the
   noisier point estimate.
@@ -71,30 +75,56 @@ def group_prior(
     return np.where(sizes > 0, prior, fallback[None, :])
 
 
+def moments_shrinkage(
+    labels: np.ndarray, item_scores: np.ndarray, sums: np.ndarray, counts: np.ndarray, prior: np.ndarray
+) -> np.ndarray:
+    """[models] empirical-Bayes pseudo-counts λ = σ²/τ² (method of moments, see the module docstring);
+    ``AUTO_MAX_SHRINKAGE`` stands for "the prior itself" when no cluster gap exceeds its noise."""
+    answered = ~np.isnan(item_scores)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.where(counts > 0, sums / np.maximum(counts, 1e-12), prior)
+    residual = np.where(answered, item_scores - raw[labels], 0.0)
+    n, c = counts.sum(axis=0), (counts > 0).sum(axis=0)
+    sigma2 = (residual**2).sum(axis=0) / np.maximum(n - c, 1.0)
+    gap2 = np.where(counts > 0, (raw - prior) ** 2 - sigma2[None, :] / np.maximum(counts, 1.0), 0.0)
+    tau2 = np.maximum((counts * gap2).sum(axis=0) / np.maximum(n, 1.0), 0.0)
+    lam = np.divide(sigma2, tau2, out=np.full_like(sigma2, AUTO_MAX_SHRINKAGE), where=tau2 > 0)
+    return np.minimum(lam, AUTO_MAX_SHRINKAGE)
+
+
+AUTO_MAX_SHRINKAGE = 1e6
+
+
 def cluster_profiles(
     labels: np.ndarray,
     n_clusters: int,
     item_scores: np.ndarray,
     *,
-    shrinkage: float = 0.0,
+    shrinkage: float | str = 0.0,
     global_acc: np.ndarray | None = None,
     prior: np.ndarray | None = None,
     item_costs: np.ndarray | None = None,
 ) -> Profiles:
     """Profiles from calibration ``labels`` [n] and ``item_scores`` [n, models] (NaN = not answered).
 
+    ``shrinkage``: a pseudo-count λ >= 0, or ``"auto"`` (:func:`moments_shrinkage`, one λ per model).
     ``prior`` [clusters, models] defaults to the global accuracy; ``item_costs`` [n, models] (NaN =
     unknown) gives each cluster's mean cost per routed answer.
     """
-    if shrinkage < 0:
-        raise ValueError(f"shrinkage must be >= 0 (got {shrinkage})")
+    if shrinkage != "auto" and (isinstance(shrinkage, str) or shrinkage < 0):
+        raise ValueError(f"shrinkage must be >= 0 or 'auto' (got {shrinkage!r})")
     item_scores = np.asarray(item_scores, dtype=np.float64)
     g = global_accuracy(item_scores) if global_acc is None else np.asarray(global_acc, dtype=np.float64)
     sums, counts = _group_sums(labels, n_clusters, item_scores)
     p = np.broadcast_to(g[None, :], sums.shape) if prior is None else np.asarray(prior, dtype=np.float64)
+    lam = (
+        moments_shrinkage(labels, item_scores, sums, counts, p)[None, :]
+        if shrinkage == "auto"
+        else np.full((1, sums.shape[1]), float(shrinkage))
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(counts > 0, sums / np.maximum(counts, 1e-12), p)
-        scores = np.where(counts + shrinkage > 0, (sums + shrinkage * p) / (counts + shrinkage), p)
+        scores = np.where(counts + lam > 0, (sums + lam * p) / (counts + lam), p)
     scores = np.where(counts > 0, scores, p)
     costs = None
     if item_costs is not None:
