@@ -186,3 +186,21 @@ def test_eval_report_gives_the_k_actually_fitted():
     assert "K=2 fitted (K=8 requested)" in full_markdown(report)
     exact = evaluate(table, embeddings, RouterConfig(k=2), [1], split_provider(table, None, 0.6), book=book)
     assert exact.fitted_k == [2] and exact.k_description() == "K=2"
+
+
+def test_route_fit_parses_per_dataset_clusters_and_automatic_shrinkage():
+    import argparse
+
+    from router.cli import _config, add_route_commands
+
+    parser = argparse.ArgumentParser(prog="harness")
+    add_route_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        ["route", "fit", "--run", "x", "--stratify", "--shrinkage", "auto", "--prior", "task"]
+    )
+    config = _config(args, 3)
+    assert (config.stratify, config.shrinkage, config.prior) == (True, "auto", "task")
+    assert _config(parser.parse_args(["route", "fit", "--run", "x", "--shrinkage", "4"]), 3).shrinkage == 4.0
+    for bad in ("-1", "lots"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["route", "fit", "--run", "x", "--shrinkage", bad])
