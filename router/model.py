@@ -10,6 +10,9 @@ Routing variants:
   softmax(knn_beta · cosine similarity), model score = weighted mean of their scores.
 - ``ensemble_ks`` (a deviation, nearest routing): further clusterings with those K; a model's score
   is the mean over clusterings of its routing score in the query's nearest cluster of each.
+- ``stratify`` (a deviation): each calibration dataset is clustered on its own with its share of K,
+  so every cluster is pure and its prior (``prior="task"``) is exactly its dataset's profile; a
+  query (whose dataset the router is not told) still goes to the nearest centroid of any dataset.
 
 A cluster's routing score is its profile (see router/profiles.py: raw mean by default, optional
 shrinkage toward a prior and confidence-interval ties) traded against cost when ``alpha`` < 1.
@@ -335,7 +338,9 @@ class Router:
     def add_model(self, name: str, item_scores: Mapping[tuple[str, str], float]) -> Router:
         """A router that also knows ``name``, profiled on the existing clusters (no re-clustering).
 
-        ``item_scores`` maps calibration (task, item_id) to the new model's mean sample score.
+        ``item_scores`` maps calibration (task, item_id) to the new model's mean sample score. With
+        ``shrinkage="auto"`` a lone column has no interaction to estimate, so it gets its raw cluster
+        means: refit to shrink it with the others.
         """
         if name in self.meta.models:
             raise ValueError(f"model {name!r} is already in the router")

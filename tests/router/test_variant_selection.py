@@ -156,20 +156,30 @@ def test_per_dataset_clusters_are_pure_and_route_a_small_dataset_to_its_own_best
     assert "kmeans-strat" in strat.config.slug()
 
 
-def test_empirical_bayes_shrinkage_is_the_prior_when_cluster_gaps_are_noise_and_raw_when_they_are_not():
+def _with_constant_model(column: list[float]) -> np.ndarray:
+    """Model X scores ``column``; model Y scores 0.5 on every item."""
+    return np.array([[x, 0.5] for x in column])
+
+
+def test_empirical_bayes_shrinks_the_model_by_cluster_interaction_by_its_estimated_noise():
     labels = np.array([0] * 4 + [1] * 4)
-    # means 0.75 / 0.25 around a global 0.5 from four items each: the gap equals its sampling noise
-    noise = np.array([[1.0], [1.0], [1.0], [0.0], [0.0], [0.0], [0.0], [1.0]])
-    profiles = cluster_profiles(labels, 2, noise, shrinkage="auto")
-    np.testing.assert_allclose(profiles.scores, 0.5, atol=1e-5)
-    # eight items each, means 0.875 / 0.125: σ² = 1/8, τ² = 0.375² − σ²/8 = 1/8, so λ = 1
+    # X: 3 of 4 right in cluster 0, 1 of 4 in cluster 1. Its interaction with the clusters
+    # (±0.125 around the common gap) equals its paired sampling noise, so λ is the maximum: the
+    # profile is the prior plus the cluster's common gap, the same for both models (a tie).
+    noise = cluster_profiles(labels, 2, _with_constant_model([1, 1, 1, 0, 0, 0, 0, 1]), shrinkage="auto")
+    np.testing.assert_allclose(noise.scores, [[0.625, 0.625], [0.375, 0.375]], atol=1e-5)
+    # eight items each, 7 of 8 / 1 of 8: σ² = 1/32, τ² = 0.1875² − σ²/8 = 1/32, so λ = 1
     labels8 = np.array([0] * 8 + [1] * 8)
-    signal = np.array([[1.0]] * 7 + [[0.0]] + [[0.0]] * 7 + [[1.0]])
-    profiles = cluster_profiles(labels8, 2, signal, shrinkage="auto")
-    assert profiles.scores[0, 0] == pytest.approx((7 + 1 * 0.5) / (8 + 1))
-    # perfectly separated clusters: no within-cluster noise, λ = 0, the raw means
-    clean = np.array([[1.0]] * 8 + [[0.0]] * 8)
-    np.testing.assert_allclose(cluster_profiles(labels8, 2, clean, shrinkage="auto").scores, [[1.0], [0.0]])
+    signal = _with_constant_model([1] * 7 + [0] + [0] * 7 + [1])
+    profile = cluster_profiles(labels8, 2, signal, shrinkage="auto").scores
+    common, interaction, weight = 0.1875, 0.1875, 8 / 9
+    assert profile[0, 0] == pytest.approx(0.5 + common + weight * interaction)
+    assert profile[0, 1] == pytest.approx(0.5 + common - weight * interaction)
+    # no within-cluster noise at all: λ = 0 and the profile is the raw mean
+    clean = _with_constant_model([1] * 8 + [0] * 8)
+    np.testing.assert_allclose(
+        cluster_profiles(labels8, 2, clean, shrinkage="auto").scores, [[1.0, 0.5], [0.0, 0.5]], atol=1e-9
+    )
     assert AUTO_MAX_SHRINKAGE > 1e5
     with pytest.raises(ValueError):
         RouterConfig(shrinkage=-1)
