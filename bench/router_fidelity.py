@@ -24,6 +24,7 @@ exactly one line for the default chosen by validation:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -244,10 +245,20 @@ def report(args, table, embeddings, recorded, started: float) -> int:
         f"{corrected_standard_error(expert_folds, test_share):.2f} | {gain.mean():+.2f} ± "
         f"{corrected_standard_error(gain, test_share):.2f} | {expert_test:.2f} | |"
     )
+    reference = np.array(paper.fold_scores)
+    uncorrected = [  # the fold-to-fold SE without the overlap term: what a naive paired t-test uses
+        p.model_copy(update={"delta_se": corrected_standard_error(np.array(p.fold_scores) - reference, 0.0)})
+        for p in points
+    ]
+    naive = choose_variant(uncorrected, margin_se=args.margin_se)
     print(
         f"\nRule: the paper's rule unless a variant's paired validation gain exceeds {args.margin_se:g} "
         f"corrected SE; then the best validation mean among those that do. Plain best validation mean: "
-        f"{best_validation.name} ({best_validation.validation:.2f}, test {best_validation.test:.2f})."
+        f"{best_validation.name} ({best_validation.validation:.2f}, test {best_validation.test:.2f}). "
+        f"With the uncorrected fold-to-fold SE the rule would pick: {naive.name} (test {naive.test:.2f})."
+    )
+    (args.out / "variants.json").write_text(
+        json.dumps([p.model_dump(mode="json") for p in points], indent=1) + "\n", encoding="utf-8"
     )
     print(f"\nDefault chosen by validation: {chosen.name}, i.e. {describe(chosen.config)}")
 
