@@ -8,9 +8,11 @@ test files (the files' own split), offline MiniLM embeddings (cached on disk und
 ``$HARNESS_CACHE_DIR``; the first run embeds ~15k queries, >20 min on 2 busy cores), k-means,
 mean over the paper's 5 seeds.
 
-Every variant is scored twice: validation = 5-fold cross-validation inside the train files
-(never a test file), test = fitted on all train files, scored on the test files. The default is
-the variant with the best validation average; the test column is only reported. Prints the
+Every variant is scored twice: validation = repeated 5-fold cross-validation inside the train files
+(never a test file; the same folds for every variant, so comparisons are paired), test = fitted on
+all train files, scored on the test files. The default is the paper's rule unless a variant's paired
+validation gain over it exceeds its corrected standard error (``--margin-se``); the test column is
+only reported. Prints the
 variant table, the Table 2 layout for the paper's rule and for the chosen default, and ends with
 exactly one line for the default chosen by validation:
 
@@ -22,6 +24,7 @@ exactly one line for the default chosen by validation:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -30,16 +33,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
+
 from results.store import ResultsStore  # noqa: E402
+from router import baselines  # noqa: E402
 from router.cluster import memoised_fits  # noqa: E402
 from router.embedders import make_embedder  # noqa: E402
 from router.evaluate import (  # noqa: E402
     AVENGERS,
     ORACLE,
     choose_variant,
+    corrected_standard_error,
     evaluate,
     score_variants,
     split_provider,
+    validation_splits,
 )
 from router.importers import import_routerdc  # noqa: E402
 from router.model import RouterConfig  # noqa: E402
@@ -62,7 +70,7 @@ def default_routerdata() -> Path:
 
 
 def variants(embedder: str, quick: bool) -> list[tuple[str, RouterConfig]]:
-    """The paper's rule first (it wins validation ties), then the training-free deviations."""
+    """The paper's rule first (the reference every other variant must beat), then the deviations."""
     base = RouterConfig(k=64, embedder=embedder, split_fraction=None)
 
     def v(name: str, **update) -> tuple[str, RouterConfig]:
@@ -72,17 +80,34 @@ def variants(embedder: str, quick: bool) -> list[tuple[str, RouterConfig]]:
     out += [v(f"paper rule, K={k}", k=k) for k in (16, 128)]
     out += [v("soft top-3 clusters (authors' code)", routing="soft")]
     out += [v(f"kNN, similarity-weighted, k={n}", routing="knn", knn_k=n) for n in (50, 200)]
-    out += [v(f"shrink to global, λ={lam:g}", shrinkage=lam) for lam in (4, 16)]
-    out += [v(f"shrink to dataset, λ={lam:g}", shrinkage=lam, prior="task") for lam in (4, 16, 64)]
-    out += [v(f"shrink to parent K=8, λ={lam:g}", shrinkage=lam, prior="parent") for lam in (16, 64)]
+    out += [v("shrink to global, λ=16", shrinkage=16)]
+    out += [v(f"shrink to dataset, λ={lam:g}", shrinkage=lam, prior="task") for lam in (16, 64)]
+    out += [v("shrink to dataset, λ by empirical Bayes", shrinkage="auto", prior="task")]
+    out += [v("shrink to parent K=8, λ=64", shrinkage=64, prior="parent")]
     out += [v(f"CI ties to dataset, z={z:g}", tie_z=z, prior="task") for z in (1, 2)]
     out += [v("K=64 + 16 + 128 combined", ensemble_ks=[16, 128])]
     out += [
         v("K=64+16+128, shrink to dataset λ=16", ensemble_ks=[16, 128], shrinkage=16, prior="task"),
         v("shrink to dataset λ=16 + CI ties z=1", shrinkage=16, prior="task", tie_z=1),
     ]
+    out += [v(f"per-dataset clusters, K={k}", k=k, stratify=True) for k in (16, 64)]
+    out += [
+        v(
+            f"per-dataset clusters K={k}, λ by empirical Bayes",
+            k=k,
+            stratify=True,
+            shrinkage="auto",
+            prior="task",
+        )
+        for k in (16, 64)
+    ]
+    out += [v("per-dataset clusters K=64, CI ties z=1", stratify=True, tie_z=1, prior="task")]
     if quick:
-        keep = {PAPER, "shrink to dataset, λ=16", "CI ties to dataset, z=1", "K=64 + 16 + 128 combined"}
+        keep = {
+            PAPER,
+            "shrink to dataset, λ by empirical Bayes",
+            "per-dataset clusters K=16, λ by empirical Bayes",
+        }
         out = [x for x in out if x[0] in keep]
     return out
 
@@ -97,8 +122,11 @@ def flags(config: RouterConfig) -> list[str]:
         out.append(f"--routing {config.routing}")
     if config.routing == "knn":
         out.append(f"--local-k {config.knn_k} --local-beta {config.knn_beta:g}")
+    if config.stratify:
+        out.append("--stratify")
     if config.shrinkage:
-        out.append(f"--shrinkage {config.shrinkage:g} --prior {config.prior}")
+        lam = config.shrinkage if config.shrinkage == "auto" else f"{config.shrinkage:g}"
+        out.append(f"--shrinkage {lam} --prior {config.prior}")
     if config.tie_z:
         out.append(f"--tie-z {config.tie_z:g} --prior {config.prior}")
     if config.ensemble_ks:
@@ -114,6 +142,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "router_fidelity")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--validation-folds", type=int, default=5, help="CV folds inside the train files")
+    parser.add_argument("--validation-repeats", type=int, default=2, help="repeats of the CV (other folds)")
+    parser.add_argument(
+        "--margin-se",
+        type=float,
+        default=1.0,
+        help="a variant replaces the paper's rule only if its paired validation gain exceeds this many SE",
+    )
     parser.add_argument("--quick", action="store_true", help="only four variants (a smoke run)")
     # --- router.trained baselines (issue 15)
     parser.add_argument("--no-trained", action="store_true", help="skip RouterDC (ours) and EmbedLLM (ours)")
@@ -143,6 +178,27 @@ def main() -> int:
         return report(args, table, embeddings, recorded, started)
 
 
+def max_expert_row(table, book, split_for, args, tasks) -> tuple[list[float], float]:
+    """Max Expert (the best calibration model per dataset; it knows each query's dataset, the router
+    does not) on the same validation splits as the variants, and on the test files."""
+    folds, test_scores = [], []
+    for seed in SEEDS:
+        split = split_for(seed)
+        for inner in validation_splits(
+            split.calibration, seed, folds=args.validation_folds, repeats=args.validation_repeats
+        ):
+            fit_rows, val_rows = table.rows_of(inner.calibration), table.rows_of(inner.test)
+            orders = baselines.max_expert_orders(book, fit_rows, val_rows)
+            per_task = book.per_task(val_rows, book.routed(val_rows, orders))
+            folds.append(float(np.mean([per_task[t] for t in tasks])))
+        calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
+        per_task = book.per_task(
+            test, book.routed(test, baselines.max_expert_orders(book, calibration, test))
+        )
+        test_scores.append(float(np.mean([per_task[t] for t in tasks])))
+    return folds, float(np.mean(test_scores))
+
+
 def report(args, table, embeddings, recorded, started: float) -> int:
     book = ScoreBook(table)
     split_for = split_provider(table, recorded, None)
@@ -154,24 +210,56 @@ def report(args, table, embeddings, recorded, started: float) -> int:
         split_for,
         book=book,
         validation_folds=args.validation_folds,
+        validation_repeats=args.validation_repeats,
         progress=lambda text: print(text, file=sys.stderr),
     )
-    chosen = choose_variant(points)
+    chosen = choose_variant(points, margin_se=args.margin_se)
+    best_validation = choose_variant(points, margin_se=0)
     paper = points[0]
     tasks = [t for t in table.tasks if t not in table.ood_tasks]
+    units = len(paper.fold_scores)
+    test_share = 1.0 / (args.validation_folds - 1)
     print(
-        f"## Variants ({len(points)}; in-distribution average, mean ± std over seeds {SEEDS}; validation = "
-        f"{args.validation_folds}-fold CV inside the train files; {time.perf_counter() - started:.0f}s)\n"
+        f"## Variants ({len(points)}; in-distribution average; validation = {args.validation_repeats} × "
+        f"{args.validation_folds}-fold CV inside the train files of each of the seeds {SEEDS} ({units} "
+        f"held-out folds, the same for every variant), mean ± corrected standard error (Nadeau & Bengio); "
+        f"Δ = paired gain over the paper's rule ± its corrected SE; test = the test files, mean ± std over "
+        f"seeds; {time.perf_counter() - started:.0f}s)\n"
     )
-    print("| variant | validation | test | " + " | ".join(tasks) + " |")
-    print("|---|---:|---:|" + "---:|" * len(tasks))
+    print("| variant | validation | Δ validation | test | " + " | ".join(tasks) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * len(tasks))
     for p in points:
-        mark = " **(default: best validation)**" if p is chosen else (" (paper)" if p is paper else "")
+        mark = " **(default: chosen by validation)**" if p is chosen else (" (paper)" if p is paper else "")
+        if p is best_validation and p is not chosen:
+            mark += " (best validation mean)"
         print(
-            f"| {p.name}{mark} | {p.validation:.2f} ± {p.validation_std:.2f} | {p.test:.2f} ± {p.test_std:.2f} | "
+            f"| {p.name}{mark} | {p.validation:.2f} ± {p.validation_se:.2f} | {p.delta:+.2f} ± {p.delta_se:.2f} | "
+            f"{p.test:.2f} ± {p.test_std:.2f} | "
             + " | ".join(f"{p.test_per_task[t]:.2f}" for t in tasks)
             + " |"
         )
+    expert_folds, expert_test = max_expert_row(table, book, split_for, args, tasks)
+    gain = np.array(expert_folds) - np.array(paper.fold_scores)
+    print(
+        f"| Max Expert (baseline: knows each query's dataset) | {np.mean(expert_folds):.2f} ± "
+        f"{corrected_standard_error(expert_folds, test_share):.2f} | {gain.mean():+.2f} ± "
+        f"{corrected_standard_error(gain, test_share):.2f} | {expert_test:.2f} | |"
+    )
+    reference = np.array(paper.fold_scores)
+    uncorrected = [  # the fold-to-fold SE without the overlap term: what a naive paired t-test uses
+        p.model_copy(update={"delta_se": corrected_standard_error(np.array(p.fold_scores) - reference, 0.0)})
+        for p in points
+    ]
+    naive = choose_variant(uncorrected, margin_se=args.margin_se)
+    print(
+        f"\nRule: the paper's rule unless a variant's paired validation gain exceeds {args.margin_se:g} "
+        f"corrected SE; then the best validation mean among those that do. Plain best validation mean: "
+        f"{best_validation.name} ({best_validation.validation:.2f}, test {best_validation.test:.2f}). "
+        f"With the uncorrected fold-to-fold SE the rule would pick: {naive.name} (test {naive.test:.2f})."
+    )
+    (args.out / "variants.json").write_text(
+        json.dumps([p.model_dump(mode="json") for p in points], indent=1) + "\n", encoding="utf-8"
+    )
     print(f"\nDefault chosen by validation: {chosen.name}, i.e. {describe(chosen.config)}")
 
     reports = {}
@@ -220,9 +308,13 @@ def trained_rows(args, table, embeddings, config, split_for, book, tasks) -> Non
     print(markdown_table(report))
     for method in extra:
         scores = report.method(method.label)
-        print(f"{method.label}: " + ", ".join(f"{t} {scores.mean(t):.2f} ± {scores.std(t):.2f}" for t in tasks))
+        print(
+            f"{method.label}: " + ", ".join(f"{t} {scores.mean(t):.2f} ± {scores.std(t):.2f}" for t in tasks)
+        )
     routerdc = report.method(extra[0].label).average(tasks)
-    print(f"RouterDC (reported) average ≈{ROUTERDC_AVG:.1f}; ours {routerdc:.2f} ({routerdc - ROUTERDC_AVG:+.2f})")
+    print(
+        f"RouterDC (reported) average ≈{ROUTERDC_AVG:.1f}; ours {routerdc:.2f} ({routerdc - ROUTERDC_AVG:+.2f})"
+    )
     print(f"routerdc (ours) in-distribution average: {routerdc:.2f}")
 
 

@@ -56,13 +56,31 @@ def _add_fit_options(parser: argparse.ArgumentParser, *, k_default: int = 64) ->
     _add_profile_options(parser)
 
 
+def _shrinkage(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'auto', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"shrinkage must be >= 0 (got {value:g})")
+    return value
+
+
 def _add_profile_options(parser: argparse.ArgumentParser) -> None:
     """Deviations from the paper's rule (defaults = the paper's raw per-cluster profile)."""
     parser.add_argument(
         "--shrinkage",
-        type=float,
+        type=_shrinkage,
         default=0.0,
-        help="pseudo-count pulling cluster profiles to --prior (0 = the paper's raw per-cluster score)",
+        help="pseudo-count pulling cluster profiles to --prior (0 = the paper's raw per-cluster score; "
+        "'auto' = empirical Bayes, estimated per model from the calibration data)",
+    )
+    parser.add_argument(
+        "--stratify",
+        action="store_true",
+        help="cluster each dataset's calibration queries on its own (K shared in proportion): pure clusters",
     )
     parser.add_argument(
         "--prior",
@@ -261,6 +279,7 @@ def _config(args, seed: int):
         seed=seed,
         split_fraction=args.split,
         shrinkage=args.shrinkage,
+        stratify=args.stratify,
         prior=args.prior,
         parent_k=args.parent_k,
         tie_z=args.tie_z,
@@ -359,7 +378,7 @@ def cmd_eval(args) -> int:
     if report.ood_tasks:
         print()
         print(markdown_table(report, ood=True))
-    console.log(f"report written to {written['markdown']}")
+    console.log(f"router: {report.k_description()}; report written to {written['markdown']}")
     return 0
 
 

@@ -123,3 +123,41 @@ def squared_distances(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     d = (x * x).sum(1)[:, None] - 2.0 * x @ c_safe.T + (c_safe * c_safe).sum(1)[None, :]
     d[:, ~finite] = np.inf
     return d
+
+
+def split_k(sizes: list[int], k: int) -> list[int]:
+    """``k`` clusters shared among groups of ``sizes`` in proportion (largest remainders), at least
+    one per non-empty group and never more than a group's size."""
+    total = sum(sizes)
+    if total == 0:
+        return [0] * len(sizes)
+    quotas = [k * n / total for n in sizes]
+    out = [min(n, max(1 if n else 0, int(q))) for n, q in zip(sizes, quotas, strict=True)]
+    by_remainder = sorted(range(len(sizes)), key=lambda g: -(quotas[g] - int(quotas[g])))
+    for g in by_remainder:
+        if sum(out) >= k:
+            break
+        if out[g] < sizes[g]:
+            out[g] += 1
+    return out
+
+
+def fit_within_groups(
+    x: np.ndarray, k: int, groups: np.ndarray, *, method: str = "kmeans", seed: int = 42
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cluster each group (e.g. each dataset) on its own with its share of ``k`` (:func:`split_k`):
+    (labels [n], centroids [k', d], group of each cluster [k']). Every cluster is pure."""
+    x = np.asarray(x, dtype=np.float64)
+    groups = np.asarray(groups, dtype=np.int64)
+    present = sorted(set(groups.tolist()))
+    members = [np.flatnonzero(groups == g) for g in present]
+    ks = split_k([len(m) for m in members], k)
+    labels = np.empty(len(x), dtype=np.int64)
+    centroids, owner, offset = [], [], 0
+    for g, rows, kg in zip(present, members, ks, strict=True):
+        sub_labels, sub_centroids = fit_clusters(x[rows], kg, method=method, seed=seed)
+        labels[rows] = sub_labels + offset
+        centroids.append(sub_centroids)
+        owner += [g] * sub_centroids.shape[0]
+        offset += sub_centroids.shape[0]
+    return labels, np.vstack(centroids), np.array(owner, dtype=np.int64)

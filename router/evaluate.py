@@ -77,6 +77,16 @@ class EvalReport(BaseModel):
         description="task -> model -> share of test queries routed there first (pooled seeds)",
     )
     notes: list[str] = Field(default_factory=list)
+    fitted_k: list[int] = Field(
+        default_factory=list, description="non-empty clusters of the router fitted for each seed"
+    )
+
+    def k_description(self) -> str:
+        """The K asked for, and the K fitted when it differs (fewer items or distinct queries than K)."""
+        fitted = sorted(set(self.fitted_k))
+        if not fitted or fitted == [self.config.k]:
+            return f"K={self.config.k}"
+        return f"K={'/'.join(map(str, fitted))} fitted (K={self.config.k} requested)"
 
     @property
     def in_distribution(self) -> list[str]:
@@ -158,6 +168,7 @@ def evaluate(
         record(name, kind, book.per_task(test, book.routed(test, orders)), book.routed_cost(test, orders))
 
     share_counts: dict[str, np.ndarray] = {}
+    fitted_k: list[int] = []
     split_source = "hash"
     for seed in seeds:
         split = split_for(seed)
@@ -172,6 +183,7 @@ def evaluate(
         else:
             router = fit_on_rows(table, book, embeddings, calibration, seed_config, split.source)
         order = router.order(embeddings[test])
+        fitted_k.append(int(len(np.unique(router.calibration_labels))))
         tested.update(table.task_of[test].tolist())
 
         for j, name in enumerate(names):
@@ -238,6 +250,7 @@ def evaluate(
         methods=ordered,
         routing_share=share,
         notes=notes,
+        fitted_k=fitted_k,
     )
 
 
@@ -263,45 +276,66 @@ def _avg(per_task: dict[str, float], tasks: Sequence[str]) -> float:
     return float(np.mean(present)) if present else float("nan")
 
 
-def _validation_average(
+def validation_splits(
+    calibration: set, seed: int, *, folds: int | None, repeats: int = 1, fraction: float = 0.8
+) -> list[Split]:
+    """The validation splits inside ``calibration``: ``repeats`` × ``folds`` hashed folds (repeat r
+    ranks items with seed ``seed * 1000 + r``, so repeat 0 is the plain ``seed`` folds), or with
+    ``folds`` None one hashed holdout of ``1 - fraction``. Deterministic, and the same for every
+    variant: comparisons between variants are paired."""
+    items = sorted(calibration)
+    if folds is None:
+        return [hashed_split(items, fraction=fraction, seed=seed)]
+    if repeats < 1:
+        raise ValueError(f"validation repeats must be >= 1 (got {repeats})")
+    out: list[Split] = []
+    for r in range(repeats):
+        out += hashed_folds(items, n_folds=folds, seed=seed if r == 0 else seed * 1000 + r)
+    return out
+
+
+def _fold_scores(
     table: OutcomeTable,
     book: ScoreBook,
     embeddings: np.ndarray,
-    calibration: set,
+    splits: Sequence[Split],
     config: RouterConfig,
     source: str,
     in_dist: Sequence[str],
-    *,
-    folds: int | None,
-    fraction: float,
-) -> float:
-    """In-distribution average on held-out calibration items, never touching the test items.
-
-    ``folds`` set: k-fold cross-validation, every calibration item scored once by a router fitted
-    on the other folds (predictions pooled before averaging per task). ``folds`` None: one hashed
-    holdout of ``1 - fraction`` of the calibration items.
-    """
-    seed = config.seed
-    if folds is None:
-        splits = [hashed_split(sorted(calibration), fraction=fraction, seed=seed)]
-    else:
-        splits = hashed_folds(sorted(calibration), n_folds=folds, seed=seed)
-    rows, correct = [], []
+) -> list[float]:
+    """In-distribution average on the held-out items of each split, never touching the test items."""
+    scores = []
     for inner in splits:
         fit_rows, val_rows = table.rows_of(inner.calibration), table.rows_of(inner.test)
         if len(fit_rows) == 0 or len(val_rows) == 0:
             raise ValueError("too few calibration items for this validation split; use fewer folds")
         router = fit_on_rows(table, book, embeddings, fit_rows, config, source)
-        rows.append(val_rows)
-        correct.append(book.routed(val_rows, router.order(embeddings[val_rows])))
-    return _avg(book.per_task(np.concatenate(rows), np.concatenate(correct)), in_dist)
+        correct = book.routed(val_rows, router.order(embeddings[val_rows]))
+        scores.append(_avg(book.per_task(val_rows, correct), in_dist))
+    return scores
+
+
+def corrected_standard_error(values: Sequence[float], test_share: float) -> float:
+    """Standard error of the mean of (repeated) cross-validation results, with Nadeau & Bengio's
+    correction for overlapping training sets: var = (1/J + n_test/n_train) · s². ``test_share`` is
+    n_test/n_train (1/(folds-1) for k-fold). 0 for fewer than two values."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return 0.0
+    return float(np.sqrt((1.0 / len(values) + test_share) * values.var(ddof=1)))
 
 
 class VariantPoint(BaseModel):
     name: str
     config: RouterConfig
-    validation: float
-    validation_std: float
+    validation: float = Field(description="mean over seeds, repeats and folds of the held-out average")
+    validation_std: float = Field(description="std over seeds of each seed's validation mean")
+    validation_se: float = Field(default=0.0, description="corrected standard error of the validation mean")
+    fold_scores: list[float] = Field(
+        default_factory=list, description="held-out average per (seed, repeat, fold), the same splits for all"
+    )
+    delta: float = Field(default=0.0, description="paired mean gain over the reference (first) variant")
+    delta_se: float = Field(default=0.0, description="corrected standard error of that paired gain")
     test: float
     test_std: float
     test_per_task: dict[str, float] = Field(default_factory=dict, description="mean over seeds")
@@ -316,47 +350,60 @@ def score_variants(
     *,
     book: ScoreBook,
     validation_folds: int | None = 5,
+    validation_repeats: int = 1,
     validation_fraction: float = 0.8,
     progress: Callable[[str], None] | None = None,
 ) -> list[VariantPoint]:
-    """In-distribution average of each router configuration. Validation: ``validation_folds``-fold
-    cross-validation inside the calibration items (or, with ``validation_folds=None``, fit on a
-    hashed ``validation_fraction`` of them and score the rest); test: fit on all calibration items
-    and score the test items. Choose from the validation column only (:func:`choose_variant`).
+    """In-distribution average of each router configuration. Validation: ``validation_repeats`` ×
+    ``validation_folds``-fold cross-validation inside the calibration items of every seed (or, with
+    ``validation_folds=None``, fit on a hashed ``validation_fraction`` of them and score the rest);
+    test: fit on all calibration items and score the test items. Every variant sees the same
+    validation splits, so its gain over the first variant (the reference) is a paired difference,
+    given with its corrected standard error. Choose from the validation columns only
+    (:func:`choose_variant`).
     """
     in_dist = [t for t in table.tasks if t not in table.ood_tasks]
-    points = []
+    if validation_folds is None:
+        test_share = (1.0 - validation_fraction) / validation_fraction
+    else:
+        test_share = 1.0 / (validation_folds - 1)
+    splits = {
+        seed: validation_splits(
+            split_for(seed).calibration,
+            seed,
+            folds=validation_folds,
+            repeats=validation_repeats,
+            fraction=validation_fraction,
+        )
+        for seed in seeds
+    }
+    points: list[VariantPoint] = []
     for name, config in variants:
-        validation_scores, test_scores, per_task = [], [], []
+        folds_seen, seed_means, test_scores, per_task = [], [], [], []
         for seed in seeds:
             if progress:
                 progress(f"{name} seed {seed}")
             split = split_for(seed)
             cfg = config.model_copy(update={"seed": seed})
-            validation_scores.append(
-                _validation_average(
-                    table,
-                    book,
-                    embeddings,
-                    split.calibration,
-                    cfg,
-                    split.source,
-                    in_dist,
-                    folds=validation_folds,
-                    fraction=validation_fraction,
-                )
-            )
+            fold = _fold_scores(table, book, embeddings, splits[seed], cfg, split.source, in_dist)
+            folds_seen += fold
+            seed_means.append(float(np.mean(fold)))
             calibration, test = table.rows_of(split.calibration), table.rows_of(split.test)
             router = fit_on_rows(table, book, embeddings, calibration, cfg, split.source)
             scores = book.per_task(test, book.routed(test, router.order(embeddings[test])))
             per_task.append(scores)
             test_scores.append(_avg(scores, in_dist))
+        diffs = np.array(folds_seen) - np.array(points[0].fold_scores if points else folds_seen)
         points.append(
             VariantPoint(
                 name=name,
                 config=config,
-                validation=float(np.mean(validation_scores)),
-                validation_std=float(np.std(validation_scores)),
+                validation=float(np.mean(folds_seen)),
+                validation_std=float(np.std(seed_means)),
+                validation_se=corrected_standard_error(folds_seen, test_share),
+                fold_scores=[float(x) for x in folds_seen],
+                delta=float(diffs.mean()),
+                delta_se=corrected_standard_error(diffs, test_share),
                 test=float(np.mean(test_scores)),
                 test_std=float(np.std(test_scores)),
                 test_per_task={t: float(np.mean([p[t] for p in per_task if t in p])) for t in in_dist},
@@ -365,12 +412,21 @@ def score_variants(
     return points
 
 
-def choose_variant(points: Sequence[VariantPoint]) -> VariantPoint:
-    """The best validation average (the earlier-listed variant on a tie); ignores the test column."""
+def choose_variant(points: Sequence[VariantPoint], *, margin_se: float = 1.0) -> VariantPoint:
+    """The reference (the first variant: the paper's rule) unless another variant's paired validation
+    gain over it exceeds ``margin_se`` of its corrected standard errors; among those that do, the best
+    validation average (the earlier-listed on a tie). ``margin_se=0`` is the plain best validation
+    average. Ignores the test column."""
     if not points:
         raise ValueError("no variants to choose from")
-    best = max(round(p.validation, 9) for p in points)
-    return next(p for p in points if round(p.validation, 9) == best)
+    reference = points[0]
+    winners = [p for p in points[1:] if p.delta > 0 and p.delta > margin_se * p.delta_se]
+    if margin_se <= 0:
+        winners = list(points)
+    if not winners:
+        return reference
+    best = max(round(p.validation, 9) for p in winners)
+    return next(p for p in winners if round(p.validation, 9) == best)
 
 
 def sweep_k(

@@ -10,6 +10,9 @@ Routing variants:
   softmax(knn_beta · cosine similarity), model score = weighted mean of their scores.
 - ``ensemble_ks`` (a deviation, nearest routing): further clusterings with those K; a model's score
   is the mean over clusterings of its routing score in the query's nearest cluster of each.
+- ``stratify`` (a deviation): each calibration dataset is clustered on its own with its share of K,
+  so every cluster is pure and its prior (``prior="task"``) is exactly its dataset's profile; a
+  query (whose dataset the router is not told) still goes to the nearest centroid of any dataset.
 
 A cluster's routing score is its profile (see router/profiles.py: raw mean by default, optional
 shrinkage toward a prior and confidence-interval ties) traded against cost when ``alpha`` < 1.
@@ -26,9 +29,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from router.cluster import fit_clusters, nearest_centroid
+from router.cluster import fit_clusters, fit_within_groups, nearest_centroid
 from router.profiles import (
     Profiles,
     cluster_profiles,
@@ -64,8 +67,14 @@ class RouterConfig(BaseModel):
     split_fraction: float | None = Field(
         default=0.7, description="None when the run's recorded split was used"
     )
-    shrinkage: float = Field(
-        default=0.0, ge=0, description="pseudo-count pulling cluster profiles to the prior (0 = paper)"
+    shrinkage: float | Literal["auto"] = Field(
+        default=0.0,
+        description="pseudo-count pulling cluster profiles to the prior (0 = paper); 'auto' = empirical "
+        "Bayes, one per model estimated from the calibration data (router/profiles.py)",
+    )
+    stratify: bool = Field(
+        default=False,
+        description="cluster each calibration dataset on its own, K shared in proportion (pure clusters)",
     )
     prior: Prior = Field(default="global", description="what shrinkage and CI ties fall back to")
     parent_k: int = Field(default=8, ge=1, description="clusters of the coarser clustering (prior='parent')")
@@ -82,15 +91,23 @@ class RouterConfig(BaseModel):
         default=20.0, ge=0, description="knn routing: neighbour weights softmax(knn_beta * cosine similarity)"
     )
 
+    @field_validator("shrinkage")
+    @classmethod
+    def _non_negative(cls, value):
+        if value != "auto" and value < 0:
+            raise ValueError(f"shrinkage must be >= 0 or 'auto' (got {value})")
+        return value
+
     def slug(self) -> str:
         """Every option that changes the router, for artifact file names."""
-        parts = [f"k{self.k}", self.clusterer, self.routing]
+        parts = [f"k{self.k}", self.clusterer + ("-strat" if self.stratify else ""), self.routing]
         if self.routing == "soft":
             parts.append(f"top{self.top_clusters}-b{self.beta:g}")
         if self.routing == "knn":
             parts.append(f"n{self.knn_k}-b{self.knn_beta:g}")
-        if self.shrinkage > 0:
-            parts.append(f"shrink{self.shrinkage:g}-{self.prior}")
+        if self.shrinkage == "auto" or self.shrinkage > 0:
+            lam = self.shrinkage if self.shrinkage == "auto" else f"{self.shrinkage:g}"
+            parts.append(f"shrink{lam}-{self.prior}")
             if self.prior == "parent":
                 parts.append(f"pk{self.parent_k}")
         if self.tie_z > 0:
@@ -139,13 +156,28 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def _task_groups(keys: Sequence[tuple[str, str]]) -> np.ndarray:
+    tasks = sorted({t for t, _ in keys})
+    return np.array([tasks.index(t) for t, _ in keys], dtype=np.int64)
+
+
+def _clustering(
+    config: RouterConfig, embeddings: np.ndarray, k: int, keys: Sequence[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    if config.stratify:
+        labels, centroids, _ = fit_within_groups(
+            embeddings, k, _task_groups(keys), method=config.clusterer, seed=config.seed
+        )
+        return labels, centroids
+    return fit_clusters(embeddings, k, method=config.clusterer, seed=config.seed)
+
+
 def _prior_groups(
     config: RouterConfig, embeddings: np.ndarray, keys: Sequence[tuple[str, str]]
 ) -> np.ndarray:
     """Per calibration item, the group its prior is computed on: its dataset, or a coarse cluster."""
     if config.prior == "task":
-        tasks = sorted({t for t, _ in keys})
-        return np.array([tasks.index(t) for t, _ in keys], dtype=np.int64)
+        return _task_groups(keys)
     if config.prior == "parent":
         return fit_clusters(embeddings, config.parent_k, method="kmeans", seed=config.seed)[0]
     return np.zeros(len(keys), dtype=np.int64)
@@ -272,7 +304,7 @@ class Router:
         groups = _prior_groups(config, embeddings, keys)
         levels = []
         for k in [config.k, *config.ensemble_ks]:
-            labels, centroids = fit_clusters(embeddings, k, method=config.clusterer, seed=config.seed)
+            labels, centroids = _clustering(config, embeddings, k, keys)
             profiles = _profile(labels, centroids.shape[0], item_scores, groups, config, item_costs)
             levels.append(Level(centroids, profiles, labels))
         first = levels[0]
@@ -306,7 +338,9 @@ class Router:
     def add_model(self, name: str, item_scores: Mapping[tuple[str, str], float]) -> Router:
         """A router that also knows ``name``, profiled on the existing clusters (no re-clustering).
 
-        ``item_scores`` maps calibration (task, item_id) to the new model's mean sample score.
+        ``item_scores`` maps calibration (task, item_id) to the new model's mean sample score. With
+        ``shrinkage="auto"`` a lone column has no interaction to estimate, so it gets its raw cluster
+        means: refit to shrink it with the others.
         """
         if name in self.meta.models:
             raise ValueError(f"model {name!r} is already in the router")

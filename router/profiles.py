@@ -12,6 +12,9 @@ Deviations from the paper, each off by default and chosen by validation (bench/r
   the cluster's dataset mix) or ``parent`` (m's accuracy on a coarser clustering's clusters,
   weighted the same way). Clusters mostly rediscover datasets, so the noise is within a dataset:
   the task or parent prior is the one that can correct it.
+- ``shrinkage="auto"``: empirical Bayes with the strength estimated from the calibration data
+  alone, one λ per model, applied to the model × cluster interaction only (a cluster that is
+  harder for every model ranks them no differently): see :func:`interaction_shrunk`.
 - ``tie_z`` z > 0: models whose cluster score is within z standard errors of the cluster's best
   are treated as tied, and a tie goes to the model with the better prior instead of the
   noisier point estimate.
@@ -71,30 +74,81 @@ def group_prior(
     return np.where(sizes > 0, prior, fallback[None, :])
 
 
+def interaction_shrunk(
+    labels: np.ndarray, item_scores: np.ndarray, sums: np.ndarray, counts: np.ndarray, prior: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(profile [clusters, models], λ [models]) of ``shrinkage="auto"`` (see the module docstring).
+
+    Routing compares models within a cluster, so a cluster's common gap to the prior (it is harder or
+    easier for every model) is kept and only each model's own part of the gap, the model × cluster
+    interaction, is shrunk: profile = prior + common gap + n/(n + λ_m) · interaction. λ_m = σ²/τ² by
+    the method of moments on item scores centred on the item's mean over models (the models answer
+    the same items, so their noise is paired): σ² their pooled within-cluster variance, τ² the
+    interactions' mean square less its sampling part σ²/n. ``AUTO_MAX_SHRINKAGE`` stands for "the
+    prior itself" when no interaction exceeds its noise.
+    """
+    answered = ~np.isnan(item_scores)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.where(counts > 0, sums / np.maximum(counts, 1e-12), prior)
+        item_mean = np.nanmean(np.where(answered, item_scores, np.nan), axis=1, keepdims=True)
+    centred = np.where(answered, item_scores - np.nan_to_num(item_mean), np.nan)
+    centred_sums, _ = _group_sums(labels, sums.shape[0], centred)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred_mean = np.where(counts > 0, centred_sums / np.maximum(counts, 1e-12), 0.0)
+    residual = np.where(answered, centred - centred_mean[labels], 0.0)
+    n, c = counts.sum(axis=0), (counts > 0).sum(axis=0)
+    sigma2 = (residual**2).sum(axis=0) / np.maximum(n - c, 1.0)
+    gap = np.where(counts > 0, raw - prior, 0.0)
+    common = np.divide(
+        (gap * (counts > 0)).sum(axis=1, keepdims=True),
+        (counts > 0).sum(axis=1, keepdims=True),
+        out=np.zeros((gap.shape[0], 1)),
+        where=(counts > 0).sum(axis=1, keepdims=True) > 0,
+    )
+    interaction = np.where(counts > 0, gap - common, 0.0)
+    excess = np.where(counts > 0, interaction**2 - sigma2[None, :] / np.maximum(counts, 1.0), 0.0)
+    tau2 = np.maximum((counts * excess).sum(axis=0) / np.maximum(n, 1.0), 0.0)
+    lam = np.minimum(
+        np.divide(sigma2, tau2, out=np.full_like(sigma2, AUTO_MAX_SHRINKAGE), where=tau2 > 0),
+        AUTO_MAX_SHRINKAGE,
+    )
+    weight = counts / (counts + lam[None, :])
+    profile = np.where(counts > 0, prior + common + weight * interaction, prior)
+    return profile, lam
+
+
+AUTO_MAX_SHRINKAGE = 1e6
+
+
 def cluster_profiles(
     labels: np.ndarray,
     n_clusters: int,
     item_scores: np.ndarray,
     *,
-    shrinkage: float = 0.0,
+    shrinkage: float | str = 0.0,
     global_acc: np.ndarray | None = None,
     prior: np.ndarray | None = None,
     item_costs: np.ndarray | None = None,
 ) -> Profiles:
     """Profiles from calibration ``labels`` [n] and ``item_scores`` [n, models] (NaN = not answered).
 
+    ``shrinkage``: a pseudo-count λ >= 0, or ``"auto"`` (:func:`moments_shrinkage`, one λ per model).
     ``prior`` [clusters, models] defaults to the global accuracy; ``item_costs`` [n, models] (NaN =
     unknown) gives each cluster's mean cost per routed answer.
     """
-    if shrinkage < 0:
-        raise ValueError(f"shrinkage must be >= 0 (got {shrinkage})")
+    if shrinkage != "auto" and (isinstance(shrinkage, str) or shrinkage < 0):
+        raise ValueError(f"shrinkage must be >= 0 or 'auto' (got {shrinkage!r})")
     item_scores = np.asarray(item_scores, dtype=np.float64)
     g = global_accuracy(item_scores) if global_acc is None else np.asarray(global_acc, dtype=np.float64)
     sums, counts = _group_sums(labels, n_clusters, item_scores)
     p = np.broadcast_to(g[None, :], sums.shape) if prior is None else np.asarray(prior, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(counts > 0, sums / np.maximum(counts, 1e-12), p)
-        scores = np.where(counts + shrinkage > 0, (sums + shrinkage * p) / (counts + shrinkage), p)
+        if shrinkage == "auto":
+            scores, _ = interaction_shrunk(labels, item_scores, sums, counts, p)
+        else:
+            lam = float(shrinkage)
+            scores = np.where(counts + lam > 0, (sums + lam * p) / (counts + lam), p)
     scores = np.where(counts > 0, scores, p)
     costs = None
     if item_costs is not None:

@@ -104,7 +104,7 @@ def write_routing_share_csv(report: EvalReport, path: Path) -> Path:
 
 def full_markdown(report: EvalReport) -> str:
     parts = [
-        f"# Avengers router evaluation\n\nK={report.config.k}, clusterer={report.config.clusterer}, "
+        f"# Avengers router evaluation\n\n{report.k_description()}, clusterer={report.config.clusterer}, "
         f"embedder={report.config.embedder}, routing={report.config.routing}, top-n={report.top_n}, "
         f"split={report.split_source}, seeds={', '.join(map(str, report.seeds))}.",
         "## In-distribution (Table 2 layout)\n\n" + markdown_table(report),
