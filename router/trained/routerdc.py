@@ -132,12 +132,16 @@ def fit_routerdc(
     seed: int,
     config: RouterDCConfig | None = None,
     peak_test: TestSet | None = None,
+    targets: np.ndarray | None = None,
 ) -> FittedRouter:
-    """Train on calibration rows only (``groups``: the task of each row, for validation and balancing)."""
+    """Train on calibration rows only (``groups``: the task of each row, for validation and balancing).
+
+    ``targets``: per-query scores the sample-LLM loss ranks and masks models by (RouterDC's released
+    multiple-choice scores are the gold option's probability); validation always uses ``scores``."""
     torch = require_torch()
     config = config or RouterDCConfig()
     x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
-    y = torch.as_tensor(filled_scores(scores))
+    y = torch.as_tensor(filled_scores(scores if targets is None else targets))
     groups = np.asarray(groups)
     clusters = cluster_ids(np.asarray(embeddings, dtype=np.float64), config.clusters, seed)
 
