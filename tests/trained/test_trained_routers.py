@@ -61,7 +61,7 @@ def test_training_is_deterministic_for_a_seed(fit, config):
 
 def test_routerdc_targets_rank_models_the_right_wrong_scores_tie():
     """Two models right on every item: the per-query targets (e.g. gold-option probabilities) decide."""
-    x, scores, groups, expert = three_expert_data()
+    x, scores, groups, expert = three_expert_data(n=120)
     tied = scores.copy()
     tied[:, 1] = tied[np.arange(len(x)), expert]  # m1 is exactly as right as each topic's expert
     targets = tied * np.where(np.arange(4) == 1, 0.9, 0.6)  # ... but more confident
