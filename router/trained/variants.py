@@ -87,10 +87,10 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}")
 
-    run = Path(tempfile.mkdtemp(prefix="routerdc-variants-"))
-    with ResultsStore(run) as store:
-        import_routerdc(args.routerdata, store)
-    table, recorded = open_table(run)
+    with tempfile.TemporaryDirectory(prefix="routerdc-variants-") as run:
+        with ResultsStore(Path(run)) as store:
+            import_routerdc(args.routerdata, store)
+        table, recorded = open_table(Path(run))
     embeddings = embed_table(table, make_embedder("minilm", progress=True))
     book = ScoreBook(table)
     released = released_scores(args.routerdata, list(table.keys), table.models)
