@@ -9,7 +9,7 @@ import aiohttp
 from harness.config import ModelSpec
 from harness.strategies.audit import StrategyLog, prompt_key
 from harness.strategies.config import parse_strategy
-from harness.strategies.engine import MemberCalls, StrategyClient
+from harness.strategies.engine import EndpointTransport, MemberCalls, StrategyClient
 
 
 def items_by_prompt(tasks: Sequence, items: Mapping[str, Sequence]) -> dict[str, tuple[str, str]]:
@@ -31,4 +31,5 @@ def strategy_client(
     by_name = {m.name: m for m in pool if m.strategy is None}
     config = parse_strategy(spec.name, spec.strategy or {}, set(by_name))
     members = {name: by_name[name] for name in config.members()}
-    return StrategyClient(spec.name, config, MemberCalls(session, members, StrategyLog(db_path)), index)
+    calls = MemberCalls(EndpointTransport(session, members), StrategyLog(db_path))
+    return StrategyClient(spec.name, config, calls, index)

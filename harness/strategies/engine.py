@@ -1,6 +1,7 @@
 """A strategy as an endpoint client: `complete(messages, params, n=1, seed)` like harness.client.EndpointClient,
-so the scheduler evaluates it as a model. Each member call goes through the members' own endpoint clients
-(bounded by their max_concurrency), is written to the audit table and reused on resume.
+so the scheduler evaluates it as a model. Each member call goes through a transport (the members' own endpoint
+clients, bounded by their max_concurrency, in an eval run; the gateway's pool members when served live), is
+written to the audit table and reused on resume (when there is one).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import aiohttp
 
@@ -28,11 +30,18 @@ class StrategyFailure(Exception):
     pass
 
 
-class MemberCalls:
-    """Calls to pool members on behalf of one strategy."""
+class MemberTransport(Protocol):
+    """One completion (n=1) from the named member; failures come back as values."""
 
-    def __init__(self, session: aiohttp.ClientSession, specs: Mapping[str, ModelSpec], log: StrategyLog):
-        self.log = log
+    async def __call__(
+        self, member: str, messages: list[ChatMessage], params: SamplingParams, seed: int | None
+    ) -> Completion | RequestFailure: ...
+
+
+class EndpointTransport:
+    """Each member's endpoint clients (its replicas in turn), at most ``max_concurrency`` calls at once."""
+
+    def __init__(self, session: aiohttp.ClientSession, specs: Mapping[str, ModelSpec]):
         self._clients = {
             name: itertools.cycle(
                 [EndpointClient(session, spec, url, RetryPolicy.for_model(spec)) for url in spec.urls()]
@@ -41,6 +50,18 @@ class MemberCalls:
         }
         self._slots = {name: asyncio.Semaphore(spec.max_concurrency) for name, spec in specs.items()}
 
+    async def __call__(self, member, messages, params, seed):
+        async with self._slots[member]:
+            return await next(self._clients[member]).complete(messages, params, seed=seed)
+
+
+class MemberCalls:
+    """Calls to pool members on behalf of one strategy; with a ``log``, audited and reused on resume."""
+
+    def __init__(self, transport: MemberTransport, log: StrategyLog | None = None):
+        self.transport = transport
+        self.log = log
+
     async def call(
         self,
         ctx: CallContext,
@@ -48,16 +69,13 @@ class MemberCalls:
         member: str,
         messages: list[dict],
         params: SamplingParams,
-        seed: int,
+        seed: int | None,
     ) -> CallRecord:
-        stored = self.log.find(ctx, step, member)
+        stored = self.log.find(ctx, step, member) if self.log else None
         if stored is not None:
             return stored
         record = CallRecord(step=step, member=member, request=messages)
-        async with self._slots[member]:
-            result = await next(self._clients[member]).complete(
-                [ChatMessage(**m) for m in messages], params, seed=seed
-            )
+        result = await self.transport(member, [ChatMessage(**m) for m in messages], params, seed)
         if isinstance(result, RequestFailure):
             record.error = f"{result.message} (after {result.attempts} attempt(s))"
         elif not result.choices or result.choices[0].text is None:
@@ -67,8 +85,14 @@ class MemberCalls:
             record.finish_reason = result.choices[0].finish_reason
             record.prompt_tokens, record.completion_tokens = result.prompt_tokens, result.completion_tokens
             record.latency_s = result.latency_s
-        self.log.write(ctx, record)
+        if self.log:
+            self.log.write(ctx, record)
         return record
+
+    def note(self, ctx: CallContext, record: CallRecord, text: str) -> None:
+        record.note = text
+        if self.log:
+            self.log.note(ctx, record.step, record.member, text)
 
 
 async def _propose(calls, ctx, step, members, messages, params, seed) -> list[CallRecord]:
@@ -112,7 +136,7 @@ async def run_symbolic_moe(config: SymbolicMoEConfig, calls: MemberCalls, ctx, m
     )
     skills = prompts.parse_skills(annotated.response or "")
     experts, basis = recruit(config, skills)
-    calls.log.note(ctx, "skills", config.annotator, f"recruited {', '.join(experts)} ({basis})")
+    calls.note(ctx, annotated, f"recruited {', '.join(experts)} ({basis})")
     records = await _propose(calls, ctx, "propose.1", experts, messages, params, seed)
     final_prompt = prompts.with_candidates(messages, [r.response for r in records if r.ok])
     final = await calls.call(ctx, "aggregate", config.aggregator, final_prompt, params, seed)
@@ -133,7 +157,7 @@ async def run_llm_router(config: LLMRouterConfig, calls: MemberCalls, ctx, messa
         else f"no candidate named ({routed.error or 'unparseable'}): fell back to {chosen}"
     )
     if routed.ok:
-        calls.log.note(ctx, "route", config.router, why)
+        calls.note(ctx, routed, why)
     answer = await calls.call(ctx, "answer", chosen, messages, params, seed)
     return [routed, answer]
 
@@ -156,6 +180,16 @@ class StrategyClient:
         self.calls = calls
         self.items_by_prompt = dict(items_by_prompt or {})
 
+    async def run(
+        self, messages: list[dict], params: SamplingParams, seed: int | None, task: str | None = None
+    ) -> list[CallRecord]:
+        """Every call of one sample, the final answer's last; raises StrategyFailure when no proposer
+        answered. ``task`` (e.g. recognised from the prompt) applies when the prompt is not a known item."""
+        key = prompt_key(messages)
+        task, item_id = self.items_by_prompt.get(key, (task, None))
+        ctx = CallContext(self.name, int(seed or 0), key, task, item_id)
+        return await RUNNERS[self.config.kind](self.config, self.calls, ctx, messages, params, seed)
+
     async def complete(
         self, messages: list[ChatMessage], params: SamplingParams, *, n: int = 1, seed: int | None = None
     ) -> Completion | RequestFailure:
@@ -163,29 +197,28 @@ class StrategyClient:
             return RequestFailure(kind="client", message=f"strategy {self.name}: one sample per request")
         started = time.perf_counter()
         plain = [m.model_dump() if hasattr(m, "model_dump") else dict(m) for m in messages]
-        key = prompt_key(plain)
-        task, item_id = self.items_by_prompt.get(key, (None, None))
-        ctx = CallContext(self.name, int(seed or 0), key, task, item_id)
         try:
-            trail = await RUNNERS[self.config.kind](
-                self.config, self.calls, ctx, plain, params, int(seed or 0)
-            )
+            trail = await self.run(plain, params, int(seed or 0))
         except StrategyFailure as exc:
             return RequestFailure(kind="transient", message=f"strategy {self.name}: {exc}")
+        failed = final_failure(trail)
+        if failed:
+            return RequestFailure(kind="transient", message=f"strategy {self.name}: {failed}")
         final = trail[-1]
-        if not final.ok:
-            return RequestFailure(
-                kind="transient",
-                message=f"strategy {self.name}: {final.step} by {final.member} failed: {final.error}",
-            )
         return Completion(
             choices=[{"text": final.response, "finish_reason": final.finish_reason}],
-            prompt_tokens=_total(r.prompt_tokens for r in trail),
-            completion_tokens=_total(r.completion_tokens for r in trail),
+            prompt_tokens=total_tokens(r.prompt_tokens for r in trail),
+            completion_tokens=total_tokens(r.completion_tokens for r in trail),
             latency_s=time.perf_counter() - started,
         )
 
 
-def _total(values) -> int | None:
+def final_failure(trail: Sequence[CallRecord]) -> str | None:
+    """Why the sample has no final answer, or None when it has one."""
+    final = trail[-1]
+    return None if final.ok else f"{final.step} by {final.member} failed: {final.error}"
+
+
+def total_tokens(values) -> int | None:
     values = [v for v in values if v is not None]
     return sum(values) if values else None

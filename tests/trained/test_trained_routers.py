@@ -59,6 +59,20 @@ def test_training_is_deterministic_for_a_seed(fit, config):
     assert not np.allclose(first, other)
 
 
+def test_routerdc_targets_rank_models_the_right_wrong_scores_tie():
+    """Two models right on every item: the per-query targets (e.g. gold-option probabilities) decide."""
+    x, scores, groups, expert = three_expert_data(n=120)
+    tied = scores.copy()
+    tied[:, 1] = tied[np.arange(len(x)), expert]  # m1 is exactly as right as each topic's expert
+    targets = tied * np.where(np.arange(4) == 1, 0.9, 0.6)  # ... but more confident
+    config = FAST_DC.model_copy(update={"top_k": 1})
+    models = ["m0", "m1", "m2", "m3"]
+    by_targets = fit_routerdc(x, tied, groups, models, seed=3, config=config, targets=targets)
+    assert np.mean(by_targets.order(x)[:, 0] == 1) >= 0.95
+    by_scores = fit_routerdc(x, tied, groups, models, seed=3, config=config)
+    assert np.mean(by_scores.order(x)[:, 0] == 1) < 0.9, "without targets m1 has no edge over the experts"
+
+
 def test_sample_llm_loss_contrasts_best_with_worst_and_masks_good_negatives():
     sims = torch.zeros((1, 3))
     # best model 0 vs the two worst (1, 2): softmax over three equal logits

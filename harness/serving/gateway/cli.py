@@ -102,10 +102,12 @@ def serve_router_main(args: argparse.Namespace) -> int:
     def ready(site) -> None:
         sockets = site._server.sockets if site._server else []  # noqa: SLF001 - aiohttp has no public getter
         port = sockets[0].getsockname()[1] if sockets else args.port
-        print(json.dumps({"base_url": f"http://{args.host}:{port}/v1", "model": args.name}), flush=True)
+        url = f"http://{args.host}:{port}/v1"
+        strategies = gateway.strategies.names  # the pool's strategy entries, served under their own names
+        print(json.dumps({"base_url": url, "model": args.name, "strategies": strategies}), flush=True)
         print(
             f"serving {args.router} as {args.name!r} over {', '.join(gateway.routing.models)} "
-            f"(samples {args.samples}, top-n {args.top_n})",
+            f"(samples {args.samples}, top-n {args.top_n}); strategies: {', '.join(strategies) or 'none'}",
             file=sys.stderr,
             flush=True,
         )

@@ -46,6 +46,7 @@ class Metrics:
             "Times a failing model was replaced by the next in the ranking.",
         ),
         "avengers_errors_total": ("counter", "Failed requests, by error type."),
+        "avengers_strategy_requests_total": ("counter", "Requests to a pool strategy (MoA, ...), by outcome."),
         "avengers_rejected_total": (
             "counter",
             "Requests refused with 429 because the gateway was saturated.",

@@ -32,6 +32,7 @@ from harness.serving.gateway.schema import (
     CompletionRequest,
     parse_request,
 )
+from harness.serving.gateway.strategies import GatewayStrategies
 from harness.serving.gateway.voting import AllModelsFailed, VoteResult, vote
 from harness.taskset import ChatMessage, Task
 from results.records import SamplingParams
@@ -114,6 +115,7 @@ class Gateway:
         if missing:
             raise ValueError(f"the router routes to models the pool file lacks: {', '.join(missing)}")
         self.specs = [by_name[m] for m in router.models]
+        self.strategies = GatewayStrategies(pool, self.settings)  # the pool's strategy entries
         self.routing = RoutingEngine(router, embedder, cache_size=self.settings.embed_cache_size)
         self.recogniser = PromptRecogniser(tasks)
         # Built once: each format memoises its equivalence checks.
@@ -139,6 +141,7 @@ class Gateway:
         self._session = aiohttp.ClientSession(connector=connector)
         specs = [s.model_copy(update={"max_attempts": self.settings.member_attempts}) for s in self.specs]
         self.members = build_members(self._session, specs)
+        self.strategies.start(self._session, self.members, self.metrics, self.recogniser)
         self._admission = _Admission(self.settings, self.metrics)
         await self.routing.warm_up()
         # The models, tasks and libraries loaded so far live as long as the server: a full collection
@@ -175,7 +178,8 @@ class Gateway:
             {
                 "object": "list",
                 "data": [
-                    {"id": self.settings.name, "object": "model", "created": created, "owned_by": "avengers"}
+                    {"id": self.settings.name, "object": "model", "created": created, "owned_by": "avengers"},
+                    *self.strategies.model_cards(created),
                 ],
             }
         )
@@ -211,16 +215,21 @@ class Gateway:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise ApiError(400, "the request body is not valid JSON") from None
             parsed = parse_request(ChatRequest if endpoint == "chat" else CompletionRequest, body)
-            if parsed.model != self.settings.name:
+            strategy = parsed.model in self.strategies.names
+            if parsed.model != self.settings.name and not strategy:
+                served = ", ".join(repr(n) for n in [self.settings.name, *self.strategies.names])
                 raise ApiError(
                     404,
-                    f"model {parsed.model!r} is not served here; this gateway serves {self.settings.name!r}",
+                    f"model {parsed.model!r} is not served here; this gateway serves {served}",
                     param="model",
                     code="model_not_found",
                 )
             assert self._admission is not None
             async with self._admission.slot():
-                answer = await self._answer(parsed, endpoint, record)
+                if strategy:
+                    answer = await self.strategies.answer(parsed, record)
+                else:
+                    answer = await self._answer(parsed, endpoint, record)
             response = await self._respond(request, parsed, endpoint, answer, record)
             return response
         except ApiError as exc:
@@ -359,7 +368,7 @@ class Gateway:
         record: dict,
     ) -> web.StreamResponse:
         chat = endpoint == "chat"
-        base = {"id": record["id"], "created": int(time.time()), "model": self.settings.name}
+        base = {"id": record["id"], "created": int(time.time()), "model": req.model}
         if req.stream:
             include_usage = bool((req.stream_options or {}).get("include_usage"))
             return await stream_answer(request, base, chat, answer, include_usage=include_usage)
