@@ -22,7 +22,16 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from router.trained.fitting import FittedRouter, TestSet, fit_with_validation
+from router.trained.fitting import FittedRouter, TestSet, as_float_rows, fit_with_validation
+from router.trained.towers import (
+    Pooling,
+    PretrainedEncoder,
+    as_text_rows,
+    encoder_tower,
+    frozen_head_tower,
+    load_encoder,
+    resolve_device,
+)
 from router.trained.training import TrainingConfig, filled_scores, require_torch, train_configured
 
 NAME = "RouterDC (ours)"
@@ -44,26 +53,40 @@ class RouterDCConfig(TrainingConfig):
     steps: int = Field(default=6000, ge=1)
     patience: int | None = Field(default=None, ge=1)
     weight_decay: float = Field(default=0.01, ge=0)
+    # The paper's setting: fine-tune a query encoder end to end instead of the frozen embeddings + head.
+    encoder: str | None = Field(
+        default=None,
+        description="Hugging Face model name or local folder to fine-tune ('minilm': the bundled MiniLM); "
+        "None: frozen router embeddings + trainable head",
+    )
+    device: str = Field(default="auto", pattern="^(auto|cpu|cuda)$", description="auto: cuda if available")
+    max_length: int = Field(default=512, ge=8, description="encoder: tokens per query (the authors' 512)")
+    pooling: Pooling = Field(default="cls", description="encoder: 'cls' (the authors') or 'mean' token")
+    encoder_learning_rate: float = Field(
+        default=5e-5, gt=0, description="encoder: AdamW rate for all weights (the authors'); replaces the grid"
+    )
 
 
-def _module(in_dim: int, n_models: int, config: RouterDCConfig):
+def _module(tower, n_models: int, device: str):
     torch = require_torch()
     nn = torch.nn
 
-    class RouterDCHead(nn.Module):
+    class RouterDCModel(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.head = nn.Sequential(
-                nn.Linear(in_dim, config.hidden), nn.GELU(), nn.Linear(config.hidden, config.dim)
-            )
-            self.models = nn.Embedding(n_models, config.dim)
+            self.tower = tower
+            self.models = nn.Embedding(n_models, tower.out_dim)
             nn.init.normal_(self.models.weight, mean=0.0, std=EMBEDDING_INIT_STD)
 
-        def forward(self, x):
-            h = self.head(x)
+        def forward(self, rows):
+            h = self.tower(rows)
             return cosine(h, self.models.weight), h
 
-    return RouterDCHead()
+    return RouterDCModel().to(device)
+
+
+def display_name(config: RouterDCConfig) -> str:
+    return NAME if config.encoder is None else f"{NAME}, {config.encoder} fine-tuned"
 
 
 def cosine(a, b):
@@ -79,11 +102,12 @@ def sample_llm_loss(similarity, scores, top_k: int, last_k: int, rng: np.random.
     scores are probabilities, so their ranking among right models is by confidence.)
     """
     torch = require_torch()
-    values = scores.numpy()
+    values = scores.cpu().numpy()
+    scores = scores.to(similarity.device)
     if rng is not None:
         values = values + rng.random(values.shape) * 1e-6
-    order = torch.as_tensor(np.argsort(-values, axis=1, kind="stable"))
-    worst = torch.as_tensor(np.argsort(values, axis=1, kind="stable")[:, :last_k])
+    order = torch.as_tensor(np.argsort(-values, axis=1, kind="stable"), device=similarity.device)
+    worst = torch.as_tensor(np.argsort(values, axis=1, kind="stable")[:, :last_k], device=similarity.device)
     negative = torch.gather(similarity, 1, worst)
     negative = negative.masked_fill(torch.gather(scores, 1, worst) > 0.5, float("-inf"))
     loss = similarity.new_zeros(())
@@ -110,8 +134,8 @@ def sample_sample_loss(hidden, clusters: np.ndarray, negatives: int, rng: np.ran
     usable = (~same).sum(axis=1) >= negatives
     if not usable.any():
         return hidden.new_zeros(())
-    index = torch.as_tensor(np.column_stack([positive, others])[usable])
-    rows = cosine(hidden, hidden)[torch.as_tensor(np.flatnonzero(usable))]
+    index = torch.as_tensor(np.column_stack([positive, others])[usable], device=hidden.device)
+    rows = cosine(hidden, hidden)[torch.as_tensor(np.flatnonzero(usable), device=hidden.device)]
     chosen = torch.gather(rows, 1, index)
     return torch.mean(-torch.log_softmax(chosen, dim=1)[:, 0])
 
@@ -123,8 +147,9 @@ def cluster_ids(embeddings: np.ndarray, k: int, seed: int) -> np.ndarray:
     return KMeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(embeddings)
 
 
-def _predict(module, x):
-    return module(x)[0]
+def _predict(module, rows):
+    step = module.tower.predict_batch or max(len(rows), 1)
+    return require_torch().cat([module(rows[i : i + step])[0] for i in range(0, len(rows), step)])
 
 
 def fit_routerdc(
@@ -137,22 +162,49 @@ def fit_routerdc(
     config: RouterDCConfig | None = None,
     peak_test: TestSet | None = None,
     targets: np.ndarray | None = None,
+    texts: list[str] | None = None,
+    encoder: PretrainedEncoder | None = None,
 ) -> FittedRouter:
     """Train on calibration rows only (``groups``: the task of each row, for validation and balancing).
 
     ``targets``: per-query scores the sample-LLM loss ranks and masks models by (RouterDC's released
-    multiple-choice scores are the gold option's probability); validation always uses ``scores``."""
+    multiple-choice scores are the gold option's probability); validation always uses ``scores``.
+    With ``config.encoder`` the query ``texts`` of the rows are encoded by the fine-tuned encoder
+    (``encoder``: already loaded, else loaded here) and the router routes texts; ``embeddings`` then
+    only give the k-means clusters of the sample-sample loss."""
     torch = require_torch()
     config = config or RouterDCConfig()
-    x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+    device = resolve_device(config.device)
+    clusters = cluster_ids(np.asarray(embeddings, dtype=np.float64), config.clusters, seed)
+    if config.encoder is None:
+        inputs = np.asarray(embeddings, dtype=np.float32)
+        in_dim = inputs.shape[1]
+
+        def tower(params):
+            return frozen_head_tower(in_dim, config.hidden, config.dim)
+
+        learning_rates = config.learning_rates
+    else:
+        if texts is None or len(texts) != len(embeddings):
+            raise ValueError("RouterDC with an encoder needs the query text of every calibration row")
+        pretrained = encoder or load_encoder(config.encoder)
+        inputs = np.asarray(list(texts), dtype=object)
+        if peak_test is not None:
+            if peak_test.texts is None:
+                raise ValueError("RouterDC with an encoder needs the query texts of the peak-test rows")
+            peak_test = TestSet(np.asarray(list(peak_test.texts), dtype=object), peak_test.scores, peak_test.groups)
+
+        def tower(params):
+            return encoder_tower(pretrained, config.max_length, config.pooling)
+
+        learning_rates = [config.encoder_learning_rate]
     y = torch.as_tensor(filled_scores(scores if targets is None else targets))
     groups = np.asarray(groups)
-    clusters = cluster_ids(np.asarray(embeddings, dtype=np.float64), config.clusters, seed)
 
     def train(module, rows, params, train_seed, evaluate):
         def loss_of_batch(batch, rng):
             picked = rows[batch]
-            similarity, hidden = module(x[picked])
+            similarity, hidden = module(prepared[picked])
             loss = sample_llm_loss(
                 similarity / params["temperature"], y[picked], config.top_k, config.last_k, rng
             )
@@ -164,16 +216,21 @@ def fit_routerdc(
 
         return train_configured(module, loss_of_batch, rows, groups, config, params, train_seed, evaluate)
 
+    prepare = as_float_rows if config.encoder is None else as_text_rows
+    prepared = prepare(inputs)
+    name = display_name(config)
     return fit_with_validation(
-        NAME if peak_test is None else f"{NAME}, peak test step",
-        embeddings,
+        name if peak_test is None else f"{name}, peak test step",
+        inputs,
         scores,
         groups,
         models,
-        space={"temperature": config.temperatures, "lr": config.learning_rates},
-        build=lambda params: _module(x.shape[1], len(models), config),
+        space={"temperature": config.temperatures, "lr": learning_rates},
+        build=lambda params: _module(tower(params), len(models), device),
         train=train,
         predict_fn=_predict,
+        prepare=prepare,
+        input_kind="embeddings" if config.encoder is None else "texts",
         seed=seed,
         validation_fraction=config.validation_fraction,
         threads=config.threads,

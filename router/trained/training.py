@@ -96,7 +96,7 @@ def balanced_weights(groups: np.ndarray) -> np.ndarray:
 class Checkpoint:
     step: int
     metric: float
-    state: dict
+    state: dict | None  # kept for the best checkpoint so far (and the last without evaluation) only
 
 
 Evaluator = Callable[[object], float]
@@ -119,8 +119,8 @@ def train_steps(
 ) -> list[Checkpoint]:
     """AdamW for ``steps`` steps on batches drawn (seeded, weighted) from ``n_rows`` rows.
 
-    Returns a checkpoint (state and ``evaluate(module)``) every ``eval_every`` steps and at the end;
-    without ``evaluate`` only the final state. ``patience``: stop after that many evaluations without
+    Returns a checkpoint (``evaluate(module)``) every ``eval_every`` steps and at the end, the weights
+    kept for the best one only (:func:`best_checkpoint`); without ``evaluate`` only the final state. ``patience``: stop after that many evaluations without
     a new best (early stopping; the later checkpoints could not be chosen on a tie anyway).
     """
     torch = require_torch()
@@ -138,9 +138,12 @@ def train_steps(
             module.eval()
             with torch.no_grad():
                 metric = evaluate(module)
-            checkpoints.append(
-                Checkpoint(step, metric, {k: v.clone() for k, v in module.state_dict().items()})
-            )
+            checkpoints.append(Checkpoint(step, metric, None))
+            best = _best_index(checkpoints)
+            if best == len(checkpoints) - 1:  # one copy of the weights at a time (an encoder's are large)
+                for earlier in checkpoints[:-1]:
+                    earlier.state = None
+                checkpoints[-1].state = {k: v.clone() for k, v in module.state_dict().items()}
             if patience is not None and len(checkpoints) - 1 - _best_index(checkpoints) >= patience:
                 break
     if evaluate is None:
