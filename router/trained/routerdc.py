@@ -63,7 +63,9 @@ class RouterDCConfig(TrainingConfig):
     max_length: int = Field(default=512, ge=8, description="encoder: tokens per query (the authors' 512)")
     pooling: Pooling = Field(default="cls", description="encoder: 'cls' (the authors') or 'mean' token")
     encoder_learning_rate: float = Field(
-        default=5e-5, gt=0, description="encoder: AdamW rate for all weights (the authors'); replaces the grid"
+        default=5e-5,
+        gt=0,
+        description="encoder: AdamW rate for all weights (the authors'); replaces the grid",
     )
 
 
@@ -192,7 +194,9 @@ def fit_routerdc(
         if peak_test is not None:
             if peak_test.texts is None:
                 raise ValueError("RouterDC with an encoder needs the query texts of the peak-test rows")
-            peak_test = TestSet(np.asarray(list(peak_test.texts), dtype=object), peak_test.scores, peak_test.groups)
+            peak_test = TestSet(
+                np.asarray(list(peak_test.texts), dtype=object), peak_test.scores, peak_test.groups
+            )
 
         def tower(params):
             return encoder_tower(pretrained, config.max_length, config.pooling)

