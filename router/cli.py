@@ -154,6 +154,22 @@ def add_route_commands(subparsers) -> None:
         action="store_true",
         help="OPTIMISTIC: report the trained baselines at their best test checkpoint (the paper's reporting)",
     )
+    ev.add_argument(
+        "--routerdc-encoder",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="RouterDC: fine-tune this Hugging Face encoder on the query texts (the paper's setting; a GPU "
+        "is advised; 'minilm' = the bundled MiniLM) instead of a head over the frozen embeddings",
+    )
+    ev.add_argument(
+        "--trained-device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="RouterDC training device (auto: cuda when torch sees a GPU)",
+    )
+    ev.add_argument(
+        "--routerdc-steps", type=int, default=None, help="RouterDC training steps (default: its config's)"
+    )
     ev.set_defaults(func=cmd_eval)
 
     select = commands.add_parser("select", help="choose a model subset by s(m) = sum_c 1/rank_c(m)")
@@ -385,12 +401,19 @@ def cmd_eval(args) -> int:
 def _trained(args) -> list:
     """router.trained baselines named by --trained (issue 15)."""
     names = tuple(n.strip() for n in getattr(args, "trained", "").split(",") if n.strip())
+    if getattr(args, "routerdc_encoder", None) is not None and "routerdc" not in names:
+        raise SystemExit("route eval --routerdc-encoder: add routerdc to --trained")
     if not names:
         return []
-    from router.trained import trained_baselines
+    from router.trained import RouterDCConfig, trained_baselines
 
+    routerdc = {"encoder": args.routerdc_encoder, "device": args.trained_device}
+    if args.routerdc_steps is not None:
+        routerdc["steps"] = args.routerdc_steps
     try:
-        return trained_baselines(names, peak_test_step=args.trained_peak_test_step)
+        return trained_baselines(
+            names, peak_test_step=args.trained_peak_test_step, routerdc=RouterDCConfig(**routerdc)
+        )
     except ValueError as exc:
         raise SystemExit(f"route eval --trained: {exc}") from None
 

@@ -94,3 +94,57 @@ def test_an_encoder_that_cannot_be_loaded_names_the_option(tmp_path):
             ("routerdc",), routerdc=FAST.model_copy(update={"encoder": str(tmp_path / "absent")})
         )
     assert "absent" in str(failure.value)
+
+
+@pytest.mark.slow
+def test_evaluate_routes_the_test_texts_through_the_fine_tuned_encoder(minilm):
+    from router.evaluate import evaluate, split_provider
+    from router.model import RouterConfig
+    from router.scoring import ScoreBook
+    from tests.router.helpers import build_table, item, outcome
+
+    texts, _, scores, groups, _ = subject_table(20, seed=2)
+    ids = [f"{g}-{n:03d}" for n, g in enumerate(groups)]
+    items = [item(g, i, t) for g, i, t in zip(groups, ids, texts, strict=True)]
+    samples = [
+        outcome(g, i, m, 0, float(scores[n, j]))
+        for n, (g, i) in enumerate(zip(groups, ids, strict=True))
+        for j, m in enumerate(MODELS)
+    ]
+    table = build_table(items, samples)
+    embeddings = np.eye(2)[[list(SUBJECTS).index(task) for task, _ in table.keys]]
+    (row,) = trained_baselines(("routerdc",), routerdc=FAST)
+    report = evaluate(
+        table,
+        embeddings,
+        RouterConfig(k=2, embedder="test", split_fraction=0.6),
+        [42],
+        split_provider(table, None, 0.6),
+        book=ScoreBook(table),
+        trained=[row],
+    )
+    tasks = list(SUBJECTS)
+    routed = report.method("RouterDC (ours), minilm fine-tuned").average(tasks)
+    single = next(m for m in report.methods if m.name.startswith("Best Single")).average(tasks)
+    assert routed >= 75.0 and routed > single + 20.0
+
+
+def test_route_eval_options_select_the_encoder_and_name_it_in_errors(tmp_path):
+    import argparse
+
+    from router.cli import _trained, add_route_commands
+
+    parser = argparse.ArgumentParser(prog="harness")
+    add_route_commands(parser.add_subparsers(dest="command", required=True))
+    base = ["route", "eval", "--run", "x", "--router", "r.npz"]
+    args = parser.parse_args(
+        [*base, "--trained", "routerdc", "--routerdc-encoder", "minilm", "--trained-device", "cpu"]
+    )
+    (row,) = _trained(args)
+    assert row.name == "RouterDC (ours), minilm fine-tuned"
+    bad = parser.parse_args([*base, "--trained", "routerdc", "--routerdc-encoder", str(tmp_path / "nope")])
+    with pytest.raises(SystemExit, match="--routerdc-encoder") as failure:
+        _trained(bad)
+    assert "could not be loaded" in str(failure.value)
+    with pytest.raises(SystemExit, match="add routerdc to --trained"):
+        _trained(parser.parse_args([*base, "--trained", "embedllm", "--routerdc-encoder", "minilm"]))
