@@ -1,15 +1,17 @@
-"""RouterDC (Chen et al., NeurIPS 2024) over frozen query embeddings.
+"""RouterDC (Chen et al., NeurIPS 2024) over frozen query embeddings, or with its encoder fine-tuned.
 
 The paper fine-tunes mDeBERTa; the CPU default here freezes the router's own embedder (MiniLM) and
-trains a small head on top, with the paper's two losses (read from shuhao02/RouterDC):
+trains a small head on top; ``RouterDCConfig.encoder`` fine-tunes a Hugging Face encoder on the query
+texts instead (the query tower, ``router/trained/towers.py``). Both use the paper's two losses (read
+from shuhao02/RouterDC):
 
 * sample-LLM: for each of the ``top_k`` best-scoring models of a query (skipped when it scored 0), a
   softmax over [that model, the ``last_k`` worst-scoring models] of cosine(query, model) / t, where a
   "worst" model that scored above 0.5 is masked out;
 * sample-sample: per query, one query of the same k-means cluster against ``H`` queries of other
-  clusters, softmax over cosine similarities of the head's outputs.
+  clusters, softmax over cosine similarities of the query tower's outputs.
 
-Routing: the model whose learned embedding is closest (cosine) to the query's head output.
+Routing: the model whose learned embedding is closest (cosine) to the query tower's output.
 Differences from the authors' code: frozen encoder + MLP head instead of full fine-tuning (so a larger
 learning rate), task-balanced batch sampling instead of truncating/repeating every dataset to 1000
 items, the same-cluster positive excludes the query itself when another member is in the batch, and
