@@ -148,3 +148,18 @@ def test_route_eval_options_select_the_encoder_and_name_it_in_errors(tmp_path):
     assert "could not be loaded" in str(failure.value)
     with pytest.raises(SystemExit, match="add routerdc to --trained"):
         _trained(parser.parse_args([*base, "--trained", "embedllm", "--routerdc-encoder", "minilm"]))
+
+
+@pytest.mark.slow
+def test_peak_test_step_reads_the_test_texts(minilm):
+    from router.trained import TestSet
+
+    texts, x, scores, groups, _ = subject_table(6, seed=0)
+    config = FAST.model_copy(update={"steps": 4, "eval_every": 2})
+    without_texts = TestSet(x, scores, groups)
+    with pytest.raises(ValueError, match="peak-test rows"):
+        fit_routerdc(x, scores, groups, MODELS, seed=1, config=config, texts=texts, peak_test=without_texts)
+    peak = TestSet(x, scores, groups, texts)
+    router = fit_routerdc(x, scores, groups, MODELS, seed=1, config=config, texts=texts, peak_test=peak)
+    assert router.chosen["peak_test"] and router.name.endswith("peak test step")
+    assert router.chosen["steps"] in (2, 4)
