@@ -103,14 +103,12 @@ async def test_moa_is_served_under_its_own_name_with_every_call_in_the_audit(mak
     assert 'avengers_model_calls_total{model="p3",outcome="error"}' in metrics
 
 
+def moa_all_saying_one(make_gateway):  # noqa: F811
+    return served(make_gateway, {"moa": MOA}, p1=says("1"), p2=says("1"), p3=says("1"), agg=says("1"))
+
+
 async def test_unknown_model_is_an_openai_404_naming_what_is_served(make_gateway):  # noqa: F811
-    async with served(
-        make_gateway, {"moa": MOA}, p1=says("1"), p2=says("1"), p3=says("1"), agg=says("1")
-    ) as (
-        client,
-        members,
-        _,
-    ):
+    async with moa_all_saying_one(make_gateway) as (client, members, _):
         with pytest.raises(openai.NotFoundError) as caught:
             await client.chat.completions.create(model="mixture", messages=QUESTION)
     error = caught.value.body
@@ -204,13 +202,7 @@ async def test_symbolic_moe_recruits_by_the_named_skills_and_llm_router_answers_
 
 
 async def test_avengers_options_are_refused_for_a_strategy(make_gateway):  # noqa: F811
-    async with served(
-        make_gateway, {"moa": MOA}, p1=says("1"), p2=says("1"), p3=says("1"), agg=says("1")
-    ) as (
-        client,
-        _,
-        _gateway,
-    ):
+    async with moa_all_saying_one(make_gateway) as (client, _, _gateway):
         with pytest.raises(openai.BadRequestError) as caught:
             await client.chat.completions.create(
                 model="moa", messages=QUESTION, extra_body={"avengers": {"samples": 3}}
