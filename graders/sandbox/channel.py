@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
+import signal
 import time
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
@@ -94,7 +95,7 @@ class Channel:
                 except wire.WireError as exc:
                     raise RunBroken(f"a malformed reply: {exc}") from exc
             if self.reply_fd in self.closed:
-                raise RunBroken(self._exit_reason())
+                raise self._exit_reason()
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
                 raise RunBroken("timed out", timed_out=True)
@@ -147,12 +148,14 @@ class Channel:
         if room > 0:
             self.output[fd] += chunk[:room]
 
-    def _exit_reason(self) -> str:
+    def _exit_reason(self) -> RunBroken:
         try:
             code = self.exited.result(timeout=2)
         except FutureTimeoutError:
-            return "the program closed its reply pipe"
-        return f"the program exited (exit code {code})"
+            return RunBroken("the program closed its reply pipe")
+        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):  # the run's RLIMIT_CPU (sandbox/runner.py)
+            return RunBroken("timed out (CPU-time limit)", timed_out=True)
+        return RunBroken(f"the program exited (exit code {code})")
 
     # ---- ending -----------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ _SYS_PIVOT_ROOT, _SYS_CLONE = {"x86_64": (155, 56), "aarch64": (41, 220)}[os.una
 _PRELOAD = ("typing", "re", "math", "collections", "itertools", "functools", "heapq", "bisect", "string")
 _REQUESTS_FD, _REPLIES_FD, _ALIVE_FD = 3, 4, 5
 _SCRATCH_MOUNTS = ("/tmp", "/run", "/dev/shm", "/var/tmp")
+CPU_LIMIT_EXIT = 152  # 128 + SIGXCPU, the shell's code for a process ended by that signal
 _BATCH = 256  # items per "next" request when the harness iterates over a sandbox object
 
 
@@ -209,16 +210,23 @@ def _vm_size_bytes():
     return 256 * 1024 * 1024
 
 
-def _set_limit(kind, value):
+def _set_limit(kind, value, grace=0):
     soft, hard = resource.getrlimit(kind)
     if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(kind, (value, value))
+        value = min(value, hard - grace)
+    resource.setrlimit(kind, (value, value + grace))
 
 
 def _set_limits(limits, vm_size):
     _set_limit(resource.RLIMIT_CORE, 0)
-    _set_limit(resource.RLIMIT_CPU, limits["cpu_s"])
+    # Soft below hard: the CPU limit ends a run through SIGXCPU with exit code CPU_LIMIT_EXIT, which the
+    # harness reports as a time-out (at soft == hard the kernel sends SIGKILL, indistinguishable from any
+    # other kill). A handler, because pid 1 of a PID namespace ignores signals it has none for; code that
+    # replaces it is killed at the hard limit, one second later.
+    import signal
+
+    signal.signal(signal.SIGXCPU, lambda *_: os._exit(CPU_LIMIT_EXIT))
+    _set_limit(resource.RLIMIT_CPU, limits["cpu_s"], grace=1)
     _set_limit(resource.RLIMIT_FSIZE, limits["fsize_bytes"])
     _set_limit(resource.RLIMIT_NOFILE, limits["nofile"])
     _set_limit(resource.RLIMIT_NPROC, limits["nproc"])

@@ -183,6 +183,15 @@ def test_resource_attacks_are_contained(prelude: str, why: str, mode: str) -> No
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_run_ended_by_its_cpu_limit_is_a_time_out(mode: str) -> None:
+    # The CPU limit fires before the wall-clock deadline (as on a loaded machine, where the two race):
+    # the run is reported as timed out, not as an unexplained kill.
+    result = assert_wrong_then_next_right(INFINITE_LOOP + RIGHT, mode, timeout_s=20, cpu_s=1)
+    assert result.timed_out and "CPU-time limit" in result.why, result
+    assert result.seconds < 15
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_1gb_of_stdout_is_capped(mode: str) -> None:
     result = assert_wrong_then_next_right(STDOUT_1GB + WRONG, mode, timeout_s=20)
     assert len(result.stdout) <= LIMITS.output_bytes
