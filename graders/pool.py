@@ -85,7 +85,15 @@ class GradingPool:
             done: Future[GradeResult] = Future()
             done.set_result(grade_request(request))
             return done
-        return self._executor_for(request).submit(grade_request, request)
+        for _ in range(MAX_POOL_REPLACEMENTS + 1):
+            executor = self._executor_for(request)
+            try:
+                return executor.submit(grade_request, request)
+            except BrokenProcessPool:  # a worker died since the last call: the pool refuses new work
+                self._replace(executor)
+        failed: Future[GradeResult] = Future()
+        failed.set_exception(BrokenProcessPool(f"grading pool broke {MAX_POOL_REPLACEMENTS + 1} times"))
+        return failed
 
     def _replace(self, broken: Executor) -> None:
         """Drop a broken process pool (once, however many requests saw it break); the next submit starts a fresh one."""

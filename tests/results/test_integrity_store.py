@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 from graders.base import GradeRequest, GradeResult
 from graders.pool import GradingPool
@@ -94,6 +95,22 @@ async def test_a_killed_grading_worker_is_replaced_and_its_pending_requests_grad
         replacement = list(pool._processes._processes)  # noqa: SLF001
     assert all(r.reason == "right" for r in results), {r.detail for r in results if r.reason != "right"}
     assert not set(killed) & set(replacement)
+
+
+def test_map_after_the_pool_has_noticed_a_dead_worker():
+    # The executor marks itself broken a moment after a worker dies; a submit after that raises at once
+    # (not through the future), which map() must also survive.
+    requests = _math_requests(20)
+    with GradingPool(1) as pool:
+        pool.map(requests[:1])
+        executor = pool._processes  # noqa: SLF001
+        _kill_workers(pool)
+        deadline = time.monotonic() + 30
+        while not executor._broken and time.monotonic() < deadline:  # noqa: SLF001
+            time.sleep(0.05)
+        assert executor._broken  # noqa: SLF001
+        results = pool.map(requests)
+    assert [r.reason for r in results] == ["right"] * len(requests)
 
 
 def test_map_survives_a_killed_worker_too():
