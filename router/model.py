@@ -367,24 +367,11 @@ class Router:
                 costs=None,  # the new model has no costs here: cost routing needs a refit
             )
             grown.append(Level(level.centroids, profiles, level.labels))
-        meta = self.meta.model_copy(update={"models": [*self.meta.models, name]})
-        return Router(
-            meta,
-            grown[0].centroids,
-            grown[0].profiles,
-            self.calibration_keys,
-            self.calibration_labels,
-            extra_levels=grown[1:],
-            calibration_groups=self.calibration_groups,
-            local=None
-            if self.local is None
-            else LocalData(
-                self.local.embeddings,
-                np.hstack(
-                    [self.local.scores, np.where(np.isnan(column), np.nanmean(column), column)[:, None]]
-                ),
-            ),
-        )
+        local = None
+        if self.local is not None:
+            filled = np.where(np.isnan(column), np.nanmean(column), column)[:, None]
+            local = LocalData(self.local.embeddings, np.hstack([self.local.scores, filled]))
+        return self._with_models([*self.meta.models, name], grown, local)
 
     def restricted_to(self, models: Sequence[str]) -> Router:
         """The same clusters and profiles with only ``models`` as candidates."""
@@ -404,6 +391,11 @@ class Router:
             )
 
         levels = [Level(level.centroids, cut(level.profiles), level.labels) for level in self.levels]
+        local = None if self.local is None else LocalData(self.local.embeddings, self.local.scores[:, positions])
+        return self._with_models(models, levels, local)
+
+    def _with_models(self, models: Sequence[str], levels: list[Level], local: LocalData | None) -> Router:
+        """This router's calibration items with other candidate models: their levels and local data."""
         meta = self.meta.model_copy(update={"models": list(models)})
         return Router(
             meta,
@@ -413,9 +405,7 @@ class Router:
             self.calibration_labels,
             extra_levels=levels[1:],
             calibration_groups=self.calibration_groups,
-            local=None
-            if self.local is None
-            else LocalData(self.local.embeddings, self.local.scores[:, positions]),
+            local=local,
         )
 
     # ------------------------------------------------------------------ routing
