@@ -46,7 +46,7 @@ class FaultRule:
     payload: Any = None
 
 
-def _prompt_text(body: dict[str, Any]) -> str:
+def prompt_text(body: dict[str, Any]) -> str:
     if "messages" in body:
         return "\n".join(str(m.get("content", "")) for m in body["messages"])
     return str(body.get("prompt", ""))
@@ -58,7 +58,8 @@ def echo_answer(body: dict[str, Any]) -> str:
 
 @dataclass
 class LoopbackServer:
-    answer: Callable[[dict[str, Any]], str] = echo_answer
+    # One text for every choice of a request, or a list: choice i gets item i (at most n of them).
+    answer: Callable[[dict[str, Any]], str | list[str]] = echo_answer
     delay_s: float = 0.0
     supports_n: bool = True
     finish_reason: str = "stop"
@@ -79,7 +80,7 @@ class LoopbackServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def _fault_for(self, body: dict[str, Any]) -> FaultRule | None:
-        text = _prompt_text(body)
+        text = prompt_text(body)
         for rule in self.faults:
             if rule.used < rule.times and rule.match in text:
                 rule.used += 1
@@ -148,15 +149,16 @@ class LoopbackServer:
 
     def _payload(self, body: dict[str, Any], *, chat: bool) -> dict[str, Any]:
         n = int(body.get("n", 1)) if self.supports_n else 1
-        text = self.answer(body)
+        answer = self.answer(body)
+        texts = [answer] * n if isinstance(answer, str) else list(answer)[:n]
         choices = []
-        for index in range(n):
+        for index, text in enumerate(texts):
             content: dict[str, Any] = (
                 {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
             )
             choices.append({"index": index, "finish_reason": self.finish_reason, **content})
-        prompt_tokens = len(_prompt_text(body).split())
-        completion_tokens = len(text.split()) * n
+        prompt_tokens = len(prompt_text(body).split())
+        completion_tokens = sum(len(text.split()) for text in texts)
         return {
             "id": f"cmpl-{self.request_count}",
             "object": "chat.completion" if chat else "text_completion",
