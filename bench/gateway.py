@@ -71,9 +71,9 @@ def _spawn(*argv: str, env: dict) -> tuple[subprocess.Popen, str]:
     return process, json.loads(line)["base_url"]
 
 
-def embed_alone_ms(embedder_spec: str, count: int = 50) -> dict[str, float]:
-    """p50 of embedding one new query with the gateway's embedder in this process, 1 thread as the
-    gateway runs it: the part of the "new queries" overhead that is the forward pass. For minilm,
+def embed_alone_ms(embedder_spec: str, threads: int, count: int = 50) -> dict[str, float]:
+    """p50 of embedding one new query with the gateway's embedder in this process, on as many threads
+    as the gateway runs it: the part of the "new queries" overhead that is the forward pass. For minilm,
     each backend of router/minilm_runtime.py (the gateway uses $HARNESS_MINILM_BACKEND, default auto)."""
     from router.embedders import make_embedder
 
@@ -83,8 +83,8 @@ def embed_alone_ms(embedder_spec: str, count: int = 50) -> dict[str, float]:
 
     from router import minilm_runtime
 
-    torch.set_num_threads(1)
-    minilm_runtime.set_threads(1)
+    torch.set_num_threads(threads)
+    minilm_runtime.set_threads(threads)
     out = {}
     for backend in ("sentence-transformers", "torch", "onnx"):
         os.environ[minilm_runtime.BACKEND_ENV] = backend
@@ -136,7 +136,7 @@ def logic_alone_us(artifact: Path, samples: int, count: int = 2000) -> float:
         times = []
         for i in range(count + len(raws)):  # the first pass embeds
             started = time.perf_counter()
-            request = parse_request(ChatRequest, json.loads(raws[i % len(raws)]))
+            request = parse_request(ChatRequest, raws[i % len(raws)])
             answer = await gateway._answer(request, "chat", {})  # noqa: SLF001 - the request path minus HTTP
             json.dumps(completion_payload({"id": "x", "created": 0, "model": "avengers"}, True, answer))
             if i >= len(raws):
@@ -311,7 +311,7 @@ def report(results: dict, args) -> None:
     )
     embed = results["embed_alone_p50_ms"]
     print(
-        "embedding one new query alone, p50 over 50 (1 thread): "
+        f"embedding one new query alone, p50 over 50 ({args.embed_threads} thread(s)): "
         + ", ".join(f"{backend} {value:.2f} ms" for backend, value in embed.items())
         + "\n"
     )
@@ -345,6 +345,9 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--requests", type=int, default=2000, help="requests per throughput measurement")
     parser.add_argument("--latency-requests", type=int, default=300)
+    parser.add_argument(
+        "--embed-threads", type=int, default=1, help="the gateway's --embed-threads (and the embed-alone figure's)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
@@ -378,7 +381,7 @@ def main() -> int:
             pool = [a for name, url in members.items() for a in ("--model", f"{name}={url}")]
             gateway, gateway_url = _spawn(
                 "-m", "harness", "serve-router", "--router", str(artifact), "--port", "0", "--samples", str(args.samples),
-                "--max-in-flight", "1024", "--max-queue", "4096", *pool, env=env,
+                "--max-in-flight", "1024", "--max-queue", "4096", "--embed-threads", str(args.embed_threads), *pool, env=env,
             )  # fmt: skip
             processes.append(gateway)
             pids["gateway"] = gateway.pid
@@ -389,7 +392,7 @@ def main() -> int:
             pids["relay"] = relay.pid
             load_at_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
             results = asyncio.run(measure(args, gateway_url, members, pids, relay_url))
-            results["embed_alone_p50_ms"] = embed_alone_ms(spec)
+            results["embed_alone_p50_ms"] = embed_alone_ms(spec, args.embed_threads)
             results["logic_alone_p50_us"] = logic_alone_us(artifact, args.samples)
             load_at_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
             results["load_average"] = f"{load_at_start} at the start, {load_at_end} at the end"

@@ -126,6 +126,18 @@ class Embedder(ABC):
         """Raw vectors for one batch (normalised later)."""
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, store=True)[0]
+
+    def embed_unsaved(self, texts: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`embed`, but the vectors it had to compute are returned (by text hash) instead of
+        written to the disk cache: a server answers first and hands them to :meth:`remember` after."""
+        return self._embed(texts, store=False)
+
+    def remember(self, computed: dict[str, np.ndarray]) -> None:
+        if self._cache and computed:
+            self._cache.put_many(computed)
+
+    def _embed(self, texts: Sequence[str], *, store: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         texts = list(texts)
         if not texts:
             raise EmbeddingError("embed() needs at least one text")
@@ -135,11 +147,12 @@ class Embedder(ABC):
         for text, key in zip(texts, hashes, strict=True):
             if key not in known:
                 missing.setdefault(key, text)
-        if missing:
-            known.update(self._compute(missing))
-        return np.stack([known[key] for key in hashes]).astype(np.float32, copy=False)
+        computed = self._compute(missing, store=store) if missing else {}
+        known.update(computed)
+        vectors = np.stack([known[key] for key in hashes]).astype(np.float32, copy=False)
+        return vectors, ({} if store else computed)
 
-    def _compute(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
+    def _compute(self, missing: dict[str, str], *, store: bool = True) -> dict[str, np.ndarray]:
         # Similar lengths per batch: far less padding for transformer embedders.
         keys = sorted(missing, key=lambda key: len(missing[key]))
         out: dict[str, np.ndarray] = {}
@@ -153,8 +166,8 @@ class Embedder(ABC):
                         f"{self.spec}: asked for {len(chunk)} vectors, got {vectors.shape[0]}"
                     )
                 batch = dict(zip(chunk, vectors, strict=True))
-                if self._cache:
-                    self._cache.put_many(batch)
+                if store:
+                    self.remember(batch)  # per batch: an interrupted run keeps what it embedded
                 out.update(batch)
                 if progress:
                     progress.update(len(chunk))
@@ -200,9 +213,9 @@ class SentenceTransformerEmbedder(Embedder):
                 self._model = self._construct(SentenceTransformer)
             return self._model
 
-    def _compute(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
+    def _compute(self, missing: dict[str, str], *, store: bool = True) -> dict[str, np.ndarray]:
         self.truncated = 0
-        out = super()._compute(missing)
+        out = super()._compute(missing, store=store)
         if self.truncated:
             log.warning(
                 "%s: %d of %d queries are longer than the model's %d-token window and were %s",
@@ -329,7 +342,7 @@ class OpenAIEmbedder(Embedder):
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         return self._run(self._post_batches([texts]))[0]
 
-    def _compute(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
+    def _compute(self, missing: dict[str, str], *, store: bool = True) -> dict[str, np.ndarray]:
         # All batches go out concurrently (bounded), then are cached together.
         keys = list(missing)
         batches = [keys[i : i + self.batch_size] for i in range(0, len(keys), self.batch_size)]
@@ -340,8 +353,8 @@ class OpenAIEmbedder(Embedder):
             if vectors.shape[0] != len(chunk):
                 raise EmbeddingError(f"{self.spec}: asked for {len(chunk)} vectors, got {vectors.shape[0]}")
             out.update(zip(chunk, vectors, strict=True))
-        if self._cache:
-            self._cache.put_many(out)
+        if store:
+            self.remember(out)
         return out
 
     @staticmethod

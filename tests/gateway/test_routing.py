@@ -93,3 +93,49 @@ def test_the_disk_cache_a_new_query_is_written_to_does_not_fsync_each_write(tmp_
         assert cache._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         cache.close()
+
+
+class SlowCacheEmbedder(Embedder):
+    """A real on-disk cache whose writes block until released."""
+
+    spec = "test:slow-cache"
+
+    def __init__(self, root):
+        super().__init__(cache_root=root)
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def _embed_batch(self, texts):
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    def remember(self, computed):
+        self.writing.set()
+        self.release.wait(10)
+        super().remember(computed)
+
+
+async def test_a_new_query_gets_its_vector_before_the_disk_cache_is_written(tmp_path):
+    embedder = SlowCacheEmbedder(tmp_path)
+    batcher = EmbeddingBatcher(embedder)
+    try:
+        vector, cached = await asyncio.wait_for(batcher.embed("what is 2 + 2"), 5)
+        assert not cached and vector.shape == (4,)
+        assert await asyncio.to_thread(embedder.writing.wait, 5)  # the write is queued, still blocked
+        assert not embedder.release.is_set()
+        embedder.release.set()
+    finally:
+        await batcher.close()  # waits for the queued write
+    later = SlowCacheEmbedder(tmp_path)
+    later.release.set()
+    assert later._cache.get_many([text_hash("what is 2 + 2")])  # noqa: SLF001 - the row is on disk
+
+
+def test_embed_unsaved_leaves_the_disk_cache_to_remember(tmp_path):
+    embedder = SlowCacheEmbedder(tmp_path)
+    embedder.release.set()
+    vectors, computed = embedder.embed_unsaved(["a", "b", "a"])
+    assert vectors.shape == (3, 4) and sorted(computed) == sorted({text_hash("a"), text_hash("b")})
+    assert not embedder._cache.get_many(list(computed))  # noqa: SLF001
+    embedder.remember(computed)
+    again, fresh = embedder.embed_unsaved(["a", "b"])
+    assert not fresh and np.array_equal(again, vectors[:2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from typing import Any
@@ -16,8 +17,13 @@ from harness.serving.gateway.voting import VoteResult
 STREAM_PIECE_CHARS = 64
 
 
+# A random prefix per process and a counter: unique ids without a urandom call per request.
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_ids = itertools.count(1)
+
+
 def new_id(endpoint: str) -> str:
-    return ("chatcmpl-" if endpoint == "chat" else "cmpl-") + uuid.uuid4().hex[:24]
+    return f"{'chatcmpl-' if endpoint == 'chat' else 'cmpl-'}{_ID_PREFIX}{next(_ids):012x}"
 
 
 def summarise(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -129,17 +130,35 @@ class CompletionRequest(_Common):
 UNSUPPORTED = ("tools", "functions", "tool_choice", "logprobs", "top_logprobs", "echo", "best_of", "suffix")
 
 
-def parse_request(kind: type[_Common], body: Any):
-    if not isinstance(body, dict):
-        raise ApiError(400, "the request body must be a JSON object")
+def parse_request(kind: type[_Common], raw: bytes):
+    """The request body as ``kind``; JSON is parsed and validated in one pass (pydantic-core), a
+    third of the CPU of json.loads plus validating the dict."""
+    try:
+        parsed = kind.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise ApiError(400, "the request body is not valid JSON") from None
+        if first["type"] == "model_type" and not first["loc"]:
+            raise ApiError(400, "the request body must be a JSON object") from None
+        _refuse_unsupported(_top_level_fields(raw))
+        param = ".".join(str(p) for p in first["loc"]) or None
+        raise ApiError(400, f"{param}: {first['msg']}" if param else first["msg"], param=param) from None
+    _refuse_unsupported(parsed.model_extra or {})
+    return parsed
+
+
+def _top_level_fields(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _refuse_unsupported(fields: dict[str, Any]) -> None:
     for name in UNSUPPORTED:
-        if body.get(name) not in (None, False, [], 0):
+        if fields.get(name) not in (None, False, [], 0):
             raise ApiError(
                 400, f"'{name}' is not supported by the Avengers gateway", param=name, code="unsupported"
             )
-    try:
-        return kind.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(400, f"{param}: {first['msg']}" if param else first["msg"], param=param) from None

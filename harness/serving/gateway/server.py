@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import signal
 import time
@@ -71,8 +70,10 @@ class _Admission:
         self.active = 0
         self.waiting = 0
 
-    @contextlib.asynccontextmanager
-    async def slot(self):
+    def slot(self) -> _Slot:
+        return _Slot(self)
+
+    def _enter_queue(self) -> None:
         if self.slots.locked() and self.waiting >= self.settings.max_queue:
             self.metrics.inc("avengers_rejected_total")
             raise ApiError(
@@ -84,19 +85,41 @@ class _Admission:
             )
         self.waiting += 1
         self.metrics.set_gauge("avengers_queued", self.waiting)
-        try:
-            await self.slots.acquire()
-        finally:
-            self.waiting -= 1
-            self.metrics.set_gauge("avengers_queued", self.waiting)
-        self.active += 1
-        self.metrics.set_gauge("avengers_in_flight", self.active)
-        try:
-            yield
-        finally:
-            self.active -= 1
+
+    def _left_queue(self, admitted: bool) -> None:
+        self.waiting -= 1
+        self.metrics.set_gauge("avengers_queued", self.waiting)
+        if admitted:
+            self.active += 1
             self.metrics.set_gauge("avengers_in_flight", self.active)
-            self.slots.release()
+
+    def _release(self) -> None:
+        self.active -= 1
+        self.metrics.set_gauge("avengers_in_flight", self.active)
+        self.slots.release()
+
+
+class _Slot:
+    """``async with admission.slot():`` as a plain class: a generator-based context manager cost
+    more per request than the rest of the admission logic."""
+
+    __slots__ = ("admission",)
+
+    def __init__(self, admission: _Admission):
+        self.admission = admission
+
+    async def __aenter__(self) -> None:
+        admission = self.admission
+        admission._enter_queue()
+        admitted = False
+        try:
+            await admission.slots.acquire()
+            admitted = True
+        finally:
+            admission._left_queue(admitted)
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.admission._release()
 
 
 class Gateway:
@@ -210,11 +233,7 @@ class Gateway:
         record: dict[str, Any] = {"endpoint": endpoint, "id": new_id(endpoint)}
         status = 200
         try:
-            try:
-                body = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise ApiError(400, "the request body is not valid JSON") from None
-            parsed = parse_request(ChatRequest if endpoint == "chat" else CompletionRequest, body)
+            parsed = parse_request(ChatRequest if endpoint == "chat" else CompletionRequest, await request.read())
             strategy = parsed.model in self.strategies.names
             if parsed.model != self.settings.name and not strategy:
                 served = ", ".join(repr(n) for n in [self.settings.name, *self.strategies.names])
@@ -310,7 +329,10 @@ class Gateway:
             )
 
         try:
-            results = await asyncio.gather(*(one_choice(i) for i in range(req.n)))
+            if req.n == 1:  # the common case skips gather's task
+                results = [await one_choice(0)]
+            else:
+                results = await asyncio.gather(*(one_choice(i) for i in range(req.n)))
         except AllModelsFailed as exc:
             self.metrics.inc("avengers_fallbacks_total", len(exc.fallbacks))
             raise ApiError(502, str(exc), type="upstream_error", code="all_models_failed") from exc
