@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,7 +70,12 @@ def checked_score(value: Any, where: str) -> float:
 
 
 def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
+    """None, NaN (float, numpy or pandas NA/NaT) or an empty/whitespace string: a missing cell."""
+    if value is None or type(value).__name__ in {"NAType", "NaTType"}:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value)
 
 
 class TableWriter:
