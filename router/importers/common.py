@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import numbers
 from collections.abc import Mapping
@@ -76,6 +77,40 @@ def is_blank(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value)
+
+
+def text_field(value) -> str:
+    """The loader's normalisation: None -> "", lists/objects -> JSON text, anything else -> str."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def optional_count(value, where: str, name: str) -> int | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ImportFormatError(f"{where}: {name} is not a token count ({value!r})")
+    return int(value)
+
+
+def optional_cost(value, where: str) -> float | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ImportFormatError(f"{where}: cost is not a non-negative number ({value!r})")
+    return float(value)
+
+
+def score_or_zero(value, where: str) -> tuple[float, bool]:
+    """(score, was null): a null score is a failed evaluation and counts as 0, as upstream does."""
+    if value is None:
+        return 0.0, True
+    if isinstance(value, bool):
+        return float(value), False
+    return checked_score(value, where), False
 
 
 class TableWriter:
