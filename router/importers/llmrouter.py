@@ -1,6 +1,8 @@
-"""LLMRouter-style routing tables (ulab-uiuc/LLMRouter): ``train.json`` / ``test.json`` in a folder.
+"""LLMRouter (ulab-uiuc/LLMRouter) tables: its routing data (``default_routing_*_data.jsonl`` rows, a
+file or the folder holding them: router/importers/llmrouter_rows.py), or the RouterDC-style
+``train.json`` / ``test.json`` of ``data/dcrouter_preprocessed`` in a folder.
 
-Each file is a JSON list of ``{"question": str, "scores": {model: float}}`` (optionally
+Each of these two files is a JSON list of ``{"question": str, "scores": {model: float}}`` (optionally
 ``cluster_id``) with no task prefix in the file name and fractional scores, kept as they are
 (0.667 stays 0.667). Task labels come from a separate query file (LLMRouter's
 ``query_data_{train,test}.jsonl``: one ``{"task_name", "query", ...}`` object per line, or a JSON
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from results.store import ResultsStore
 from router.importers.common import PART_OF_SPLIT, ImportFormatError, ImportSummary, TableWriter, category_of
+from router.importers.llmrouter_rows import import_llmrouter_rows
 from router.importers.routerdc import load_routerdc_rows
 
 SPLIT_FILES = {"train.json": "train", "test.json": "test"}
@@ -66,11 +69,18 @@ def import_llmrouter(
     categories: Mapping[str, str] | None = None,
 ) -> ImportSummary:
     folder = Path(folder)
+    if folder.is_file() and folder.suffix.lower() in {".jsonl", ".csv"}:
+        return import_llmrouter_rows(folder, store, task=task, categories=categories)
     if not folder.is_dir():
-        raise ImportFormatError(f"{folder}: not a folder holding train.json / test.json")
+        raise ImportFormatError(
+            f"{folder}: not a routing data file (.jsonl/.csv) nor a folder holding one or train.json / test.json"
+        )
     files = {part: folder / name for name, part in SPLIT_FILES.items() if (folder / name).is_file()}
     if not files:
-        raise ImportFormatError(f"{folder}: neither train.json nor test.json found")
+        summary = import_llmrouter_rows(folder, store, task=task, categories=categories)
+        if query_files:
+            summary.notes.append("--queries not used: routing data rows carry their own task_name")
+        return summary
     labels = task_labels(query_files) if query_files else None
     writer = TableWriter(store, "llmrouter")
     others = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name not in SPLIT_FILES)
