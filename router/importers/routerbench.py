@@ -7,8 +7,10 @@ Columns: ``sample_id``, ``prompt`` (a stringified Python list of turns, e.g. ``"
 a table without such siblings takes every other column as a model. ``oracle_model_to_route_to``,
 ``source``, ``embedding``, ``cluster_id`` and a saved pandas index (``Unnamed: 0``) are not imported
 and named in the notes; any other column is an error. Read from the released ``.pkl`` (a pandas
-DataFrame), or ``.csv`` / ``.parquet`` / ``.jsonl``; or a folder of such tables, where files named
-``<name>_train.<ext>`` / ``<name>_test.<ext>`` (RouterDC's ``datasets/routerbench_zs``) give the split.
+DataFrame; the long ``routerbench_raw.pkl``, one row per model with ``model_name`` / ``performance`` /
+``cost``, is pivoted to this layout), or ``.csv`` / ``.parquet`` / ``.jsonl``; or a folder of such
+tables named ``<name>_train.<ext>`` / ``<name>_test.<ext>`` (RouterDC's ``datasets/routerbench_zs``),
+which gives the split.
 
 Sample ids are reused across rows (the same id under several tasks, and within a task for
 different prompts): items are keyed by (eval_name, sample_id), and a repeated key with a different
@@ -121,6 +123,32 @@ def table_files(path: Path) -> list[tuple[Path, str | None]]:
     return out
 
 
+def widen(frame, path: Path):
+    """RouterBench's long layout (``routerbench_raw.pkl``: one row per sample and model, columns
+    ``model_name``, ``performance``, optional ``cost``) as its wide table; a repeated pair is an error."""
+    absent = [c for c in REQUIRED if c not in frame.columns]
+    if absent:
+        raise ImportFormatError(f"{path}: missing column(s) {', '.join(absent)}")
+    keys = [*REQUIRED, "model_name"]
+    blank = frame[keys].isna().any(axis=1)
+    if blank.any():
+        n = int(blank.to_numpy().nonzero()[0][0])
+        raise ImportFormatError(
+            f"{path}: row {n}: blank {', '.join(c for c in keys if is_blank(frame[c].iloc[n]))}"
+        )
+    repeated = frame.duplicated(subset=keys)
+    if repeated.any():
+        n = int(repeated.to_numpy().nonzero()[0][0])
+        raise ImportFormatError(f"{path}: row {n}: (sample_id, prompt, eval_name, model_name) repeated")
+    frame = frame.assign(
+        prompt=frame["prompt"].map(lambda p: repr(list(p)) if isinstance(p, list | tuple) else p)
+    )
+    values = ["performance"] + (["cost"] if "cost" in frame.columns else [])
+    wide = frame.pivot(index=list(REQUIRED), columns="model_name", values=values)
+    wide.columns = [m if v == "performance" else f"{m}{COST_SUFFIX}" for v, m in wide.columns]
+    return wide.reset_index()
+
+
 class _Reader:
     """One import: item ids shared across files, counts of what was not imported."""
 
@@ -134,6 +162,9 @@ class _Reader:
 
     def read(self, path: Path, part: str | None) -> None:
         frame = read_frame(path)
+        if {"model_name", "performance"} <= {str(c) for c in frame.columns}:
+            frame = widen(frame, path)
+            self.writer.notes.append(f"{path.name}: long rows (model_name, performance) read as a wide table")
         absent = [c for c in REQUIRED if c not in {str(c) for c in frame.columns}]
         if absent:
             raise ImportFormatError(f"{path}: missing column(s) {', '.join(absent)}")
@@ -222,6 +253,11 @@ def import_routerbench(
     writer = TableWriter(store, "routerbench")
     reader = _Reader(writer, categories)
     files = table_files(path)
+    plain = [f.name for f, part in files if part is None]
+    if path.is_dir() and len(plain) > 1:
+        raise ImportFormatError(
+            f"{path}: several tables without a _train/_test name ({', '.join(plain)}): import one file per run"
+        )
     if path.is_dir() and any(part for _, part in files) and not all(part for _, part in files):
         plain = [f.name for f, part in files if part is None]
         raise ImportFormatError(

@@ -79,7 +79,10 @@ def test_routerdc_errors_name_the_file_and_entry(tmp_path):
     _write(folder / "x_train.json", [{"question": "ok", "scores": {"m": 1.5}}])
     with ResultsStore(tmp_path / "run") as store, pytest.raises(ImportFormatError, match="outside"):
         import_routerdc(folder, store)
-    with ResultsStore(tmp_path / "run") as store, pytest.raises(ImportFormatError, match="no .json tables found"):
+    with (
+        ResultsStore(tmp_path / "run") as store,
+        pytest.raises(ImportFormatError, match="no .json tables found"),
+    ):
         import_routerdc(tmp_path / "run", store)
 
 

@@ -128,3 +128,36 @@ def test_bad_tables_are_errors_naming_file_and_field(tmp_path, change, message):
         pytest.raises(ImportFormatError, match=f"bad.pkl: .*{message}"),
     ):
         import_routerbench(path, store)
+
+
+def test_raw_long_pickle_is_pivoted_and_a_folder_of_unsplit_tables_is_an_error(tmp_path):
+    rows = [
+        {
+            "sample_id": "gsm8k.1",
+            "prompt": "['2+2?']",
+            "eval_name": "grade-school-math",
+            "model_name": m,
+            "performance": score,
+            "cost": cost,
+            "model_response": "['4']",
+        }
+        for m, score, cost in [(MODELS[0], 1.0, 0.003), (MODELS[1], 0.0, 0.0004)]
+    ]
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    pd.DataFrame(rows).to_pickle(folder / "routerbench_raw.pkl")
+    with ResultsStore(tmp_path / "run") as store:
+        summary = import_routerbench(folder / "routerbench_raw.pkl", store)
+    assert summary.samples == 2 and summary.costs == 2
+    table, _ = open_table(tmp_path / "run")
+    row = table.index[("grade-school-math", "gsm8k.1")]
+    assert [s.cost for s in table.cells[row][table.models.index(MODELS[1])]] == [pytest.approx(0.0004)]
+    pd.DataFrame(rows + rows[:1]).to_pickle(tmp_path / "dup.pkl")
+    with (
+        ResultsStore(tmp_path / "run2") as store,
+        pytest.raises(ImportFormatError, match=r"dup.pkl: row 2: .*repeated"),
+    ):
+        import_routerbench(tmp_path / "dup.pkl", store)
+    _frame(ROWS).to_pickle(folder / "routerbench_0shot.pkl")
+    with ResultsStore(tmp_path / "run3") as store, pytest.raises(ImportFormatError, match="several tables"):
+        import_routerbench(folder, store)
