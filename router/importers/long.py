@@ -56,7 +56,26 @@ class LongRow(BaseModel):
         return None if value == "" else value
 
 
+def _json_list_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ImportFormatError(f"{path}: not JSON ({exc})") from exc
+    if not isinstance(rows, list):
+        raise ImportFormatError(f"{path}: expected a JSON list of row objects (or JSON lines)")
+    for n, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ImportFormatError(f"{path}: entry {n}: expected a JSON object")
+        yield f"{path}: entry {n}", row
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    if path.suffix.lower() == ".json":
+        with path.open(encoding="utf-8") as fh:
+            is_list = fh.read(4096).lstrip().startswith("[")
+        if is_list:
+            yield from _json_list_rows(path)
+            return
     with path.open(encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
@@ -81,7 +100,7 @@ def long_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(location, raw row) pairs; the location names the file and line for error messages."""
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".jsonl", ".json"}:
-        raise ImportFormatError(f"{path}: long-format tables must be .csv or .jsonl")
+        raise ImportFormatError(f"{path}: long-format tables must be .csv, .jsonl or .json")
     try:
         yield from (_csv_rows(path) if suffix == ".csv" else _jsonl_rows(path))
     except OSError as exc:

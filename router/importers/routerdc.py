@@ -54,7 +54,11 @@ def routerdc_files(folder: Path) -> tuple[dict[str, dict[str, Path]], list[str]]
             )
         found.setdefault(task, {})[part] = path
     if not found:
-        raise ImportFormatError(f"{folder}: no .json tables found")
+        hints = [p.name for p in sorted(folder.iterdir()) if p.is_dir() and any(p.glob("*.json"))]
+        hint = f"; subfolders with .json tables: {', '.join(hints)}" if hints else ""
+        if any(p.suffix.lower() == ".csv" for p in folder.iterdir()):
+            hint += "; .csv tables here look like RouterBench's: try --format routerbench"
+        raise ImportFormatError(f"{folder}: no .json tables found{hint}")
     return found, notes
 
 

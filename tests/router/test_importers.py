@@ -142,5 +142,38 @@ def test_long_jsonl_and_line_numbers_in_errors(tmp_path):
     )
     with ResultsStore(tmp_path / "run3") as store, pytest.raises(ImportFormatError, match="line 2: item t/1"):
         import_long(clash, store)
-    with ResultsStore(tmp_path / "run4") as store, pytest.raises(ImportFormatError, match=".csv or .jsonl"):
+    with (
+        ResultsStore(tmp_path / "run4") as store,
+        pytest.raises(ImportFormatError, match=r".csv, .jsonl or .json"),
+    ):
         import_long(tmp_path / "table.xlsx", store)
+
+
+def test_long_json_list_and_routerdc_folder_hints(tmp_path):
+    rows = tmp_path / "rows.json"
+    rows.write_text(
+        json.dumps(
+            [
+                {"task": "t", "item": "1", "query": "q", "model": "m", "correct": 0.25},
+                {"task": "t", "item": "2", "query": "r", "model": "m"},
+            ],
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    with (
+        ResultsStore(tmp_path / "run") as store,
+        pytest.raises(ImportFormatError, match=r"rows.json: entry 1: correct"),
+    ):
+        import_long(rows, store)
+    datasets = tmp_path / "datasets"
+    (datasets / "split2_model7").mkdir(parents=True)
+    _write(datasets / "split2_model7" / "mbpp.json", [{"question": "q", "scores": {"m": 1.0}}])
+    (datasets / "gsm8k_test.csv").write_text(",sample_id,prompt,eval_name\n")
+    with (
+        ResultsStore(tmp_path / "run2") as store,
+        pytest.raises(
+            ImportFormatError, match="subfolders with .json tables: split2_model7.*--format routerbench"
+        ),
+    ):
+        import_routerdc(datasets, store)
