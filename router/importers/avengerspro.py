@@ -33,9 +33,22 @@ from router.importers.common import (
 SPLIT_WORD = re.compile(r"(?:^|[_.-])(?P<part>train|test)(?:$|[_.-])", re.IGNORECASE)
 
 
+def _first_line_is_record(path: Path) -> bool:
+    """A ``.json`` file holding Avengers-Pro JSON lines (its README's ``--input data/dataset.json``)."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            line = next((text for text in fh if text.strip()), "")
+        record = json.loads(line)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(record, dict) and "query" in record and isinstance(record.get("records"), dict)
+
+
 def is_avengerspro_source(path: Path) -> bool:
     if path.is_file():
-        return path.suffix.lower() == ".jsonl"
+        return path.suffix.lower() == ".jsonl" or (
+            path.suffix.lower() == ".json" and _first_line_is_record(path)
+        )
     return path.is_dir() and any(p.suffix.lower() == ".jsonl" for p in path.iterdir() if p.is_file())
 
 

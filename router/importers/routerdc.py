@@ -46,6 +46,11 @@ def routerdc_files(folder: Path) -> tuple[dict[str, dict[str, Path]], list[str]]
         if path.suffix.lower() != ".json":
             notes.append(f"skipped {path.name}: not a .json table")
             continue
+        if path.name.lower() in {"train.json", "test.json"}:
+            raise ImportFormatError(
+                f"{path}: a bare train/test file names no task (LLMRouter's dcrouter_preprocessed layout): "
+                "use --format llmrouter"
+            )
         match = ROUTERDC_FILE.match(path.name)
         task, part = (match["task"].lower(), match["part"].lower()) if match else (path.stem.lower(), "test")
         if part in found.get(task, {}):

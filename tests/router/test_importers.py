@@ -177,3 +177,14 @@ def test_long_json_list_and_routerdc_folder_hints(tmp_path):
         ),
     ):
         import_routerdc(datasets, store)
+
+
+def test_routerdc_refuses_llmrouter_bare_train_test_files(tmp_path):
+    folder = tmp_path / "dcrouter_preprocessed"
+    folder.mkdir()
+    _write(folder / "train.json", [{"question": "q", "scores": {"m": 1.0}}])
+    with (
+        ResultsStore(tmp_path / "run") as store,
+        pytest.raises(ImportFormatError, match="--format llmrouter"),
+    ):
+        import_routerdc(folder, store)

@@ -172,3 +172,10 @@ def test_avengers_pro_bad_lines_name_the_line(tmp_path):
         pytest.raises(ImportFormatError, match="line 1: needs a non-empty"),
     ):
         import_llmrouterbench(path, store)
+
+
+def test_avengers_pro_lines_in_a_dot_json_file(tmp_path):
+    path = tmp_path / "dataset.json"
+    _jsonl(path, [{"query": "q", "dataset": "simpleqa", "index": 4, "records": {"m": 0.5}}])
+    with ResultsStore(tmp_path / "run") as store:
+        assert import_llmrouterbench(path, store).tasks == {"simpleqa": 1}
