@@ -2,9 +2,10 @@
 
 Imported rows carry a score but no response and usually no extracted answer, so the evaluator
 treats the score as the expected correctness of that model on that item (see router/voting.py).
-Formats, one module each: ``routerdc``, ``long`` (CSV/JSONL rows), ``routerbench`` (wide table),
-``llmrouter`` (train.json/test.json + query file), ``llmrouterbench`` (LLMRouterBench /
-Avengers-Pro result records with tokens and cost).
+Formats: ``routerdc``, ``long`` (CSV/JSONL/JSON rows), ``routerbench`` (wide or raw long table),
+``llmrouter`` (routing data rows in llmrouter_rows.py, or train.json/test.json + query file),
+``llmrouterbench`` (LLMRouterBench / OpenRouterBench result files with tokens and cost, and
+Avengers-Pro JSONL records in avengerspro.py).
 """
 
 from router.importers.common import (
