@@ -7,7 +7,8 @@ legacy ``result.json``); each file is ``{"performance", "cost", "counts", "model
 loader (``baselines/data_loader.py``) does: every ``*.json`` under the root is read, the dataset, split
 and model come from the file's own fields (the folders when a file lacks them), ``demo`` files are
 skipped, and of several files for one (dataset, split, model) the latest by the timestamp in the name
-is imported; a ``null`` score counts as 0. Each of these is listed in the summary's notes.
+is imported; a ``null`` score counts as 0. Each of these, and JSON files that are not result objects
+(no ``records``), is listed in the summary's notes; a file that is not JSON is an error.
 
 The task is the dataset, the item ``<split>:<index>``, the query ``origin_query`` (the question alone;
 ``prompt`` when it is missing; lists/objects as JSON text), the score is kept as given, the record's
@@ -42,13 +43,16 @@ TIMESTAMP = re.compile(r"(\d{8})_(\d{6})\.json$")
 IDENTITY = ("dataset_name", "split", "model_name")
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> dict[str, Any] | None:
+    """The result object, or None for JSON that is not one (a summary or config beside the results)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ImportFormatError(f"{path}: cannot read JSON ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
-        raise ImportFormatError(f"{path}: expected a result object with a 'records' list")
+    if not isinstance(data, dict) or "records" not in data:
+        return None
+    if not isinstance(data["records"], list):
+        raise ImportFormatError(f"{path}: 'records' is not a list")
     return data
 
 
@@ -87,12 +91,15 @@ def result_files(root: Path) -> tuple[list[tuple[str, str, str, Path, dict]], li
     notes = []
     for path in paths:
         data = _load(path)
+        if data is None:
+            notes.append(f"skipped {path.relative_to(base)}: not a result object (no 'records')")
+            continue
         if data.get("demo") is True:
             notes.append(f"skipped demo result {path.relative_to(base)}")
             continue
         groups.setdefault(_identity(path, base, data), []).append((path, data))
     if not groups:
-        raise ImportFormatError(f"{root}: no (non-demo) result files")
+        raise ImportFormatError(f"{root}: no (non-demo) result files with 'records'; {'; '.join(notes)}")
     chosen = []
     for (dataset, split, model), found in sorted(groups.items()):
         found.sort(key=lambda entry: _file_time(entry[0]))

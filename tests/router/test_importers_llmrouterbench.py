@@ -116,6 +116,12 @@ def test_a_file_without_its_fields_outside_the_layout_is_an_error(tmp_path):
         pytest.raises(ImportFormatError, match="stray.json: no 'dataset_name'"),
     ):
         import_llmrouterbench(tmp_path / "bench", store)
+    _write(tmp_path / "bench" / "stray.json", {"summary": 1})
+    with (
+        ResultsStore(tmp_path / "run2") as store,
+        pytest.raises(ImportFormatError, match="no .*result files.*stray"),
+    ):
+        import_llmrouterbench(tmp_path / "bench", store)
 
 
 def _jsonl(path, rows):

@@ -198,8 +198,12 @@ def test_llmrouterbench_records_with_tokens_and_costs(tmp_path):
     assert _cost(table, "aime", "test:0", "gpt-5") == [0.2]  # the latest file
     assert table.queries[table.index[("aime", "test:1")]] == "question 1"
     (root / "stray.json").write_text("{}")
-    with ResultsStore(tmp_path / "run2") as store, pytest.raises(ImportFormatError, match="stray.json"):
+    (root / "broken.json").write_text("{")
+    with ResultsStore(tmp_path / "run2") as store, pytest.raises(ImportFormatError, match="broken.json"):
         import_llmrouterbench(root, store)
+    (root / "broken.json").unlink()
+    with ResultsStore(tmp_path / "run3") as store:
+        assert any("stray.json: not a result object" in n for n in import_llmrouterbench(root, store).notes)
 
 
 def test_long_rows_carry_costs(tmp_path):
