@@ -22,7 +22,12 @@ KNOWN_CATEGORIES = {
     "math": "math",
     "math500": "math",
     "aime": "math",
+    "grade-school-math": "math",  # RouterBench's GSM8K
+    "mathbench": "math",
+    "livemathbench": "math",
     "humaneval": "code",
+    "human_eval": "code",  # LLMRouter
+    "livecodebench": "code",
     "mbpp": "code",
     "mmlu": "knowledge",
     "cmmlu": "knowledge",
@@ -53,7 +58,8 @@ def prompt_hash(query: str) -> str:
 def category_of(task: str, overrides: Mapping[str, str] | None = None) -> str:
     if overrides and task in overrides:
         return overrides[task]
-    return KNOWN_CATEGORIES.get(task, KNOWN_CATEGORIES.get(task.split("-")[0].split("_")[0], "knowledge"))
+    name = task.lower()
+    return KNOWN_CATEGORIES.get(name, KNOWN_CATEGORIES.get(name.split("-")[0].split("_")[0], "knowledge"))
 
 
 def checked_score(value: Any, where: str) -> float:

@@ -151,6 +151,7 @@ def test_raw_long_pickle_is_pivoted_and_a_folder_of_unsplit_tables_is_an_error(t
     assert summary.samples == 2 and summary.costs == 2
     table, _ = open_table(tmp_path / "run")
     row = table.index[("grade-school-math", "gsm8k.1")]
+    assert table.categories["grade-school-math"] == "math"
     assert [s.cost for s in table.cells[row][table.models.index(MODELS[1])]] == [pytest.approx(0.0004)]
     pd.DataFrame(rows + rows[:1]).to_pickle(tmp_path / "dup.pkl")
     with (
