@@ -27,6 +27,7 @@ KNOWN_CATEGORIES = {
     "livemathbench": "math",
     "humaneval": "code",
     "human_eval": "code",  # LLMRouter
+    "javascript": "code",  # RouterDC's HumanEval-X JavaScript (OOD)
     "livecodebench": "code",
     "mbpp": "code",
     "mmlu": "knowledge",

@@ -45,6 +45,7 @@ def test_routerdc_ood_files_are_imported_and_unknown_ood_is_an_error(tmp_path):
     assert any("notes.txt" in n for n in summary.notes)
     table, split = open_table(tmp_path / "run")
     assert table.ood_tasks == {"math_prealgebra", "mbpp"}
+    assert table.categories["math_prealgebra"] == "math" and table.categories["mbpp"] == "code"
     assert ("mbpp", "test-00000") in split.test and ("gsm8k", "train-00000") in split.calibration
     with (
         ResultsStore(tmp_path / "run2") as store,
