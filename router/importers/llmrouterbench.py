@@ -81,6 +81,10 @@ def _file_time(path: Path) -> tuple[int, str]:
 
 def result_files(root: Path) -> tuple[list[tuple[str, str, str, Path, dict]], list[str]]:
     """[(dataset, split, model, file, data)] with the latest non-demo file per triple, and notes."""
+    if root.name.lower().endswith((".tar.gz", ".tgz", ".tar")):
+        raise ImportFormatError(
+            f"{root}: an archive; extract it first (tar xzf {root.name}) and import results/bench"
+        )
     if root.is_file():
         paths, base = [root], root.parent
     elif root.is_dir():
@@ -99,7 +103,15 @@ def result_files(root: Path) -> tuple[list[tuple[str, str, str, Path, dict]], li
             continue
         groups.setdefault(_identity(path, base, data), []).append((path, data))
     if not groups:
-        raise ImportFormatError(f"{root}: no (non-demo) result files with 'records'; {'; '.join(notes)}")
+        records = sorted(str(p.relative_to(base)) for p in base.rglob("*.jsonl")) if root.is_dir() else []
+        hint = (
+            f"; Avengers-Pro record files below: give their folder ({', '.join(records[:3])})"
+            if records
+            else ""
+        )
+        raise ImportFormatError(
+            f"{root}: no (non-demo) result files with 'records'; {'; '.join(notes)}{hint}"
+        )
     chosen = []
     for (dataset, split, model), found in sorted(groups.items()):
         found.sort(key=lambda entry: _file_time(entry[0]))

@@ -185,3 +185,17 @@ def test_avengers_pro_lines_in_a_dot_json_file(tmp_path):
     _jsonl(path, [{"query": "q", "dataset": "simpleqa", "index": 4, "records": {"m": 0.5}}])
     with ResultsStore(tmp_path / "run") as store:
         assert import_llmrouterbench(path, store).tasks == {"simpleqa": 1}
+
+
+def test_archive_and_parent_of_record_folders_get_pointed_errors(tmp_path):
+    (tmp_path / "bench-release.tar.gz").write_bytes(b"\x1f\x8b")
+    with ResultsStore(tmp_path / "run") as store, pytest.raises(ImportFormatError, match="extract it first"):
+        import_llmrouterbench(tmp_path / "bench-release.tar.gz", store)
+    data = tmp_path / "AvengersPro" / "data"
+    _jsonl(data / "seed42_split0.7" / "train.jsonl", [{"query": "q", "records": {"m": 1}}])
+    _write(data / "seed42_split0.7" / "baseline_scores.json", {"m": {"d": 1.0}})
+    with (
+        ResultsStore(tmp_path / "run2") as store,
+        pytest.raises(ImportFormatError, match="seed42_split0.7/train.jsonl"),
+    ):
+        import_llmrouterbench(data, store)
