@@ -113,6 +113,18 @@ def _text(row: dict, name: str, where: str) -> str:
     return value
 
 
+def _usage(row: dict, where: str, price: tuple[float, float] | None):
+    """(input tokens, output tokens, cost): ``cost`` as given, else priced tokens, else None."""
+    tokens = [
+        optional_count(_number(row.get(name, row.get(old)), where, name), where, name)
+        for name, old in (("input_tokens", "prompt_tokens"), ("output_tokens", "completion_tokens"))
+    ]
+    cost = optional_cost(_number(row.get("cost"), where, "cost"), where)
+    if cost is None and price is not None and None not in tokens:
+        cost = (price[0] * tokens[0] + price[1] * tokens[1]) / 1e6
+    return tokens[0], tokens[1], cost
+
+
 def import_llmrouter_rows(
     path: Path, store: ResultsStore, *, task: str = "llmrouter", categories: Mapping[str, str] | None = None
 ) -> ImportSummary:
@@ -152,19 +164,7 @@ def import_llmrouter_rows(
                 part=None if part is None else PART_OF_SPLIT[part],
                 category=category_of(label, categories),
             )
-            tokens_in = optional_count(
-                _number(row.get("input_tokens", row.get("prompt_tokens")), where, "input_tokens"),
-                where,
-                "input_tokens",
-            )
-            tokens_out = optional_count(
-                _number(row.get("output_tokens", row.get("completion_tokens")), where, "output_tokens"),
-                where,
-                "output_tokens",
-            )
-            cost = optional_cost(_number(row.get("cost"), where, "cost"), where)
-            if cost is None and model in prices and tokens_in is not None and tokens_out is not None:
-                cost = (prices[model][0] * tokens_in + prices[model][1] * tokens_out) / 1e6
+            tokens_in, tokens_out, cost = _usage(row, where, prices.get(model))
             index = counts[(label, item_id, model)]
             counts[(label, item_id, model)] += 1
             writer.sample(
