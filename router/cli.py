@@ -211,9 +211,11 @@ def add_route_commands(subparsers) -> None:
         "--format",
         choices=("routerdc", "long", "routerbench", "llmrouter", "llmrouterbench"),
         required=True,
-        help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: .csv/.jsonl rows; "
-        "routerbench: wide .pkl/.csv/.parquet; llmrouter: folder with train.json/test.json; "
-        "llmrouterbench: results/bench folder of <dataset>/<split>/<model>/<timestamp>.json",
+        help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: .csv/.jsonl/.json rows; "
+        "routerbench: wide .pkl/.csv/.parquet (or a folder of <name>_{train,test} tables, or the long "
+        "routerbench_raw.pkl); llmrouter: default_routing_{train,test}_data.jsonl rows (a file or its "
+        "folder) or a folder with train.json/test.json; llmrouterbench: LLMRouterBench/OpenRouterBench "
+        "result .json files (a results/bench folder or one file) or Avengers-Pro {train,test}.jsonl records",
     )
     imp.add_argument("--run", required=True, help="run directory or run name (created if needed)")
     imp.add_argument("--ood", default="", help="comma-separated tasks to mark out-of-distribution (routerdc)")
