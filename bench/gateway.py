@@ -17,11 +17,13 @@ same extra hop with no routing) measured interleaved, and the gateway's own work
 HTTP, in-process. The embedder's forward pass alone is timed per MiniLM backend.
 
 Goals: p50 overhead < 5 ms with the in-process MiniLM embedder, < 1 ms excluding the embedding.
-Last measured (2 shared cores, load average 3.2-5.2, two runs): new query +12.8 / +13.0 ms (one
-ONNX forward alone 9.6 / 16.6 ms), repeated query +1.28 / +1.48 ms (bare relay +0.72 / +0.81 ms,
-gateway work without HTTP 0.18 ms): neither goal met; README "Serving the router" has the table.
+Last measured (2 shared cores, load average 1-15, three runs): new query +13.7 / +15.8 ms (one ONNX
+forward alone 11.8 / 10.2 ms), repeated query +2.00 / +1.74 / +1.61 ms beside a bare relay's +1.22 /
++1.07 / +0.99 ms in the same runs (1.63x; 2.04x before the last trimming): neither goal met; README
+"Serving the router" has the table and why.
 
-    python bench/gateway.py [--embedder minilm|bow] [--samples 10] [--requests 2000] [--latency-requests 300]
+    python bench/gateway.py [--embedder minilm|bow] [--embed-threads 1] [--samples 10] [--requests 2000]
+                            [--latency-requests 300]
 """
 
 from __future__ import annotations
