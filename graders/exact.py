@@ -67,11 +67,16 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
         candidate = None
     else:
         candidate = last_line(response)
-        if candidate and (concluded := _CONCLUDED_VALUE.search(clean_statement(candidate).rstrip())):
+        line = clean_statement(candidate).rstrip() if candidate else ""
+        if concluded := _CONCLUDED_VALUE.search(line) or _OPENING_VERDICT.match(line):
             candidate = concluded.group(1)  # "... The expression evaluates to False." -> "False"
+        elif labelled := _LABELLED_LINE.match(line):
+            candidate = labelled.group(1)  # "Sorted: apple banana cherry", "Result: ) ]"
+        elif len(numbers := _SENTENCE_NUMBER.findall(line)) == 1 and re.search(r"[A-Za-z]", line):
+            candidate = numbers[0]  # "There are 8 objects." -> "8"
     if not candidate:
         return None
-    answer = unwrap_answer(first_clause(clean_statement(candidate)))
+    answer = unwrap_answer(_CONFIDENCE.sub("", first_clause(clean_statement(candidate))))
     if verdict := _BINARY_ANSWER.match(answer):
         answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
     return _number_words_as_digits(answer) or None
@@ -110,6 +115,16 @@ _CONCLUDED_VALUE = re.compile(
     r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
+
+
+# "So the answer is probably True", "clearly 8": an adverb of confidence before the answer is not part of it.
+_CONFIDENCE = re.compile(r"^(?:most\s+)?(?:probably|likely|definitely|clearly|certainly|indeed|surely)\s+(?=\S)", re.I)
+# "So, yes, Ka tells the truth." : a closing sentence that opens with its verdict.
+_OPENING_VERDICT = re.compile(r"^(?:so|thus|therefore|hence)\s*,?\s*(yes|no|true|false|valid|invalid)\b", re.I)
+# "Sorted: apple banana cherry", "Final sequence: ) ]": a closing line that labels its value (one to three words).
+_LABELLED_LINE = re.compile(r"^[A-Za-z]+(?:[ \t]+[A-Za-z]+){0,2}[ \t]*:[ \t]+(\S.*)$")
+# A number standing on its own in a sentence ("I count 8 objects in total."), not part of a word, date or time.
+_SENTENCE_NUMBER = re.compile(r"(?<![\w.,:/-])-?\d+(?:\.\d+)?(?![\w,:/]|\.\d)")
 
 
 # BBH's two-way targets; a stated answer that opens with one of them and goes on to explain is that word.

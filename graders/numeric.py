@@ -65,7 +65,7 @@ _NUMBER = re.compile(
     r"(?P<neg_paren>\(\s*)?(?P<sign>[-+\u2212]\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
-    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
     r"\s*(?P<pct>%|\\%|percent)?\s*(?P<close_paren>\))?",
     re.IGNORECASE,
 )
@@ -78,6 +78,16 @@ class ParsedNumber(StrictModel):
 
 
 _SCALES = ("", "thousand", "million", "billion", "trillion")
+# "$5.3M", "$1.2B", "450K", "3.1 bn": the abbreviations finance writes for the scale words.
+_ABBREVIATIONS = {"k": "thousand", "m": "million", "mm": "million", "mn": "million", "b": "billion",
+                  "bn": "billion", "t": "trillion", "tn": "trillion"}  # fmt: skip
+
+
+def _scale(word: str | None) -> int:
+    if not word:
+        return 0
+    word = word.lower()
+    return _SCALES.index(_ABBREVIATIONS.get(word, word))
 
 
 def parse_number(text: str) -> ParsedNumber | None:
@@ -96,7 +106,7 @@ def parse_number(text: str) -> ParsedNumber | None:
     negative = (match.group("sign") or "").strip() in ("-", "\u2212") or bool(
         match.group("neg_paren") and match.group("close_paren")
     )
-    scale = _SCALES.index(match.group("scale").lower()) if match.group("scale") else 0
+    scale = _scale(match.group("scale") or match.group("abbrev"))
     return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")), scale=scale)
 
 
