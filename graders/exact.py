@@ -14,6 +14,7 @@ from graders.extraction import (
     Statement,
     answer_statements,
     clean_statement,
+    declines,
     first_clause,
     last_line,
     number_word_value,
@@ -68,6 +69,8 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     else:
         candidate = last_line(response)
         line = clean_statement(candidate).rstrip() if candidate else ""
+        if declines(line):
+            return None  # "I cannot determine whether the argument is valid."
         if concluded := _CONCLUDED_VALUE.search(line) or _OPENING_VERDICT.match(line):
             candidate = concluded.group(1)  # "... The expression evaluates to False." -> "False"
         elif labelled := _LABELLED_LINE.match(line):

@@ -445,6 +445,21 @@ def first_math_span(text: str) -> str:
     return cut
 
 
+# "I cannot determine the growth rate", "the table does not provide enough information": the reply declines.
+_REFUSAL = re.compile(
+    r"\b(?:cannot|can't|can\s+not|unable\s+to|impossible\s+to|not\s+possible\s+to)\s+(?:be\s+)?"
+    r"(?:determine|determined|compute|computed|calculate|calculated|answer|answered|find|found|tell|say)\b"
+    r"|\b(?:not\s+enough|insufficient|missing)\s+(?:information|data)\b"
+    r"|\bdoes(?:n't|\s+not)\s+(?:provide|contain|include|give)\s+(?:enough|the|any|sufficient)\b",
+    re.IGNORECASE,
+)
+
+
+def declines(text: str) -> bool:
+    """Whether text says it cannot answer (used on a reply's closing line when it states no answer)."""
+    return _REFUSAL.search(text) is not None
+
+
 def nonempty_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 

@@ -164,13 +164,16 @@ def final_value_line(response: str) -> str | None:
     return bare.group("value") if bare else None
 
 
+_BOXED_PHRASE = re.compile(r"^\\text\{\s*(?:the\s+)?(?:final\s+)?answer\s+is:?\s*\}\s*", re.IGNORECASE)
+
+
 def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
     """The final box (see final_boxed); else the tail of the last "the answer is"/"Answer:" phrase, unless
     it states a hypothesis ("if the answer is 12") or, in a cut-off response, a guess ("maybe the answer is 12");
     else, in a complete reply, a closing line that is a value or ends in "= value"."""
     boxed = final_boxed(response)
     if boxed:
-        return boxed
+        return _BOXED_PHRASE.sub("", boxed) or boxed  # "\boxed{\text{The answer is } 5}" boxes 5
     element = answer_element(response)
     if element is not None:  # "<answer>5</answer>"
         return strip_wrappers(_phrase_answer(element)) or None

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_statements, clean_statement, first_clause, nonempty_lines
+from graders.extraction import answer_statements, clean_statement, declines, first_clause, nonempty_lines
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
@@ -33,6 +33,8 @@ class NumericGold(StrictModel):
 
 
 YES_NO = ("yes", "no")
+# The "Answer: X" line the prompt asks to end with; when X states nothing usable, the reply answered nothing.
+_CLOSING_ANSWER_LINE = re.compile(r"^[#>\s]*(?:\*\*)?(?:final\s+)?answer\s*(?:\*\*)?\s*[:：]", re.IGNORECASE)
 _YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _YES_OR_NO = re.compile(r"\b(?:yes|no)[ \t]*(?:/|\bor\b|\band/or\b)[ \t]*(?:yes|no)\b", re.IGNORECASE)
 
@@ -45,8 +47,9 @@ def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
             if _YES_OR_NO.search(first_clause(statement.text)):
                 return "yes or no"  # "Answer: yes or no, depending on ...": a hedge, graded wrong
             return match.group(1).lower()
-    if final_only:
-        return None
+    lines = nonempty_lines(response)
+    if final_only or (lines and _CLOSING_ANSWER_LINE.match(clean_statement(lines[-1]))):
+        return None  # cut off, or the "Answer: X" line names neither ("Answer: N/A")
     words = _YES_NO_WORD.findall(response)
     return words[-1].lower() if words else None
 
@@ -204,10 +207,15 @@ def extract_number_text(response: str, *, final_only: bool = False) -> str | Non
     if final_only:
         return None
     lines = nonempty_lines(response)
+    if lines and (declines(lines[-1]) or _CLOSING_ANSWER_LINE.match(clean_statement(lines[-1]))):
+        # "... so I cannot compute the growth rate.", or the asked-for "Answer: X" line with no number in X
+        # ("Answer: N/A"): no answer, whatever numbers the reasoning quoted
+        return None
     if lines and (quantity := final_quantity(lines[-1])):
         return quantity  # "The growth rate was 5.3%, which was higher than in 2019." -> 5.3%
     spans = list(_NUMBER.finditer(_plain_numbers(response)))
-    return spans[-1].group(0).strip() if spans else None
+    not_years = [span for span in spans if not _is_year(span)]  # "grew 14.3% in 2020." -> 14.3%
+    return (not_years or spans)[-1].group(0).strip() if spans else None
 
 
 @register

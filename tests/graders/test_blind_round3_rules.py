@@ -310,3 +310,39 @@ STEPS = {"answer": "B", "choices": ["Observation", "Intravenous antibiotics", "S
 )
 def test_a_verdict_naming_a_letter(response: str, finish_reason: str, reason: str) -> None:
     assert run("choice", response, STEPS, finish_reason=finish_reason).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("grader", "response", "gold", "reason"),
+    [
+        # a closing line that declines is no answer, whatever numbers the reply quoted before it
+        ("numeric", "Revenue was 1,200 in 2019, but 2020 is missing, so I cannot compute the growth rate.", 1200,
+         "no_answer"),
+        ("numeric", "Revenue was 1,200 in 2019.\n\nThe table does not provide enough data for 2020.", 1200, "no_answer"),
+        ("exact", "Premise 2 is ambiguous, so I cannot determine whether the argument is valid.", "valid", "no_answer"),
+        # without a statement, the last number that is not a year
+        ("numeric", "Revenue grew 14.3% in 2020.\n\nThis shows strong growth.", 14.3, "right"),
+        ("numeric", "Revenue grew 14.3% in 2020.\n\nThis shows strong growth.", 2020, "wrong"),
+        # a box that holds the whole sentence
+        ("math", "$\\boxed{\\text{The answer is } 5}$", "5", "right"),
+        ("math", "$\\boxed{\\text{The answer is } 6}$", "5", "wrong"),
+    ],
+)
+def test_declined_answers_and_closing_numbers(grader: str, response: str, gold: object, reason: str) -> None:
+    assert run(grader, response, gold).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("response", "gold"),
+    [
+        ("Growth = (1,264 - 1,200) / 1,200 = 5.3%\n\nAnswer: N/A", 5.3),
+        ("Growth = (1,264 - 1,200) / 1,200 = 5.3%\n\nAnswer: $NUMBER", 5.3),
+        ("Growth = 5.3%\n\n**Answer:** not applicable", 5.3),
+        ("Yes, it rose.\n\nAnswer: N/A", "yes"),
+    ],
+)
+def test_finqa_answer_line_without_a_number_is_no_answer(response: str, gold: object) -> None:
+    """As for choice: the reply ends on the asked-for "Answer: X" line and X is no number, so a number its
+    reasoning computed is not what it answered."""
+    assert run("numeric", response, gold).reason == "no_answer"
+    assert run("numeric", response.rsplit("\n", 1)[0] + "\nAnswer: 5.3%", 5.3).reason == "right"
