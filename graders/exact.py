@@ -62,12 +62,13 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     the last non-empty line (not for a cut-off response, `final_only`)."""
     response = _NEXT_QUESTION.split(response, maxsplit=1)[0]
     stated = [s for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))]
-    if stated:
+    if stated and stated[-1].kind != "heading":
         candidate: str | None = _listed_answer(response, stated[-1]) or stated[-1].text
-    elif final_only:
+    elif final_only and not stated:
         candidate = None
     else:
-        candidate = last_line(response)
+        # no statement, or a "Final Answer" heading over a sentence: read the closing sentence
+        candidate = stated[-1].text if stated else last_line(response)
         line = clean_statement(candidate).rstrip() if candidate else ""
         if declines(line):
             return None  # "I cannot determine whether the argument is valid."
@@ -80,6 +81,8 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     if not candidate:
         return None
     answer = unwrap_answer(_CONFIDENCE.sub("", first_clause(clean_statement(candidate))))
+    if quoted := re.fullmatch(r"[\"\u201c](.+)[\"\u201d]|'(.+)'", answer):
+        answer = quoted.group(1) or quoted.group(2)  # 'So the answer is "apple banana".'
     if verdict := _BINARY_ANSWER.match(answer):
         answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
     return _number_words_as_digits(answer) or None

@@ -130,9 +130,13 @@ _ANSWER_HEADING = (
 # A correction that restates the answer as one word: "Wait, actually it's (C).", "Hmm, no, it should be 42.",
 # "wait, actually D." (not "Wait, it's a tricky one": what follows must be a single word, letter or number).
 _CORRECTION = (
-    r"\b(?:wait|hmm+|no|oops)\b[ \t]*[,.!\u2026]*[ \t]*(?:no[ \t]*[,.!]?[ \t]*)?"
+    r"(?:\b(?:wait|hmm+|no|oops)\b[ \t]*[,.!\u2026]*[ \t]*(?:no[ \t]*[,.!]?[ \t]*)?"
     r"(?:actually[ \t]*[,:]?[ \t]*(?:it'?s|it[ \t]+is|it[ \t]+should[ \t]+be|it[ \t]+must[ \t]+be)?"
     r"|it'?s|it[ \t]+is|it[ \t]+should[ \t]+be|it[ \t]+must[ \t]+be|make[ \t]+that|i[ \t]+mean)[ \t]+"
+    # "wait, no: (B)", "Hmm, no - D.", "no wait, B."
+    r"|(?:\b(?:wait|hmm+|oops)\b[ \t]*[,.!\u2026]*[ \t]*no|\bno[ \t]*,?[ \t]*wait)\b[ \t]*[,.:;!\u2014-]*[ \t]*)"
+    # what follows is one word, letter or number, and not a remark ("it's fine", "it's not")
+    r"(?!(?:not|that|this|so|fine|ok|okay|correct|right|wrong|done|good|possible|impossible|it)\b)"
     r"(?=[\(\[]?[A-Za-z0-9.,%$+-]+[\)\]]?[.!]?[ \t]*(?:\n|$|[.!][ \t]))"
 )
 
@@ -143,7 +147,7 @@ def _statement_head(subjects: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(
         rf"(?:final\s+(?:answer|choice|option|selection)|(?:correct|right|best)\s+(?:answer|option|choice)"
         rf"|\bmy\s+(?:final\s+)?(?:choice|pick|selection)|(?<![a-z])(?:{nouns}))" + _HEAD_CONNECTOR
-        + "|" + _ANSWER_HEADING + "|" + _CORRECTION + "|" + _FOREIGN_HEAD,
+        + "|(?P<heading>" + _ANSWER_HEADING + ")|" + _CORRECTION + "|" + _FOREIGN_HEAD,
         re.IGNORECASE,
     )
 
@@ -174,7 +178,7 @@ class Statement(NamedTuple):
     """One explicit answer statement: where it starts, how it was made, and the answer text it states."""
 
     start: int
-    kind: str  # "phrase" | "box"
+    kind: str  # "phrase" | "box" | "heading" (a "Final Answer" heading line; the next line is its text)
     text: str
     tentative: bool  # "the answer is B?" / "\\boxed{B}? Wait" : a guess the model goes on to question
     retracted: bool = False  # followed by "Wait, ..." / "Hmm, actually", or "but let me verify": not settled yet
@@ -229,7 +233,8 @@ def answer_statements(text: str, subjects: tuple[str, ...] = ()) -> list[Stateme
             after = " ".join(rest) + " " + text[line_end : line_end + 120]
             retracted = _retracts(after) or _CHECKS_ITSELF.search(tail) is not None
             found.append(
-                Statement(head.start(), "phrase", tail.strip(), _is_tentative(tail), retracted,
+                Statement(head.start(), "heading" if head.group("heading") else "phrase", tail.strip(),
+                          _is_tentative(tail), retracted,
                           is_conditional(text, head.start(), head.end()))
             )
     for field in _json_field(subjects).finditer(text):

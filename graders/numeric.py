@@ -155,6 +155,14 @@ def _is_year(match: re.Match[str]) -> bool:
 _VERB = re.compile(r"\b(?:is|was|are|were|equals?|be|of|comes\s+to|amounts\s+to)\b", re.IGNORECASE)
 
 
+def _is_range(clause: str, first: re.Match[str], second: re.Match[str], between: str) -> bool:
+    """ "3.2-3.5", "3.2 \u2013 3.5": two values joined by a dash, not a subtraction ("5.3 - 2.1 = 3.2") or years."""
+    if "=" in clause or _is_year(first) or _is_year(second):
+        return False
+    dashed = between.strip() in ("\u2013", "\u2014") or (not between and second.group(0).startswith("-"))
+    return dashed and not first.group("close_paren")
+
+
 def final_quantity(stated: str) -> str | None:
     """The quantity a statement settles on: after its last "=", else after its last "is"/"was"/"of", else
     its first number that is not a year ("the change from 2019 to 2020 is 5.3%" -> 5.3%, "5.3 - 2.1 = 3.2"
@@ -162,7 +170,10 @@ def final_quantity(stated: str) -> str | None:
     clause = first_clause(_concluding_clause(_plain_numbers(stated)))
     numbers = list(_NUMBER.finditer(clause))
     for first, second in zip(numbers, numbers[1:], strict=False):
-        if re.fullmatch(r"\s*or\s*", clause[first.end() : second.start()], re.IGNORECASE):
+        between = clause[first.end() : second.start()]
+        if _is_range(clause, first, second, between):
+            return f"{first.group(0).strip()} or {second.group(0).strip().lstrip('-')}"  # "3.2-3.5": a hedge
+        if re.fullmatch(r"\s*or\s*", between, re.IGNORECASE):
             a, b = first.group(0).strip(), second.group(0).strip()
             pa, pb = parse_number(a), parse_number(b)
             if pa is not None and pb is not None and not numbers_match(pa, pb, NumericOptions()):

@@ -37,6 +37,10 @@ NA = {"answer": "B", "choices": ["Na", "Na (sodium)", "K", "Li"]}
         ("The answer is (C) ... wait, actually D.", PRIMES, "right"),
         ("The answer is (C) ... wait, actually D.", {**PRIMES, "answer": "C"}, "wrong"),
         ("The answer is (C). Hmm, no, it should be (D).", PRIMES, "right"),
+        ("Answer: (C) \u2014 wait, no: (D)", PRIMES, "right"),
+        ("So C. No wait, D.", PRIMES, "right"),
+        ("So C. No wait, D.", {**PRIMES, "answer": "C"}, "wrong"),
+        ("The answer is D. Wait, no.", PRIMES, "right"),
         # "my choice is", a verb at the start of a sentence, a letter in quotes
         ("My choice is C.", WAVES, "right"),
         ("Select option C.", WAVES, "right"),
@@ -118,6 +122,8 @@ def test_a_parenthetical_remark_is_not_a_hedge(response: str, reason: str) -> No
         # a remark after the answer is not a correction: only one word, letter or number is
         ("So the answer is True. Hmm, it's a tricky one.", "True", "right"),
         ("So the answer is True. Wait, it's not that simple, but yes.", "True", "right"),
+        ("So the answer is True. No, it's not.\n\nHmm, it's fine.", "True", "right"),
+        ("So the answer is (B). Hmm, it's correct.", "(B)", "right"),
     ],
 )
 def test_bbh_self_correction(response: str, gold: str, reason: str) -> None:
@@ -346,3 +352,28 @@ def test_finqa_answer_line_without_a_number_is_no_answer(response: str, gold: ob
     reasoning computed is not what it answered."""
     assert run("numeric", response, gold).reason == "no_answer"
     assert run("numeric", response.rsplit("\n", 1)[0] + "\nAnswer: 5.3%", 5.3).reason == "right"
+
+
+def test_a_range_is_a_hedge_and_quotes_are_not_part_of_an_exact_answer() -> None:
+    assert run("numeric", "Answer: 3.2-3.5", 3.2).reason == "wrong"
+    assert run("numeric", "Answer: 3.2 \u2013 3.5", 3.5).reason == "wrong"
+    assert run("numeric", "Answer: 5.3 - 2.1 = 3.2", 3.2).reason == "right"  # a subtraction, worked out
+    assert run("numeric", "Answer: 5% (2019-2020)", 5).reason == "right"  # years, not a range of answers
+    bbh = {"answer": "apple banana"}
+    assert run("exact", 'So the answer is "apple banana".', bbh, words=True).reason == "right"
+    assert run("exact", "So the answer is \u201capple banana\u201d.", bbh, words=True).reason == "right"
+    assert run("exact", 'So the answer is "banana apple".', bbh, words=True).reason == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "reason"),
+    [
+        # a "Final Answer" heading over a closing sentence: the sentence is read as a closing line is
+        ("not True = False.\n\n**Final Answer**\nThe expression evaluates to False.", "False", "right"),
+        ("**Final Answer**\nThere are 8 objects.", "8", "right"),
+        ("## Final Answer\napple banana cherry", "apple banana cherry", "right"),
+        ("## Final Answer\nThe expression evaluates to True.", "False", "wrong"),
+    ],
+)
+def test_bbh_final_answer_heading(response: str, gold: str, reason: str) -> None:
+    assert run("exact", response, gold, ignore_whitespace=True, words=True).reason == reason
