@@ -8,12 +8,16 @@ Rule (what a careful human grader does with "end with `Answer: $LETTER`"):
    ("the answer is consistent with ...") is passed over.
 2. X may be the letter in any wrapping (``$B$``, ``\\(B\\)``, ``\\text{B}``, ``**B**``, "(b)", "option B"),
    or the option's text (exact after normalisation, or the only option the statement mentions).
-3. Two different options in the final statement ("A or D", "A, C", "either B or C") are a hedge, and a
-   letter whose accompanying text is another option's ("D. 5" where D is 7) contradicts itself: neither is
-   one answer, so both grade wrong. The extraction records what was read ("A or D", "D but text of B").
+3. Two different options in the final statement ("A or D", "A, C", "either B or C", boxes listed together:
+   "\\boxed{B} and \\boxed{D}") are a hedge, and a letter whose accompanying text is another option's ("D. 5"
+   where D is 7) contradicts itself: neither is one answer, so both grade wrong. The extraction records what
+   was read ("A or D", "D but text of B"). A parenthetical remark naming another option ("joy (with a hint
+   of surprise)") is not a hedge; one offering it as an alternative ("joy (or surprise)") is. A conditional
+   aside after the answer ("if the question meant X, the answer would be D") is not a new answer.
 4. Without any statement, looser signals count (a line that is only a letter, the last bold letter, a
    line opening with a letter, the only option text mentioned), but never lines that restate the option
-   list. A response cut off by the length limit is graded on rule 1 only.
+   list; a letter there followed by another option's text is a contradiction as in rule 3. A response cut
+   off by the length limit is graded on rule 1 only.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from graders.extraction import (
     answer_statements,
     clean_statement,
     first_clause,
+    is_conditional,
     nonempty_lines,
     option_listing_lines,
+    retracted_after,
     unwrap_answer,
 )
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
@@ -152,7 +158,10 @@ class Reading(NamedTuple):
 
 def _letter_at_start(text: str, letters: str) -> tuple[str, str] | None:
     """(letter, rest) when text opens with an option letter used as a letter, else None."""
-    match = re.match(rf"^([\(\[]\s*)?([{letters}{letters.lower()}])(?![A-Za-z0-9'])\s*([\)\]])?", text)
+    match = re.match(
+        rf"^([\(\[]\s*|[\"'\u201c\u2018](?=.[\"'\u201d\u2019]))?([{letters}{letters.lower()}])(?![A-Za-z0-9'])\s*([\)\]\"'\u201d\u2019])?",
+        text,
+    )
     if not match:
         return None
     letter, rest = match.group(2), text[match.end() :]
@@ -184,14 +193,23 @@ def _same_option(rest: str, forms: Forms, own: int) -> int | None:
     return others[0] if len(others) == 1 else None
 
 
+# A parenthetical remark that offers no alternative: "joy (with a hint of surprise)", "sadness (mostly)". One
+# that does ("joy (or surprise)", "joy (maybe surprise?)", "joy (and surprise)") is part of the answer.
+_REMARK = re.compile(r"\((?![^()]*(?:\b(?:or|and|maybe|possibly|perhaps|also|either)\b|[/?]))[^()]*\)", re.I)
+
+
 def _text_options(clause: str, forms: Forms) -> list[int]:
-    """Options whose text the clause states: exactly, else the options it mentions (not after "not")."""
+    """Options whose text the clause states: exactly, else the options it mentions (not after "not"), leaving
+    out those mentioned only in a parenthetical remark when the rest of the clause names an option."""
     said = normalise_text(clause)
     if not said:
         return []
     exact = [i for i, fs in enumerate(forms) if said in fs]
     if exact:
         return exact[:1]
+    without_remarks = _REMARK.sub(" ", clause)
+    if without_remarks != clause and (outside := _text_options(without_remarks, forms)):
+        return outside
     pieces = re.split(r"\sor\s|,|\sand\s|/", clause)
     parts = [normalise_text(p) for p in pieces if p.strip()] if len(pieces) <= 2 * len(forms) + 2 else []
     if len(parts) > 1:
@@ -296,24 +314,29 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
 # ---- the whole response -------------------------------------------------------------------------
 
 
-def _verb_statements(text: str, letters: str) -> list[tuple[int, str]]:
+def _verb_statements(text: str, letters: str) -> list[tuple[int, str, bool, int, bool]]:
     """ "B is the correct answer", "(C) is correct", "I'll go with D", "it should be C.": statements that the
-    answer-phrase heads do not cover."""
+    answer-phrase heads do not cover; each with whether it is conditional ("if ..., it would be D"), where its
+    letter is, and whether a retraction ("Wait, ...") follows it."""
     cls = f"[{letters}]"
-    end = r"(?=\s*(?:$|[.,;!)\n*]|\s(?:as|because|since|here)\b))"
+    end = r"(?=\s*(?:$|[.,;!)\n*]|\s(?:as|because|since|here|instead|after|now|then|over|for|this|finally)\b))"
     patterns = (
         rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears)\s+"
         rf"(?:to\s+be\s+)?(?:the\s+)?(?:correct|right|best|most\s+(?:likely|accurate|appropriate))\b",
-        rf"\b(?:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:option\s+|choice\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        rf"\b(?i:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:(?i:option|choice)\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
         rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
-        # "The best is (C).", "the correct one is B" : a verdict naming one letter
-        rf"\b(?i:the[ \t]+(?:best|correct|right)(?:[ \t]+one)?)[ \t]+(?i:is|would[ \t]+be)[ \t]+"
+        # "The best is (C).", "the correct one is B", "the most likely diagnosis is C." : a verdict naming one letter
+        rf"\b(?i:the)[ \t]+(?:[A-Za-z-]+[ \t]+){{0,4}}?(?i:is|would[ \t]+be)[ \t]+"
         rf"(?:(?i:option)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Therefore, C." / "so (C)." : a conclusion that is only a letter
         rf"\b(?i:therefore|thus|hence|so)(?:,[ \t]*|[ \t]+)(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
     )
-    return [(m.start(), m.group(1)) for p in patterns for m in re.finditer(p, text)]
+    return [
+        (m.start(), m.group(1), is_conditional(text, m.start(), m.end()), m.start(1), retracted_after(text, m.end()))
+        for p in patterns
+        for m in re.finditer(p, text)
+    ]
 
 
 def final_reading(
@@ -328,14 +351,21 @@ def final_reading(
     """Rule 1: the last explicit statement that names an option (or hedges between options). In a cut-off
     response a statement the model was retracting ("So the answer is B. Wait, ...") is not final."""
     candidates: list[tuple[int, Reading]] = []
+    standing: list[int] = []  # where an answer the model stands by (not retracted) was stated
     for statement in answer_statements(response, subjects):
         if statement.tentative or (cut_off and statement.retracted):
             continue
         reading = read_stated(statement.text, letters, forms, by_letter=by_letter)
         if reading is not None:
             candidates.append((statement.start, reading))
+            standing += [] if statement.retracted else [statement.start]
     if by_letter:
-        candidates += [(pos, Reading(letter, True)) for pos, letter in _verb_statements(response, letters)]
+        for pos, letter, conditional, at, retracted in _verb_statements(response, letters):
+            if (conditional and any(earlier < pos for earlier in standing)) or (cut_off and retracted):
+                continue  # an aside, or (cut off) a statement being revised, as in answer_statements
+            line_end = response.find("\n", at, at + 300)
+            rest = response[at : at + 300 if line_end < 0 else line_end]  # "C. <B's text>": a contradiction
+            candidates.append((pos, _unless_contradicted(letter, rest, letters, forms)))
     return max(candidates, key=lambda c: c[0])[1] if candidates else None
 
 
@@ -347,7 +377,7 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     marked = [lines[i] for i in sorted(listing) if _MARKED.search(lines[i])]
     if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>- "), letters)):
         return Reading(start[0], True)  # "A. 4 ❌ / ... / D. 7 ✅": the one option the list marks correct
-    reading = _letter_signal(kept, letters) if by_letter else None
+    reading = _letter_signal(kept, letters, forms) if by_letter else None
     if reading is None and forms and kept:
         for segment in dict.fromkeys((first_clause(kept[0]), first_clause(kept[-1]), "\n".join(kept))):
             options = _text_options(segment, forms)
@@ -363,20 +393,30 @@ _MARKED = re.compile(
 )
 
 
-def _letter_signal(kept: list[str], letters: str) -> Reading | None:
+def _letter_signal(kept: list[str], letters: str, forms: Forms) -> Reading | None:
     bare = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])[\)\]]?[\*_`\s]*(?:[.:][\*_`\s]*)?$", re.IGNORECASE)
     for line in reversed(kept):
         if match := bare.match(clean_statement(line)):
             return Reading(match.group(1).upper(), True)
     bold = re.compile(rf"(?:\*\*|__)\s*[\(\[]?([{letters}])(?:[\)\].:]|\s*(?:\*\*|__))")
-    bolds = [m.group(1) for line in kept for m in bold.finditer(line)]
+    bolds = [(m.group(1), line, m.start()) for line in kept for m in bold.finditer(line)]
     if bolds:
-        return Reading(bolds[-1], True)
+        letter, line, start = bolds[-1]
+        return _unless_contradicted(letter, line[start : start + 300], letters, forms)
     leading = re.compile(rf"^[\*_`\s]*[\(\[]?([{letters}])(?:[\)\].:]|\s*$)")
     for line in dict.fromkeys((kept[0], kept[-1]) if kept else ()):
         if match := leading.match(line):
-            return Reading(match.group(1), True)
+            return _unless_contradicted(match.group(1), line[:300], letters, forms)
     return None
+
+
+def _unless_contradicted(letter: str, text: str, letters: str, forms: Forms) -> Reading:
+    """The letter a loose signal gives, or the contradiction when the text after it is another option's
+    ("**B) Rome**" where Rome is C), as for a stated answer (rule 3)."""
+    reading = read_stated(text, letters, forms) if forms else None
+    if reading is not None and reading.answer.startswith(f"{letter} but text of "):
+        return reading
+    return Reading(letter, True)
 
 
 def read_response(

@@ -13,26 +13,30 @@ EMOTION_WORDS: dict[str, tuple[str, ...]] = {
     "neutral": ("neutral", "neutrality", "no emotion", "emotionless", "matter of fact"),
     "joy": (
         "joy", "joyful", "joyous", "happy", "happiness", "excited", "excitement", "cheerful", "glad",
-        "delighted", "delight", "amused", "amusement", "elated", "elation",
+        "delighted", "delight", "amused", "amusement", "elated", "elation", "thrilled", "pleased", "ecstatic",
+        "overjoyed", "enthusiastic", "enthusiasm",
     ),
     "surprise": (
         "surprise", "surprised", "shocked", "shock", "astonished", "astonishment", "amazed", "amazement",
-        "startled", "stunned",
+        "startled", "stunned", "disbelief", "astounded", "incredulous", "incredulity", "taken aback",
     ),
     "anger": (
         "anger", "angry", "angered", "mad", "annoyed", "annoyance", "irritated", "irritation", "frustrated",
         "frustration", "furious", "fury", "rage", "enraged", "outraged", "outrage", "irate", "indignant",
-        "indignation", "resentful", "resentment", "hostile", "hostility",
+        "indignation", "resentful", "resentment", "hostile", "hostility", "exasperated", "exasperation", "livid",
+        "infuriated", "incensed",
     ),
     "sadness": (
         "sadness", "sad", "sorrow", "sorrowful", "unhappy", "unhappiness", "grief", "grieving", "melancholy",
-        "despair", "heartbroken", "dejected",
+        "despair", "heartbroken", "dejected", "disappointed", "disappointment", "depressed", "miserable", "gloomy",
+        "downcast", "lonely", "loneliness",
     ),
     "disgust": ("disgust", "disgusted", "disgusting", "revulsion", "revolted", "repulsed", "grossed out"),
     "fear": (
         "fear", "afraid", "scared", "fearful", "frightened", "fright", "terrified", "terror", "panic",
-        "panicked", "alarmed",
+        "panicked", "alarmed", "anxious", "anxiety", "worried", "nervous", "nervousness", "apprehensive",
+        "apprehension",
     ),
     "peace": ("peace", "peaceful", "calm", "content", "contentment", "relaxed", "serene", "serenity", "tranquil"),
-    "power": ("power", "powerful", "confident", "confidence", "proud", "pride", "empowered"),
+    "power": ("power", "powerful", "confident", "confidence", "proud", "pride", "empowered", "assertive", "self assured"),
 }

@@ -14,6 +14,7 @@ from graders.extraction import (
     Statement,
     answer_statements,
     clean_statement,
+    declines,
     first_clause,
     last_line,
     number_word_value,
@@ -61,17 +62,27 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     the last non-empty line (not for a cut-off response, `final_only`)."""
     response = _NEXT_QUESTION.split(response, maxsplit=1)[0]
     stated = [s for s in answer_statements(response) if not (s.tentative or (final_only and s.retracted))]
-    if stated:
+    if stated and stated[-1].kind != "heading":
         candidate: str | None = _listed_answer(response, stated[-1]) or stated[-1].text
-    elif final_only:
+    elif final_only and not stated:
         candidate = None
     else:
-        candidate = last_line(response)
-        if candidate and (concluded := _CONCLUDED_VALUE.search(clean_statement(candidate).rstrip())):
+        # no statement, or a "Final Answer" heading over a sentence: read the closing sentence
+        candidate = stated[-1].text if stated else last_line(response)
+        line = clean_statement(candidate).rstrip() if candidate else ""
+        if declines(line):
+            return None  # "I cannot determine whether the argument is valid."
+        if concluded := _CONCLUDED_VALUE.search(line) or _OPENING_VERDICT.match(line):
             candidate = concluded.group(1)  # "... The expression evaluates to False." -> "False"
+        elif labelled := _LABELLED_LINE.match(line):
+            candidate = labelled.group(1)  # "Sorted: apple banana cherry", "Result: ) ]"
+        elif len(numbers := _SENTENCE_NUMBER.findall(line)) == 1 and re.search(r"[A-Za-z]", line):
+            candidate = numbers[0]  # "There are 8 objects." -> "8"
     if not candidate:
         return None
-    answer = unwrap_answer(first_clause(clean_statement(candidate)))
+    answer = unwrap_answer(_CONFIDENCE.sub("", first_clause(clean_statement(candidate))))
+    if quoted := re.fullmatch(r"[\"\u201c](.+)[\"\u201d]|'(.+)'", answer):
+        answer = quoted.group(1) or quoted.group(2)  # 'So the answer is "apple banana".'
     if verdict := _BINARY_ANSWER.match(answer):
         answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
     return _number_words_as_digits(answer) or None
@@ -110,6 +121,16 @@ _CONCLUDED_VALUE = re.compile(
     r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
+
+
+# "So the answer is probably True", "clearly 8": an adverb of confidence before the answer is not part of it.
+_CONFIDENCE = re.compile(r"^(?:most\s+)?(?:probably|likely|definitely|clearly|certainly|indeed|surely)\s+(?=\S)", re.I)
+# "So, yes, Ka tells the truth." : a closing sentence that opens with its verdict.
+_OPENING_VERDICT = re.compile(r"^(?:so|thus|therefore|hence)\s*,?\s*(yes|no|true|false|valid|invalid)\b", re.I)
+# "Sorted: apple banana cherry", "Final sequence: ) ]": a closing line that labels its value (one to three words).
+_LABELLED_LINE = re.compile(r"^[A-Za-z]+(?:[ \t]+[A-Za-z]+){0,2}[ \t]*:[ \t]+(\S.*)$")
+# A number standing on its own in a sentence ("I count 8 objects in total."), not part of a word, date or time.
+_SENTENCE_NUMBER = re.compile(r"(?<![\w.,:/-])-?\d+(?:\.\d+)?(?![\w,:/]|\.\d)")
 
 
 # BBH's two-way targets; a stated answer that opens with one of them and goes on to explain is that word.

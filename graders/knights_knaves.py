@@ -167,7 +167,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     patterns = [
         # "Zoey is a knave", "Zoey: Knave", "Zoey - knight", "Zoey is not a knight", "Zoey is a liar (knave)"
         rf"\b(?P<names>{listed})[)\]]?\s*"
-        r"(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\(|\|)\s*"
+        r"(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\(|\||->|=>|→|⇒)\s*"
         rf"(?:definitely\s+|clearly\s+|both\s+|all\s+)?(?P<neg>not\s+)?(?:an?\s+|the\s+)?(?P<role>{role_word})\b",
         # "Knights: Evelyn", "The knaves are Penelope and David", "the knight is Evelyn"
         rf"\b(?P<role>{role_word})\s*(?:are|is|:|-|=)\s*(?P<neg>)(?P<names>{listed})",
@@ -192,6 +192,15 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
         role = _role(match.group("role") or match.group("role2"))
         only = {name for _, name in _named(match.group("names") or match.group("names2"), names)}
         found += [(match.start(), name, role if name in only else _OTHER[role]) for name in names]
+    one = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    for match in re.finditer(  # "Neither Zoey nor Oliver is a knight": both are the other role
+        rf"\bneither\s+(?P<names>(?:{one})(?:\s*,\s*(?:{one}))*\s+nor\s+(?:{one}))\s+(?:is|are|was)\s+"
+        rf"(?:an?\s+)?(?P<role>{role_word})\b",
+        plain,
+        re.IGNORECASE,
+    ):
+        role = _OTHER[_role(match.group("role"))]
+        found += [(match.end(), name, role) for _, name in _named(match.group("names"), names)]  # over "Oliver is a knight"
     for match in re.finditer(rf"\b(?:so|as)\s+(?:is|are|was)\s+(?P<names>{listed})", plain, re.IGNORECASE):
         earlier = [statement for statement in found if statement[0] < match.start() and statement[2]]
         if earlier:  # "Sebastian is a knight, and so is Jack"

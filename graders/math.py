@@ -16,7 +16,14 @@ from typing import Any
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_phrase, first_math_span, last_boxed, strip_wrappers
+from graders.extraction import (
+    answer_element,
+    answer_phrase,
+    first_math_span,
+    last_boxed,
+    number_word_value,
+    strip_wrappers,
+)
 from graders.registry import (
     Grader,
     GraderConfigError,
@@ -140,9 +147,12 @@ def _phrase_answer(tail: str) -> str:
 
 # The last line of a complete reply that is only a value ("204", "$$\\frac{14}{3}$$"), or ends in one ("so m + n = 116.").
 _BARE_VALUE_LINE = re.compile(
-    r"\s*(?:\$\$?|\\\[|\\\()?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?|\\d?frac\{[^{}]+\}\{[^{}]+\})\s*(?:\$\$?|\\\]|\\\))?\s*\.?\s*"
+    r"\s*(?:#{1,6}\s*)?(?:\*\*)?\s*(?:\$\$?|\\\[|\\\()?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?|\\d?frac\{[^{}]+\}\{[^{}]+\})\s*(?:\$\$?|\\\]|\\\))?\s*(?:\*\*)?\s*\.?\s*"
 )
-_FINAL_EQUATION = re.compile(r"=\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*\.?\s*$")
+# "so m + n = 116.", "The smallest such integer is 7.", "... equals **12**."
+_FINAL_EQUATION = re.compile(
+    r"(?:=|\b(?:is|equals|are)\s)\s*(?:\*\*)?\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+)
 
 
 def final_value_line(response: str) -> str | None:
@@ -154,13 +164,19 @@ def final_value_line(response: str) -> str | None:
     return bare.group("value") if bare else None
 
 
+_BOXED_PHRASE = re.compile(r"^\\text\{\s*(?:the\s+)?(?:final\s+)?answer\s+is:?\s*\}\s*", re.IGNORECASE)
+
+
 def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
     """The final box (see final_boxed); else the tail of the last "the answer is"/"Answer:" phrase, unless
     it states a hypothesis ("if the answer is 12") or, in a cut-off response, a guess ("maybe the answer is 12");
     else, in a complete reply, a closing line that is a value or ends in "= value"."""
     boxed = final_boxed(response)
     if boxed:
-        return boxed
+        return _BOXED_PHRASE.sub("", boxed) or boxed  # "\boxed{\text{The answer is } 5}" boxes 5
+    element = answer_element(response)
+    if element is not None:  # "<answer>5</answer>"
+        return strip_wrappers(_phrase_answer(element)) or None
     tail = answer_phrase(response)
     if tail is None:
         return None if cut_off else final_value_line(response)
@@ -173,8 +189,11 @@ def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
         )
         if _HYPOTHESIS.search(before) or (cut_off and _GUESS.search(before)):
             return None
+    if re.search(r"\\(?:boxed|fbox)(?![A-Za-z])", tail) and last_boxed(tail) is None:
+        return None  # "the final answer is $\boxed{1" : the box was cut off, its value unknown
     answer = strip_wrappers(_phrase_answer(tail))
-    return answer or None
+    word_value = number_word_value(answer)  # "Answer: twelve"
+    return str(word_value) if word_value is not None else answer or None
 
 
 def _timeouts() -> int | None:
@@ -353,6 +372,7 @@ def _same_phrase_but_head_noun(gold: str, answer: str) -> bool:
 
 
 def answers_equivalent(gold: str, answer: str) -> bool:
+    gold, answer = (side.replace("\u00b0", "^\\circ") for side in (gold, answer))  # "30°" is 30^\circ
     if _normalise_text(gold) == _normalise_text(answer):
         return True
     chain = _ascending_chain(gold)

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.extraction import answer_statements, clean_statement, first_clause, nonempty_lines
+from graders.extraction import answer_statements, clean_statement, declines, first_clause, nonempty_lines
 from graders.registry import Grader, GraderConfigError, Judgement, StrictModel, register
 
 
@@ -33,6 +33,8 @@ class NumericGold(StrictModel):
 
 
 YES_NO = ("yes", "no")
+# The "Answer: X" line the prompt asks to end with; when X states nothing usable, the reply answered nothing.
+_CLOSING_ANSWER_LINE = re.compile(r"^[#>\s]*(?:\*\*)?(?:final\s+)?answer\s*(?:\*\*)?\s*[:：]", re.IGNORECASE)
 _YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _YES_OR_NO = re.compile(r"\b(?:yes|no)[ \t]*(?:/|\bor\b|\band/or\b)[ \t]*(?:yes|no)\b", re.IGNORECASE)
 
@@ -45,8 +47,9 @@ def extract_yes_no(response: str, *, final_only: bool = False) -> str | None:
             if _YES_OR_NO.search(first_clause(statement.text)):
                 return "yes or no"  # "Answer: yes or no, depending on ...": a hedge, graded wrong
             return match.group(1).lower()
-    if final_only:
-        return None
+    lines = nonempty_lines(response)
+    if final_only or (lines and _CLOSING_ANSWER_LINE.match(clean_statement(lines[-1]))):
+        return None  # cut off, or the "Answer: X" line names neither ("Answer: N/A")
     words = _YES_NO_WORD.findall(response)
     return words[-1].lower() if words else None
 
@@ -65,7 +68,7 @@ _NUMBER = re.compile(
     r"(?P<neg_paren>\(\s*)?(?P<sign>[-+\u2212]\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
-    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
     r"\s*(?P<pct>%|\\%|percent)?\s*(?P<close_paren>\))?",
     re.IGNORECASE,
 )
@@ -78,6 +81,16 @@ class ParsedNumber(StrictModel):
 
 
 _SCALES = ("", "thousand", "million", "billion", "trillion")
+# "$5.3M", "$1.2B", "450K", "3.1 bn": the abbreviations finance writes for the scale words.
+_ABBREVIATIONS = {"k": "thousand", "m": "million", "mm": "million", "mn": "million", "b": "billion",
+                  "bn": "billion", "t": "trillion", "tn": "trillion"}  # fmt: skip
+
+
+def _scale(word: str | None) -> int:
+    if not word:
+        return 0
+    word = word.lower()
+    return _SCALES.index(_ABBREVIATIONS.get(word, word))
 
 
 def parse_number(text: str) -> ParsedNumber | None:
@@ -96,7 +109,7 @@ def parse_number(text: str) -> ParsedNumber | None:
     negative = (match.group("sign") or "").strip() in ("-", "\u2212") or bool(
         match.group("neg_paren") and match.group("close_paren")
     )
-    scale = _SCALES.index(match.group("scale").lower()) if match.group("scale") else 0
+    scale = _scale(match.group("scale") or match.group("abbrev"))
     return ParsedNumber(value=-value if negative else value, is_percent=bool(match.group("pct")), scale=scale)
 
 
@@ -142,6 +155,14 @@ def _is_year(match: re.Match[str]) -> bool:
 _VERB = re.compile(r"\b(?:is|was|are|were|equals?|be|of|comes\s+to|amounts\s+to)\b", re.IGNORECASE)
 
 
+def _is_range(clause: str, first: re.Match[str], second: re.Match[str], between: str) -> bool:
+    """ "3.2-3.5", "3.2 \u2013 3.5": two values joined by a dash, not a subtraction ("5.3 - 2.1 = 3.2") or years."""
+    if "=" in clause or _is_year(first) or _is_year(second):
+        return False
+    dashed = between.strip() in ("\u2013", "\u2014") or (not between and second.group(0).startswith("-"))
+    return dashed and not first.group("close_paren")
+
+
 def final_quantity(stated: str) -> str | None:
     """The quantity a statement settles on: after its last "=", else after its last "is"/"was"/"of", else
     its first number that is not a year ("the change from 2019 to 2020 is 5.3%" -> 5.3%, "5.3 - 2.1 = 3.2"
@@ -149,7 +170,10 @@ def final_quantity(stated: str) -> str | None:
     clause = first_clause(_concluding_clause(_plain_numbers(stated)))
     numbers = list(_NUMBER.finditer(clause))
     for first, second in zip(numbers, numbers[1:], strict=False):
-        if re.fullmatch(r"\s*or\s*", clause[first.end() : second.start()], re.IGNORECASE):
+        between = clause[first.end() : second.start()]
+        if _is_range(clause, first, second, between):
+            return f"{first.group(0).strip()} or {second.group(0).strip().lstrip('-')}"  # "3.2-3.5": a hedge
+        if re.fullmatch(r"\s*or\s*", between, re.IGNORECASE):
             a, b = first.group(0).strip(), second.group(0).strip()
             pa, pb = parse_number(a), parse_number(b)
             if pa is not None and pb is not None and not numbers_match(pa, pb, NumericOptions()):
@@ -194,10 +218,15 @@ def extract_number_text(response: str, *, final_only: bool = False) -> str | Non
     if final_only:
         return None
     lines = nonempty_lines(response)
+    if lines and (declines(lines[-1]) or _CLOSING_ANSWER_LINE.match(clean_statement(lines[-1]))):
+        # "... so I cannot compute the growth rate.", or the asked-for "Answer: X" line with no number in X
+        # ("Answer: N/A"): no answer, whatever numbers the reasoning quoted
+        return None
     if lines and (quantity := final_quantity(lines[-1])):
         return quantity  # "The growth rate was 5.3%, which was higher than in 2019." -> 5.3%
     spans = list(_NUMBER.finditer(_plain_numbers(response)))
-    return spans[-1].group(0).strip() if spans else None
+    not_years = [span for span in spans if not _is_year(span)]  # "grew 14.3% in 2020." -> 14.3%
+    return (not_years or spans)[-1].group(0).strip() if spans else None
 
 
 @register

@@ -15,6 +15,12 @@ import math
 
 MAX_DEPTH = 200
 _SMALL_INT = 1 << 53
+# At most this many different values in one message may share a hash. Distinct values with one hash make
+# every set or dict built from them quadratic (ints k * (2**61 - 1), tuples solved for a target hash), and
+# the tests that build them (``set(f(x)) == {...}``) run in the harness, where the deadline cannot stop a
+# single C-level set construction: 30,000 such ints took 8 s there, a message's worth would take hours.
+MAX_SAME_HASH = 8
+_HASH_MODULUS = (1 << 61) - 1  # sys.hash_info.modulus: an int smaller than this in magnitude hashes to itself
 _BUILTIN_KINDS = (type,)
 
 
@@ -51,6 +57,41 @@ def to_wire(value, other, depth=0):
     if type(name) is str and getattr(builtins, name, None) is value and kind in _BUILTIN_KINDS:
         return {"bi": name}  # e.g. MBPP 533 passes the type `int`: the receiver uses its own builtin
     return other(value, depth)
+
+
+def check_hash_spread(value):
+    """Raise WireError when more than MAX_SAME_HASH different hashable values anywhere in `value` share one
+    hash (see MAX_SAME_HASH). Linear in the size of `value`."""
+    items, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        items.append(item)
+        kind = type(item)
+        if kind is list or kind is tuple or kind is set or kind is frozenset:
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item)
+            stack.extend(item.values())
+    _check_hashes(items)
+
+
+def _check_hashes(items):
+    """Ints of magnitude below 2**61 - 1 are skipped (each hashes to itself); equal values count once; a
+    flood is cut off after MAX_SAME_HASH comparisons per hash."""
+    groups = {}
+    for item in items:
+        kind = type(item)
+        if item is None or kind is bool or (kind is int and -_HASH_MODULUS < item < _HASH_MODULUS):
+            continue
+        try:
+            key = hash(item)
+        except TypeError:  # a list, or a tuple holding one
+            continue
+        same = groups.setdefault(key, [])
+        if not any(other == item for other in same):
+            same.append(item)
+            if len(same) > MAX_SAME_HASH:
+                raise WireError(f"more than {MAX_SAME_HASH} different values share one hash (a collision flood)")
 
 
 def _items(payload, from_ref, depth):
@@ -92,11 +133,12 @@ def from_wire(data, from_ref, depth=0):
             pairs = _items(payload, from_ref, depth)
             if any(type(p) is not list or len(p) != 2 for p in pairs):
                 raise WireError("dict payload must be [key, value] pairs")
+            _check_hashes([k for k, _ in pairs])
             return {k: v for k, v in pairs}
-        if tag == "s":
-            return set(_items(payload, from_ref, depth))
-        if tag == "z":
-            return frozenset(_items(payload, from_ref, depth))
+        if tag in ("s", "z"):
+            members = _items(payload, from_ref, depth)
+            _check_hashes(members)
+            return set(members) if tag == "s" else frozenset(members)
         if tag in ("b", "y"):
             if type(payload) is not str:
                 raise WireError("bytes payload must be hex text")

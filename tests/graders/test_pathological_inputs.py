@@ -22,6 +22,11 @@ PATTERNS = {
     "numbers": "1, " * (SIZE // 3),
     "stars-before-text": "A" + "*" * SIZE + "x",
     "hedges-and-retractions": "So the answer is (A) or (B). Wait, " * (SIZE // 35),
+    "answer-elements": "<answer>x " * (SIZE // 10),
+    "conditional-heads": "the answer would be A if " * (SIZE // 25),
+    "corrections": "Wait, actually it's " * (SIZE // 20),
+    "parentheses": "Answer: " + "(" * SIZE + "joy",
+    "listed-boxes": "\\boxed{A} and " * (SIZE // 15),
 }
 GRADERS = [
     ("choice", {"answer": "A", "choices": ["4", "5", "6", "7"]}, {}),

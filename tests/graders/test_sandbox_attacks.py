@@ -160,6 +160,30 @@ def test_the_verdict_through_the_code_grader() -> None:
     assert run("code", f"```python\n{RIGHT}```", GOLD).reason == "right"
 
 
+# Distinct values with one hash make every set built from them quadratic, and the tests that build sets run in
+# the harness (under the GIL, out of the deadline's reach): 30,000 such ints took 8 s there before replies were
+# checked. Both as a returned list the test turns into a set, and as a set frame written straight to the reply
+# pipe (decoding it would build the set).
+_MODULUS = (1 << 61) - 1
+COLLIDING_LIST = f"def add(xs, k):\n    return [j * {_MODULUS} for j in range(1, 30000)]\n"
+COLLIDING_SET_FRAME = f"""
+import json, os, time
+def add(xs, k):
+    members = [{{"i": format(j * {_MODULUS}, "x")}} for j in range(1, 30000)]
+    data = json.dumps({{"ok": {{"s": members}}}}).encode()
+    os.write(4, len(data).to_bytes(4, "big") + data)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("program", [COLLIDING_LIST, COLLIDING_SET_FRAME], ids=["returned_list", "forged_set_frame"])
+def test_hash_collision_floods_are_refused_before_the_tests_hash_them(program: str, mode: str) -> None:
+    tests = "assert set(add([1, 2], 1)) == {2, 3}\n"
+    result = assert_wrong_then_next_right(program, mode, tests, timeout_s=20)
+    assert "share one hash" in result.why, result
+
+
 # ---- resources ---------------------------------------------------------------------------
 
 FORK_BOMB = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"

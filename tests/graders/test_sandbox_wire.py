@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from graders.sandbox import SandboxLimits, judge_program
-from graders.sandbox.wire import MAX_DEPTH, WireError, loads, plain_from_json, plain_to_json
+from graders.sandbox.wire import (
+    MAX_DEPTH,
+    MAX_SAME_HASH,
+    WireError,
+    check_hash_spread,
+    loads,
+    plain_from_json,
+    plain_to_json,
+)
 
 VALUES = [
     None, True, 0, -7, 2**200, -(2**70), 1.5, -0.0, float("inf"), float("-inf"), "text", b"\x00\xff",
@@ -60,3 +68,17 @@ def test_a_reply_over_the_size_limit_fails_the_sample() -> None:
     result = judge_program(big, "assert len(f()) == 3 << 20\n", limits=SandboxLimits(message_mb=1))
     assert not result.passed and "limit" in result.why
     assert judge_program(big, "assert len(f()) == 3 << 20\n", limits=SandboxLimits(message_mb=8)).passed
+
+
+def test_many_different_values_with_one_hash_are_refused_anywhere_in_a_value() -> None:
+    modulus = (1 << 61) - 1
+    colliding = [k * modulus for k in range(1, MAX_SAME_HASH + 2)]
+    for value in (colliding, [[x] for x in colliding], {"k": tuple(colliding)}):
+        with pytest.raises(WireError, match="share one hash"):
+            check_hash_spread(value)
+    with pytest.raises(WireError, match="share one hash"):  # decoding a set or dict would build it
+        plain_from_json({"s": [plain_to_json(x) for x in colliding]})
+    # duplicates, a few collisions, big distinct ints, strings and floats are ordinary data
+    for value in ([colliding[0]] * 1000, colliding[:MAX_SAME_HASH], [2**64 + i for i in range(5000)],
+                  [str(i) for i in range(5000)], [i / 7 for i in range(5000)], [-1, -2, (1, 2), (1, 2)]):  # fmt: skip
+        check_hash_spread(value)
