@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.serving.embedded import find_free_port
 from tests.cluster.conftest import REPO_ROOT, report_body, run_toy_eval, squeue_jobs, table_rows
+from tests.ports import free_port_run
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +29,7 @@ def _env() -> dict[str, str]:
 
 
 def _pool(tmp_path: Path, command: list[str], replicas: int = 2) -> tuple[Path, int]:
-    port = find_free_port()
-    while port + replicas > 65535:
-        port = find_free_port()
+    port = free_port_run(replicas)
     pool = tmp_path / "pool.yaml"
     launch = {
         "gpus": list(range(replicas)),

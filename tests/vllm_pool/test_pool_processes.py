@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.serving.embedded import ServerStartError, find_free_port, process_group_alive
+from harness.serving.embedded import ServerStartError, process_group_alive
 from harness.serving.vllm_pool import VllmPool, load_launch_plan, write_endpoints_file
+from tests.ports import free_port_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STANDIN_SOURCE = Path(__file__).with_name("standin_vllm.py")
@@ -47,21 +48,6 @@ def standin_vllm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         monkeypatch.delenv(knob, raising=False)
     return record_dir
-
-
-def free_port_run(count: int) -> int:
-    """A first port p such that p .. p+count-1 are all free right now."""
-    while True:
-        first = find_free_port()
-        if first + count > 65535:
-            continue
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return first
 
 
 def write_two_model_pool(tmp_path: Path) -> tuple[Path, int, int]:
