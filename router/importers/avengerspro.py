@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from results.store import ResultsStore
@@ -25,6 +25,7 @@ from router.importers.common import (
     TableWriter,
     category_of,
     is_blank,
+    json_line_rows,
     optional_cost,
     optional_count,
     score_or_zero,
@@ -50,24 +51,6 @@ def is_avengerspro_source(path: Path) -> bool:
             path.suffix.lower() == ".json" and _first_line_is_record(path)
         )
     return path.is_dir() and any(p.suffix.lower() == ".jsonl" for p in path.iterdir() if p.is_file())
-
-
-def _lines(path: Path) -> Iterator[tuple[str, dict]]:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}: line {number}"
-                try:
-                    record = json.loads(line)
-                except ValueError as exc:
-                    raise ImportFormatError(f"{where}: not JSON ({exc})") from exc
-                if not isinstance(record, dict):
-                    raise ImportFormatError(f"{where}: expected a JSON object")
-                yield where, record
-    except OSError as exc:
-        raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
 
 
 def _usage(usages, model: str, where: str) -> dict:
@@ -98,7 +81,7 @@ def import_avengerspro(
     seen: dict[tuple[str, str], dict[str, str]] = {}
     renamed = nulls = 0
     for file in files:
-        for where, record in _lines(file):
+        for where, record in json_line_rows(file):
             query = record.get("query")
             if not isinstance(query, str) or not query.strip():
                 raise ImportFormatError(f"{where}: no query (needs a non-empty string 'query')")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -118,6 +120,37 @@ def score_or_zero(value, where: str) -> tuple[float, bool]:
     if isinstance(value, bool):
         return float(value), False
     return checked_score(value, where), False
+
+
+def json_line_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(``"<file>: line N"``, object) per non-blank line of a JSON-lines file; a line that is not a JSON
+    object, or a file that cannot be read, is an ImportFormatError naming it."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                where = f"{path}: line {number}"
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise ImportFormatError(f"{where}: not JSON ({exc})") from exc
+                if not isinstance(row, dict):
+                    raise ImportFormatError(f"{where}: expected a JSON object")
+                yield where, row
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
+
+
+def csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(``"<file>: line N"``, row) per CSV record, N being the line the record ends on."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                yield f"{path}: line {reader.line_num}", row
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
 
 
 class TableWriter:

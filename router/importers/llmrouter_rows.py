@@ -14,7 +14,6 @@ tokens. The file name's ``train`` / ``test`` gives the split; items are ``<split
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections import Counter
@@ -30,7 +29,9 @@ from router.importers.common import (
     TableWriter,
     category_of,
     checked_score,
+    csv_rows,
     is_blank,
+    json_line_rows,
     optional_cost,
     optional_count,
 )
@@ -76,24 +77,7 @@ def llm_prices(path: Path) -> tuple[dict[str, tuple[float, float]], str | None]:
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            if path.suffix.lower() == ".csv":
-                reader = csv.DictReader(fh)
-                for row in reader:
-                    yield f"{path}: line {reader.line_num}", row
-                return
-            for number, line in enumerate(fh, start=1):
-                if line.strip():
-                    try:
-                        row = json.loads(line)
-                    except ValueError as exc:
-                        raise ImportFormatError(f"{path}: line {number}: not JSON ({exc})") from exc
-                    if not isinstance(row, dict):
-                        raise ImportFormatError(f"{path}: line {number}: expected a JSON object")
-                    yield f"{path}: line {number}", row
-    except OSError as exc:
-        raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
+    return csv_rows(path) if path.suffix.lower() == ".csv" else json_line_rows(path)
 
 
 def _number(value, where: str, name: str):

@@ -7,7 +7,6 @@ Columns ``task, item, query, model, sample, correct`` and optionally ``category`
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -16,7 +15,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from results.store import ResultsStore
-from router.importers.common import PART_OF_SPLIT, ImportFormatError, ImportSummary, TableWriter, category_of
+from router.importers.common import (
+    PART_OF_SPLIT,
+    ImportFormatError,
+    ImportSummary,
+    TableWriter,
+    category_of,
+    csv_rows,
+    json_line_rows,
+)
 
 
 class LongRow(BaseModel):
@@ -76,24 +83,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         if is_list:
             yield from _json_list_rows(path)
             return
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ImportFormatError(f"{path}: line {line_no}: not JSON ({exc})") from exc
-            if not isinstance(row, dict):
-                raise ImportFormatError(f"{path}: line {line_no}: expected a JSON object")
-            yield f"{path}: line {line_no}", row
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for row in reader:
-            yield f"{path}: line {reader.line_num}", row
+    yield from json_line_rows(path)
 
 
 def long_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -102,7 +92,7 @@ def long_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     if suffix not in {".csv", ".jsonl", ".json"}:
         raise ImportFormatError(f"{path}: long-format tables must be .csv, .jsonl or .json")
     try:
-        yield from (_csv_rows(path) if suffix == ".csv" else _jsonl_rows(path))
+        yield from (csv_rows(path) if suffix == ".csv" else _jsonl_rows(path))
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
 

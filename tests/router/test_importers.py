@@ -149,6 +149,20 @@ def test_long_jsonl_and_line_numbers_in_errors(tmp_path):
         import_long(tmp_path / "table.xlsx", store)
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_table_that_is_not_utf8_is_named_not_a_traceback(tmp_path, suffix):
+    table = tmp_path / f"latin1{suffix}"
+    row = '{"task": "t", "item": "1", "query": "caf\u00e9", "model": "m", "correct": 1}\n'
+    header = "" if suffix == ".jsonl" else "task,item,query,model,correct\n"
+    body = row if suffix == ".jsonl" else "t,1,caf\u00e9,m,1\n"
+    table.write_bytes((header + body).encode("latin-1"))
+    with (
+        ResultsStore(tmp_path / "run") as store,
+        pytest.raises(ImportFormatError, match=r"latin1.*cannot read"),
+    ):
+        import_long(table, store)
+
+
 def test_long_json_list_and_routerdc_folder_hints(tmp_path):
     rows = tmp_path / "rows.json"
     rows.write_text(
