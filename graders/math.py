@@ -155,11 +155,22 @@ _FINAL_EQUATION = re.compile(
 )
 
 
+# "So the solution set is $x \\le 2$ or $x > 3$.": a closing line that names what it gives in math spans.
+_SOLUTION_LINE = re.compile(
+    r"\b(?:solution\s+set|solutions?|roots?|possible\s+values?|values?)\s+(?:(?:of|for)\s+\$?[A-Za-z]\$?\s+)?"
+    r"(?:is|are)\s*:?\s*(?P<tail>(?:\$|\\\().*)$",
+    re.IGNORECASE,
+)
+
+
 def final_value_line(response: str) -> str | None:
     """A complete reply's closing value when it states no box and no answer phrase."""
     lines = [line for line in response.splitlines() if line.strip()]
     if not lines:
         return None
+    solution = _SOLUTION_LINE.search(lines[-1])
+    if solution:
+        return strip_wrappers(_phrase_answer(solution.group("tail"))) or None
     bare = _BARE_VALUE_LINE.fullmatch(lines[-1]) or _FINAL_EQUATION.search(lines[-1])
     return bare.group("value") if bare else None
 
@@ -246,6 +257,9 @@ def math_verify_equal(gold: str, answer: str) -> bool | None:
     try:
         if verify(parsed_gold, parsed_answer, timeout_seconds=_timeouts()):
             return True
+        vectors = _as_same_vectors(parsed_gold[0], parsed_answer[0])
+        if vectors is not None:
+            return bool(verify([vectors[0]], [vectors[1]], timeout_seconds=_timeouts()))
         gold_set, answer_set = _solution_set(parsed_gold[0]), _solution_set(parsed_answer[0])
         if (
             gold_set is None
@@ -258,6 +272,32 @@ def math_verify_equal(gold: str, answer: str) -> bool | None:
         raise
     except Exception:
         return None
+
+
+def _as_same_vectors(gold: Any, answer: Any) -> tuple[Any, Any] | None:
+    """A vector written as a column (or row) matrix on one side and as a tuple "(1, 2, 3)" on the other:
+    both as matrices of the matrix's shape, so they compare entry by entry; None for anything else."""
+    import sympy
+
+    def entries_of(expr: Any) -> Any:
+        if isinstance(expr, sympy.Interval) and expr.left_open and expr.right_open:
+            return sympy.Tuple(expr.start, expr.end)  # "(1, 2)" parses as an open interval
+        return expr
+
+    gold, answer = entries_of(gold), entries_of(answer)
+
+    def reshaped(matrix: Any, entries: Any) -> Any:
+        if 1 not in matrix.shape or len(entries) != len(matrix) or len(entries) < 2:
+            return None
+        return sympy.Matrix(list(entries)).reshape(*matrix.shape)
+
+    if isinstance(gold, sympy.MatrixBase) and isinstance(answer, sympy.Tuple):
+        other = reshaped(gold, answer)
+        return None if other is None else (gold, other)
+    if isinstance(answer, sympy.MatrixBase) and isinstance(gold, sympy.Tuple):
+        other = reshaped(answer, gold)
+        return None if other is None else (other, answer)
+    return None
 
 
 def _is_set(expr: Any) -> bool:
@@ -371,8 +411,27 @@ def _same_phrase_but_head_noun(gold: str, answer: str) -> bool:
     return len(shorter) >= 2 and longer[:-1] == shorter
 
 
+# A number set in a text box with its unit: "\\text{20 square feet}" is 20\\text{ square feet}.
+_NUMBER_IN_TEXT = re.compile(r"\\(?:text|mbox|mathrm)\{\s*([-+]?\d[\d,]*(?:\.\d+)?)\s+([A-Za-z][A-Za-z ]*)\}")
+# Digits grouped by thin spaces: "1\\,000\\,000".
+_SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:(?:\\,|\\ |\\;|~)\d{3})+(?:\.\d+)?")
+_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*percent\s*\}|\s+percent)\s*$")
+
+
+def _plain_form(answer: str) -> str:
+    s = answer.replace("\u00b0", "^\\circ")  # "30°" is 30^\circ
+    s = _NUMBER_IN_TEXT.sub(r"\1\\text{ \2}", s)
+    s = s.replace("\\langle", "(").replace("\\rangle", ")")  # a vector "\\langle 1, 2 \\rangle"
+    if _SPACED_THOUSANDS.fullmatch(s.strip()):
+        s = re.sub(r"\\,|\\ |\\;|~", "", s)
+    return s
+
+
 def answers_equivalent(gold: str, answer: str) -> bool:
-    gold, answer = (side.replace("\u00b0", "^\\circ") for side in (gold, answer))  # "30°" is 30^\circ
+    gold, answer = _plain_form(gold), _plain_form(answer)
+    if _PERCENT.search(gold) and not _PERCENT.search(answer) and "%" not in answer:
+        # "What percent ...?" with gold "25\\%": 25 answers it, 0.25 (a fraction of one) does not
+        gold = _PERCENT.sub("", gold)
     if _normalise_text(gold) == _normalise_text(answer):
         return True
     chain = _ascending_chain(gold)
