@@ -85,6 +85,39 @@ def longest_parsable_span(text: str) -> str | None:
     return best
 
 
+def parsable_spans(text: str) -> list[str]:
+    """The stretches of code among prose, in order: from each line that starts like code and is not inside
+    an earlier stretch, the longest run of lines that parses ("def helper" ... prose ... "def main")."""
+    lines = text.split("\n")
+    spans, covered, budget = [], 0, _MAX_PARSES
+    for start in (n for n, line in enumerate(lines) if _CODE_START.match(line)):
+        if start < covered:
+            continue
+        for end in range(len(lines), start, -1):
+            if budget <= 0:
+                return spans
+            if not lines[end - 1].strip():
+                continue
+            budget -= 1
+            if _parses("\n".join(lines[start:end])) is not None:
+                spans.append("\n".join(lines[start:end]))
+                covered = end
+                break
+    return spans
+
+
+def indented_blocks(text: str) -> list[str]:
+    """Markdown's indented code blocks (lines indented by four spaces or a tab after a blank line), dedented,
+    that parse as a module of definitions; a function body (a top-level ``return``) is not one."""
+    found = []
+    for match in re.finditer(r"(?:^|\n[ \t]*\n)((?:(?:    |\t)[^\n]*(?:\n|$)|[ \t]*\n)+)", text):
+        code = textwrap.dedent(match.group(1)).strip("\n")
+        tree = _parses(code)
+        if tree is not None and not any(isinstance(node, ast.Return) for node in tree.body):
+            found.append(code)
+    return found
+
+
 _EXAMPLE_CALLS = {"input", "print", "open", "eval", "exec"}
 
 
@@ -250,6 +283,25 @@ def with_helpers_from(code: str, others: list[str]) -> str:
     return "\n\n\n".join([*helpers, code])
 
 
+def _code_among_prose(response: str, entry_point: str | None) -> str | None:
+    """A reply without fences: the last stretch of code (or indented block) that defines the entry point (a
+    draft then its correction), with the helpers the others define ("def helper" ... "Now the main
+    function:" ... "def main"); else the longest parsable stretch."""
+    longest = longest_parsable_span(response)
+    if not entry_point:
+        return longest
+    candidates = [*parsable_spans(response), *indented_blocks(response)]
+
+    def defines(code: str | None) -> bool:
+        tree = _parses(code) if code is not None else None
+        return tree is not None and _defines(tree, entry_point)
+
+    chosen = next((c for c in reversed(candidates) if defines(c)), longest if defines(longest) else None)
+    if chosen is None:
+        return longest
+    return with_helpers_from(chosen, [c for c in candidates if c != chosen and c not in chosen])
+
+
 def extract_program(response: str, entry_point: str | None = None) -> str | None:
     """The code to run for a reply (see the module docstring), or None when the reply has no code."""
     response = response.replace("\r\n", "\n")
@@ -271,6 +323,6 @@ def extract_program(response: str, entry_point: str | None = None) -> str | None
         code = with_helpers_from(code, [block for block in blocks if block is not code])
     else:
         whole = response.strip("\n")
-        code = whole if _parses(whole) is not None else (longest_parsable_span(response) or whole)
+        code = whole if _parses(whole) is not None else _code_among_prose(response, entry_point) or whole
     code = strip_top_level_runs(code.strip("\n").rstrip())
     return code if code.strip() and _has_code(code) else None

@@ -52,3 +52,42 @@ COLUMN = "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"
 )
 def test_math_round4(response: str, gold: str, reason: str) -> None:
     assert run("math", response, gold).reason == reason
+
+
+ADD_PROMPT = 'def add(xs: list, k: int) -> list:\n    """Add k to every element."""\n'
+ADD_GOLD = {
+    "tests": "def check(candidate):\n    assert candidate([1, 2], 1) == [2, 3]\n    assert candidate([], 5) == []\n\ncheck(add)\n",
+    "entry_point": "add",
+}
+INC = "def inc(x, k):\n    return x + k\n"
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        # a Markdown code block indented four spaces (or a tab), no fence
+        ("Here is the function:\n\n    def add(xs, k):\n        return [x + k for x in xs]\n\nThis adds k.", "right"),
+        (
+            "Here is the function:\n\n    def add(xs, k):\n        result = []\n        for x in xs:\n"
+            "            result.append(x + k)\n        return result\n",
+            "right",
+        ),
+        ("Here is the function:\n\n\tdef add(xs, k):\n\t\treturn [x + k for x in xs]\n\nDone.", "right"),
+        ("Here is the function:\n\n    def add(xs, k):\n        return [x - k for x in xs]\n\nThis adds k.", "wrong"),
+        ("    return [x + k for x in xs]\n", "right"),  # a body-only completion stays one
+        ("Here is the body:\n\n    return [x + k for x in xs]\n", "wrong"),  # prose in front of a bare body
+        # prose between a helper and the function, no fence: the function with its helper
+        (INC + "\nNow the main function uses the helper:\n\ndef add(xs, k):\n    return [inc(x, k) for x in xs]\n", "right"),
+        (
+            INC.replace("+", "-") + "\nNow the main function:\n\ndef add(xs, k):\n    return [inc(x, k) for x in xs]\n",
+            "wrong",
+        ),
+        # prose inside a fence is broken code as written
+        ("```python\n" + INC + "\nNow the main function:\n\ndef add(xs, k):\n    return [inc(x, k) for x in xs]\n```", "wrong"),
+        # no fence, a draft then its correction: the last definition, as Python would run it
+        ("def add(xs, k):\n    return xs\n\nActually that ignores k. Corrected:\n\ndef add(xs, k):\n    return [x + k for x in xs]\n", "right"),
+        ("def add(xs, k):\n    return [x + k for x in xs]\n\nA variant:\n\ndef add(xs, k):\n    return xs\n", "wrong"),
+    ],
+)
+def test_code_round4(response: str, reason: str) -> None:
+    assert run("code", response, ADD_GOLD, prompt_prefix=ADD_PROMPT, sandbox={"timeout_s": 5}).reason == reason
