@@ -53,6 +53,18 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
     return blocks
 
 
+_SESSION_PROMPT = re.compile(r"^(?:>>>|\.\.\.)(?: |$)")
+
+
+def session_source(code: str) -> str:
+    """The source typed into an interactive session (">>> def f(x):" / "...     return x"), without the
+    prompts and the printed results; other code unchanged."""
+    lines = code.split("\n")
+    if not lines or not lines[0].startswith(">>> "):
+        return code
+    return "\n".join(line[4:] for line in lines if _SESSION_PROMPT.match(line))
+
+
 def _parses(code: str) -> ast.Module | None:
     try:
         return ast.parse(code)
@@ -305,7 +317,7 @@ def _code_among_prose(response: str, entry_point: str | None) -> str | None:
 def extract_program(response: str, entry_point: str | None = None) -> str | None:
     """The code to run for a reply (see the module docstring), or None when the reply has no code."""
     response = response.replace("\r\n", "\n")
-    blocks = [code for lang, code in fenced_blocks(response) if lang in _PYTHON_TAGS and code.strip()]
+    blocks = [session_source(code) for lang, code in fenced_blocks(response) if lang in _PYTHON_TAGS and code.strip()]
     if blocks:
         trees = [_parses(code) for code in blocks]
         defining = [

@@ -87,6 +87,10 @@ INC = "def inc(x, k):\n    return x + k\n"
         # no fence, a draft then its correction: the last definition, as Python would run it
         ("def add(xs, k):\n    return xs\n\nActually that ignores k. Corrected:\n\ndef add(xs, k):\n    return [x + k for x in xs]\n", "right"),
         ("def add(xs, k):\n    return [x + k for x in xs]\n\nA variant:\n\ndef add(xs, k):\n    return xs\n", "wrong"),
+        # an interactive session in a fence: the typed source, without prompts and printed results
+        ("```pycon\n>>> def add(xs, k):\n...     return [x + k for x in xs]\n```", "right"),
+        ("```python\n>>> def add(xs, k):\n...     return [x + k for x in xs]\n...\n>>> add([1, 2], 1)\n[2, 3]\n```", "right"),
+        ("```pycon\n>>> def add(xs, k):\n...     return [x * k for x in xs]\n>>> add([1, 2], 1)\n[2, 3]\n```", "wrong"),
     ],
 )
 def test_code_round4(response: str, reason: str) -> None:
