@@ -418,8 +418,24 @@ _SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:(?:\\,|\\ |\\;|~)\d{3})+(?:\.\d+
 _PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*percent\s*\}|\s+percent)\s*$")
 
 
+# "\\{x \\mid x < -1 \\text{ or } x > 6\\}": the set of x with a condition is the condition on x.
+_SET_BUILDER = re.compile(
+    r"\s*\\\{\s*(?P<var>[A-Za-z])\s*(?:\\in\s*\\mathbb\{R\}\s*)?(?:\\mid|\\vert|\||:|\\colon)\s*(?P<cond>.+?)\s*\\\}\s*"
+)
+# The combination count C_n^k is \\binom{n}{k}.
+_COMBINATION = re.compile(r"C_(?:\{(?P<n>[^{}]+)\}|(?P<n1>\w))\^(?:\{(?P<k>[^{}]+)\}|(?P<k1>\w))")
+
+
+def _as_binomial(match: re.Match[str]) -> str:
+    n, k = match.group("n") or match.group("n1"), match.group("k") or match.group("k1")
+    return "\\binom{" + n + "}{" + k + "}"
+
+
 def _plain_form(answer: str) -> str:
     s = answer.replace("\u00b0", "^\\circ")  # "30°" is 30^\circ
+    builder = _SET_BUILDER.fullmatch(s.strip("$ "))
+    if builder and builder.group("var") in builder.group("cond"):
+        s = builder.group("cond")
     s = _NUMBER_IN_TEXT.sub(r"\1\\text{ \2}", s)
     s = s.replace("\\langle", "(").replace("\\rangle", ")")  # a vector "\\langle 1, 2 \\rangle"
     if _SPACED_THOUSANDS.fullmatch(s.strip()):
@@ -429,6 +445,8 @@ def _plain_form(answer: str) -> str:
 
 def answers_equivalent(gold: str, answer: str) -> bool:
     gold, answer = _plain_form(gold), _plain_form(answer)
+    if "\\binom" in gold:  # only where a combination count is asked for: elsewhere C_1^2 is a constant squared
+        answer = _COMBINATION.sub(_as_binomial, answer)
     if _PERCENT.search(gold) and not _PERCENT.search(answer) and "%" not in answer:
         # "What percent ...?" with gold "25\\%": 25 answers it, 0.25 (a fraction of one) does not
         gold = _PERCENT.sub("", gold)
@@ -455,8 +473,8 @@ def as_integer(answer: str) -> int | None:
     a left-hand side ("m+n=33") and a unit ("33 \\text{ ways}"); else anything math-verify evaluates to an
     integer ("\\frac{66}{2}"). A list ("33 or 34"), a non-integer or an expression with symbols is None."""
     s = re.sub(
-        r"^\s*(?:\\textbf\{)?\([A-E]\)\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer
-    )  # "\\textbf{(B)}\\ 204"
+        r"^\s*(?:\\textbf\{)?\([A-E]\)(?:\\[ ,;!]|~|\s)*\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer
+    )  # "\\textbf{(B)}\\ 204", "\\textbf{(B) }204"
     s = re.sub(r"\\(?:text|textbf|mathbf|mathrm|boldsymbol|bm)\{([^{}]*)\}", r"\1", s)
     s = s.replace("\\!", "").replace("{,}", "").replace("\\$", "").replace("$", "").strip()
     if "=" in s:  # "m+n=33", "m + n = 25 + 8 = 33": the value is after the last '='

@@ -48,10 +48,36 @@ COLUMN = "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"
         ("The roots are $\\pm 2$.", "2,-2", "right"),
         ("The solution is found by factoring.", "2", "no_answer"),
         ("The solution set is $(2, \\infty)$.\n\nI hope this helps.", "(2,\\infty)", "no_answer"),
+        # set-builder notation: the set of x with a condition is the condition
+        ("\\boxed{\\{x \\mid x < -1 \\text{ or } x > 6\\}}", "$(-\\infty,-1)\\cup(6,+\\infty)$", "right"),
+        ("\\boxed{\\{x : x > 6\\}}", "(6,\\infty)", "right"),
+        ("\\boxed{\\{x \\in \\mathbb{R} \\mid x > 6\\}}", "(6,\\infty)", "right"),
+        ("\\boxed{\\{x \\mid x > 6\\}}", "$(-\\infty,-1)\\cup(6,+\\infty)$", "wrong"),
+        ("\\boxed{\\{x \\in \\mathbb{R} \\mid x \\ge 6\\}}", "(6,\\infty)", "wrong"),
+        ("\\boxed{\\{2, 3\\}}", "2, 3", "right"),
+        # the combination count C_n^k where the gold is a binomial coefficient
+        ("\\boxed{C_{m+n-2}^{m-1}}", "$\\binom{m+n-2}{m-1}$", "right"),
+        ("\\boxed{C_{10}^3}", "\\binom{10}{3}", "right"),
+        ("\\boxed{C_{m+n-2}^{m-2}}", "$\\binom{m+n-2}{m-1}$", "wrong"),
+        ("\\boxed{C_{10}^3}", "120", "wrong"),  # no binomial in the gold: C is a constant
     ],
 )
 def test_math_round4(response: str, gold: str, reason: str) -> None:
     assert run("math", response, gold).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        # an option label before the value, with the space inside the bold text
+        ("The answer is \\boxed{\\textbf{(A) }12}", "right"),
+        ("The answer is \\boxed{\\textbf{(B)}\\ 12}", "right"),
+        ("The answer is \\boxed{\\textbf{(A) }13}", "wrong"),
+        ("The answer is \\boxed{\\textbf{(A) } 12 \\text{ or } 13}", "wrong"),
+    ],
+)
+def test_integer_answer_round4(response: str, reason: str) -> None:
+    assert run("math", response, "12", integer_answer=True).reason == reason
 
 
 ADD_PROMPT = 'def add(xs: list, k: int) -> list:\n    """Add k to every element."""\n'
