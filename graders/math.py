@@ -150,9 +150,42 @@ _BARE_VALUE_LINE = re.compile(
     r"\s*(?:#{1,6}\s*)?(?:\*\*)?\s*(?:\$\$?|\\\[|\\\()?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?|\\d?frac\{[^{}]+\}\{[^{}]+\})\s*(?:\$\$?|\\\]|\\\))?\s*(?:\*\*)?\s*\.?\s*"
 )
 # "so m + n = 116.", "The smallest such integer is 7.", "... equals **12**."
-_FINAL_EQUATION = re.compile(
-    r"(?:=|\b(?:is|equals|are)\s)\s*(?:\*\*)?\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+# "So the area is 12 square units.", "Thus, there are 37 ways.": up to three words of unit after the value.
+_UNIT_WORD = (
+    r"\s+(?!(?:more|less|fewer|than|times|of|and|or|if|when|but|because|since|for|to|in|on|at|by|with|minus"
+    r"|plus|is|are|so|then)\b)[a-z]+"
 )
+_FINAL_EQUATION = re.compile(
+    r"(?:=\s*(?:\*\*)?\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)"
+    r"|\b(?:is|equals|are)\s+(?:\*\*)?\s*\$?\s*(?P<said>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3})"
+    r"\s*\$?\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+)
+_MATH_SPAN = r"(?:\$\$(?P<d>[^$]+)\$\$|\$(?P<i>[^$]+)\$|\\\((?P<p>.+?)\\\)|\\\[(?P<b>.+?)\\\])"
+# "The probability is $\\frac{3}{8}$.", "After simplification, we get $\\frac{1}{2}$.", "So, $x = \\frac{1}{2}$.":
+# a closing line that ends in a math span after a verb of result, or in an equation.
+_CLOSING_SPAN = re.compile(
+    r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)\b|:)\s*(?:\*\*)?\s*" + _MATH_SPAN
+    + r"\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+)
+_CLOSING_EQUATION = re.compile(r"(?:^|\s)\$(?P<i>[^$]*=[^$]+)\$\s*[.\u3002]?\s*$")
+_RESULT_LEAD = re.compile(r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)|:)\s*$")
+
+
+def _closing_display_joined(lines: list[str]) -> list[str]:
+    """A display block over several lines that the reply ends with ("\\[" / "12\\sqrt{3}" / "\\]") as one
+    line, joined to the line before it when that line leads into it ("Therefore the area is")."""
+    text = "\n".join(lines)
+    for opening, closing in (("\\[", "\\]"), ("$$", "$$")):
+        if not text.endswith(closing):
+            continue
+        start = text.rfind(opening, 0, len(text) - len(closing))
+        content = " ".join(text[start + len(opening) : -len(closing)].split())
+        if start < 0 or "\n" not in text[start:] or not content:
+            continue  # a one-line display is read as it is
+        head, _, last = text[:start].rstrip().rpartition("\n")
+        joined = (last + " " if _RESULT_LEAD.search(last) else last + "\n") + opening + content + closing
+        return [line for line in (head + "\n" + joined).split("\n") if line.strip()]
+    return lines
 
 
 # "So the solution set is $x \\le 2$ or $x > 3$.": a closing line that names what it gives in math spans.
@@ -165,14 +198,20 @@ _SOLUTION_LINE = re.compile(
 
 def final_value_line(response: str) -> str | None:
     """A complete reply's closing value when it states no box and no answer phrase."""
-    lines = [line for line in response.splitlines() if line.strip()]
+    lines = [line.rstrip() for line in response.splitlines() if line.strip()]
     if not lines:
         return None
+    lines = _closing_display_joined(lines)
     solution = _SOLUTION_LINE.search(lines[-1])
     if solution:
         return strip_wrappers(_phrase_answer(solution.group("tail"))) or None
     bare = _BARE_VALUE_LINE.fullmatch(lines[-1]) or _FINAL_EQUATION.search(lines[-1])
-    return bare.group("value") if bare else None
+    if bare:
+        return bare.groupdict().get("value") or bare.groupdict().get("said")
+    span = _CLOSING_SPAN.search(lines[-1]) or _CLOSING_EQUATION.search(lines[-1])
+    if span:
+        return next(part for part in span.groups() if part is not None).strip() or None
+    return None
 
 
 _BOXED_PHRASE = re.compile(r"^\\text\{\s*(?:the\s+)?(?:final\s+)?answer\s+is:?\s*\}\s*", re.IGNORECASE)
@@ -481,6 +520,7 @@ def as_integer(answer: str) -> int | None:
         s = s.rsplit("=", 1)[1].strip()
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
     s = re.sub(r"\^\{?\\circ\}?|\\%|%", "", s).strip().rstrip(".")
+    s = re.sub(r"\s*(?:\\pmod\{[^{}]*\}|\(\s*\\?(?:b|p)?mod\s*\{?\d+\}?\s*\))$", "", s)  # "37 \\pmod{1000}", the remainder
     if re.fullmatch(r"[+-]?\d+", s):
         return int(s)
     if re.fullmatch(r"[+-]?\d+\.0*", s):

@@ -60,6 +60,22 @@ COLUMN = "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"
         ("\\boxed{C_{10}^3}", "\\binom{10}{3}", "right"),
         ("\\boxed{C_{m+n-2}^{m-2}}", "$\\binom{m+n-2}{m-1}$", "wrong"),
         ("\\boxed{C_{10}^3}", "120", "wrong"),  # no binomial in the gold: C is a constant
+        # a closing line without a box: a math span after a verb of result, an equation, a display block
+        ("The probability is $\\frac{3}{8}$.", "\\frac38", "right"),
+        ("The probability is $\\frac{3}{7}$.", "\\frac38", "wrong"),
+        ("After simplification, we get $\\frac{1}{2}$.", "\\frac12", "right"),
+        ("So, $x = \\frac{1}{2}$.", "\\frac12", "right"),
+        ("So, $x = \\frac{1}{3}$.", "\\frac12", "wrong"),
+        ("Therefore the area is\n\\[\n12\\sqrt{3}\n\\]", "12\\sqrt3", "right"),
+        ("Therefore the area is\n$$\n12\\sqrt{3}\n$$", "12\\sqrt3", "right"),
+        ("Therefore the area is\n\\[\n12\\sqrt{2}\n\\]", "12\\sqrt3", "wrong"),
+        ("We expand:\n\\[\n(x+1)^2 = x^2 + 2x + 1\n\\]\nand simplify", "12", "no_answer"),
+        ("We substitute $x$ into $f$.", "\\frac12", "no_answer"),
+        ("So $x = 3$ is one root; the other is found below.", "3", "no_answer"),
+        # a closing value with its unit words; a word that goes on with the sentence is no unit
+        ("So the area is 12 square units.", "12", "right"),
+        ("So the area is 13 square units.", "12", "wrong"),
+        ("Let me think about $x = 3$ more", "3", "no_answer"),
     ],
 )
 def test_math_round4(response: str, gold: str, reason: str) -> None:
@@ -74,6 +90,12 @@ def test_math_round4(response: str, gold: str, reason: str) -> None:
         ("The answer is \\boxed{\\textbf{(B)}\\ 12}", "right"),
         ("The answer is \\boxed{\\textbf{(A) }13}", "wrong"),
         ("The answer is \\boxed{\\textbf{(A) } 12 \\text{ or } 13}", "wrong"),
+        # a remainder written with its modulus
+        ("The answer is $\\boxed{12 \\pmod{1000}}$", "right"),
+        ("The answer is $\\boxed{12\\text{ (mod 1000)}}$", "right"),
+        ("The answer is $\\boxed{1012 \\pmod{1000}}$", "wrong"),
+        ("Thus, there are 12 ways.", "right"),
+        ("Thus, there are 13 ways.", "wrong"),
     ],
 )
 def test_integer_answer_round4(response: str, reason: str) -> None:
