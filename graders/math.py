@@ -346,14 +346,19 @@ def _is_set(expr: Any) -> bool:
 
 
 def _solution_set(expr: Any) -> Any:
-    """The real set an interval/union, or inequalities in one variable, describe; None for anything else.
-    A list of inequalities ("x < -1, x > 6", "x < -1 or x > 6") is their union, as in "all x with ..."."""
+    """The real set an interval/union, a list of intervals, or inequalities in one variable describe; None for
+    anything else. A list of inequalities ("x < -1, x > 6", "x < -1 or x > 6") is their union, as in "all x with ..."."""
     import sympy
     from sympy.logic.boolalg import Boolean
 
     if _is_set(expr):
         return expr
     parts = list(expr) if isinstance(expr, sympy.FiniteSet) else [expr]
+    if len(parts) > 1 and all(isinstance(part, sympy.Set) for part in parts):
+        # "(-\\infty, -1) \\text{ and } (6, \\infty)" lists the parts of a union; parts that overlap are no
+        # such list ("(1, 3), (2, 4)" are points, whose "union" (1, 4) another point must not match)
+        disjoint = all(a.intersect(b) == sympy.S.EmptySet for a, b in itertools.combinations(parts, 2))
+        return sympy.Union(*parts) if disjoint else None
     if not parts or not all(isinstance(part, Boolean) and not isinstance(part, sympy.Eq) for part in parts):
         return None
     symbols = set().union(*(part.free_symbols for part in parts))
@@ -477,6 +482,7 @@ def _plain_form(answer: str) -> str:
         s = builder.group("cond")
     s = _NUMBER_IN_TEXT.sub(r"\1\\text{ \2}", s)
     s = s.replace("\\langle", "(").replace("\\rangle", ")")  # a vector "\\langle 1, 2 \\rangle"
+    s = re.sub(r"\((\d+)\)_(?=\{?\d)", r"\1_", s)  # "(1011)_2" is 1011_2
     if _SPACED_THOUSANDS.fullmatch(s.strip()):
         s = re.sub(r"\\,|\\ |\\;|~", "", s)
     return s

@@ -60,6 +60,15 @@ COLUMN = "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"
         ("\\boxed{C_{10}^3}", "\\binom{10}{3}", "right"),
         ("\\boxed{C_{m+n-2}^{m-2}}", "$\\binom{m+n-2}{m-1}$", "wrong"),
         ("\\boxed{C_{10}^3}", "120", "wrong"),  # no binomial in the gold: C is a constant
+        # a union written as its parts ("... and ...", a list); overlapping parts are points, not a union
+        ("\\boxed{(-\\infty,-1) \\text{ and } (6, \\infty)}", "(-\\infty,-1)\\cup(6,\\infty)", "right"),
+        ("\\boxed{(-\\infty,-1)\\cup(6,\\infty)}", "(-\\infty,-1), (6,\\infty)", "right"),
+        ("\\boxed{(-\\infty,-1), (5,\\infty)}", "(-\\infty,-1)\\cup(6,\\infty)", "wrong"),
+        ("\\boxed{(-\\infty,-1]\\text{ and }[6, \\infty)}", "(-\\infty,-1)\\cup(6,\\infty)", "wrong"),
+        ("\\boxed{(1,4)}", "(1,3),(2,4)", "wrong"),
+        # a base subscript on a parenthesised numeral
+        ("\\boxed{(1011)_2}", "1011_2", "right"),
+        ("\\boxed{(1010)_2}", "1011_2", "wrong"),
         # a closing line without a box: a math span after a verb of result, an equation, a display block
         ("The probability is $\\frac{3}{8}$.", "\\frac38", "right"),
         ("The probability is $\\frac{3}{7}$.", "\\frac38", "wrong"),
