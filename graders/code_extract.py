@@ -217,6 +217,15 @@ def complete_prefix(code: str) -> str | None:
     return None
 
 
+def _is_function_body(code: str) -> bool:
+    """Indented code that parses as the body of a function (a completion of the prompt's stub)."""
+    return (
+        code[:1] in (" ", "\t")
+        and _parses(code) is None
+        and _parses("def _body():\n" + textwrap.indent(textwrap.dedent(code), "    ")) is not None
+    )
+
+
 def _has_code(code: str) -> bool:
     """Whether text is a program or a function body: it parses (as a body if indented) and does something
     a program does, unlike a stray word or number."""
@@ -331,6 +340,8 @@ def extract_program(response: str, entry_point: str | None = None) -> str | None
                 for code in blocks
                 if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE)
             ]
+        if not defining and entry_point:  # "```from typing import List```" then the body in its own block
+            defining = [code for code in blocks if _is_function_body(code)]
         code = defining[-1] if defining else blocks[0]
         code = with_helpers_from(code, [block for block in blocks if block is not code])
     else:

@@ -144,6 +144,10 @@ INC = "def inc(x, k):\n    return x + k\n"
         # no fence, a draft then its correction: the last definition, as Python would run it
         ("def add(xs, k):\n    return xs\n\nActually that ignores k. Corrected:\n\ndef add(xs, k):\n    return [x + k for x in xs]\n", "right"),
         ("def add(xs, k):\n    return [x + k for x in xs]\n\nA variant:\n\ndef add(xs, k):\n    return xs\n", "wrong"),
+        # an imports block, then the body completing the prompt's stub in a block of its own
+        ("```python\nfrom typing import List\n```\nThen the body:\n```python\n    return [x + k for x in xs]\n```", "right"),
+        ("```python\nfrom typing import List\n```\nThen the body:\n```python\n    return [x * k for x in xs]\n```", "wrong"),
+        ("```python\n    return xs\n```\nOr in full:\n```python\ndef add(xs, k):\n    return [x + k for x in xs]\n```", "right"),
         # an interactive session in a fence: the typed source, without prompts and printed results
         ("```pycon\n>>> def add(xs, k):\n...     return [x + k for x in xs]\n```", "right"),
         ("```python\n>>> def add(xs, k):\n...     return [x + k for x in xs]\n...\n>>> add([1, 2], 1)\n[2, 3]\n```", "right"),
