@@ -196,12 +196,33 @@ _SOLUTION_LINE = re.compile(
 )
 
 
+def _closing_solutions(line: str) -> str | None:
+    """"We get $x = 3$ or $x = -2$.": a closing line ending in values of one unknown joined by connectives
+    lists them all; values of different unknowns ("$a = 2$ and $b = 5$") are not joined."""
+    if not (_CLOSING_SPAN.search(line) or _CLOSING_EQUATION.search(line)):
+        return None
+    spans = list(re.finditer(_MATH_SPAN, line))
+    joined = spans[-1:]
+    for previous in reversed(spans[:-1]):
+        if not _ANSWER_JOINER.fullmatch(line, previous.end(), joined[0].start()):
+            break
+        joined.insert(0, previous)
+    values = [next(part for part in m.groups() if part is not None).strip() for m in joined]
+    unknowns = {value.split("=")[0].strip() for value in values if "=" in value}
+    if len(values) < 2 or len(unknowns) > 1 or (unknowns and not all("=" in value for value in values)):
+        return None
+    return ", ".join(value.split("=")[-1].strip() for value in values)
+
+
 def final_value_line(response: str) -> str | None:
     """A complete reply's closing value when it states no box and no answer phrase."""
     lines = [line.rstrip() for line in response.splitlines() if line.strip()]
     if not lines:
         return None
     lines = _closing_display_joined(lines)
+    listed = _closing_solutions(lines[-1])
+    if listed:
+        return listed
     solution = _SOLUTION_LINE.search(lines[-1])
     if solution:
         return strip_wrappers(_phrase_answer(solution.group("tail"))) or None

@@ -81,6 +81,11 @@ COLUMN = "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"
         ("We expand:\n\\[\n(x+1)^2 = x^2 + 2x + 1\n\\]\nand simplify", "12", "no_answer"),
         ("We substitute $x$ into $f$.", "\\frac12", "no_answer"),
         ("So $x = 3$ is one root; the other is found below.", "3", "no_answer"),
+        # several values of one unknown at the end of the closing line are all of the answer
+        ("We get $x = 3$ or $x = -2$.", "3,-2", "right"),
+        ("We get $x = 3$ or $x = -1$.", "3,-2", "wrong"),
+        ("So $a = 2$ and $b = 5$.", "5", "right"),
+        ("Since $y = 4$, we get $x = 3$.", "3", "right"),
         # a closing value with its unit words; a word that goes on with the sentence is no unit
         ("So the area is 12 square units.", "12", "right"),
         ("So the area is 13 square units.", "12", "wrong"),
