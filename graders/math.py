@@ -142,7 +142,25 @@ def _phrase_answer(tail: str) -> str:
             joined.append(span)
         if len(joined) > 1:
             return ", ".join((m.group(1) or m.group(2)).strip() for m in joined)
-    return last_boxed(tail) or first_math_span(tail)
+    boxed = last_boxed(tail)
+    if boxed or re.search(r"\$|\\\(", tail):
+        return boxed or first_math_span(tail)
+    return _without_trailing_clause(first_math_span(tail))
+
+
+# "12 because 3 x 4 = 12", "12 (since 3*4)", "12, not 13": a reason or remark after a plain value; a list
+# ("3, and 4"), a sentence answer ("The speed of the bus is 16 km/h, and ...") or a hedge ("12 or 13") is whole.
+_TRAILING_CLAUSE = re.compile(
+    r"\s+(?:because|since|as|given|due\s+to)\s.*$"
+    r"|\s*\((?:since|because|as|from|by|using|which)\b[^)]*\)\s*$"
+    r"|,\s+not\s.*$",
+    re.IGNORECASE,
+)
+
+
+def _without_trailing_clause(answer: str) -> str:
+    cut = _TRAILING_CLAUSE.sub("", answer, count=1).strip()
+    return cut if cut and (re.search(r"\d|\\", cut) or re.fullmatch(r"[A-Za-z]+", cut)) else answer
 
 
 # The last line of a complete reply that is only a value ("204", "$$\\frac{14}{3}$$"), or ends in one ("so m + n = 116.").

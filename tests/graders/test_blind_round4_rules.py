@@ -86,6 +86,16 @@ COLUMN = "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"
         ("We get $x = 3$ or $x = -1$.", "3,-2", "wrong"),
         ("So $a = 2$ and $b = 5$.", "5", "right"),
         ("Since $y = 4$, we get $x = 3$.", "3", "right"),
+        # an answer phrase with a plain value, then a reason or a remark
+        ("The answer is 12 because 3 times 4 is 12.", "12", "right"),
+        ("The answer is 13 because 3 times 4 is 12.", "12", "wrong"),
+        ("The answer is 12 (since 3*4).", "12", "right"),
+        ("The answer is 12, not 13.", "12", "right"),
+        ("The answer is 13, not 12.", "12", "wrong"),
+        ("The answer is 12 or 13.", "12", "wrong"),
+        ("The answer is 3, and 4.", "3, 4", "right"),
+        ("The answer is Monday because it follows Sunday.", "\\text{Monday}", "right"),
+        ("The answer is Tuesday because it follows Monday.", "\\text{Monday}", "wrong"),
         # a closing value with its unit words; a word that goes on with the sentence is no unit
         ("So the area is 12 square units.", "12", "right"),
         ("So the area is 13 square units.", "12", "wrong"),
