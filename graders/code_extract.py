@@ -53,6 +53,18 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
     return blocks
 
 
+_SESSION_PROMPT = re.compile(r"^(?:>>>|\.\.\.)(?: |$)")
+
+
+def session_source(code: str) -> str:
+    """The source typed into an interactive session (">>> def f(x):" / "...     return x"), without the
+    prompts and the printed results; other code unchanged."""
+    lines = code.split("\n")
+    if not lines or not lines[0].startswith(">>> "):
+        return code
+    return "\n".join(line[4:] for line in lines if _SESSION_PROMPT.match(line))
+
+
 def _parses(code: str) -> ast.Module | None:
     try:
         return ast.parse(code)
@@ -83,6 +95,39 @@ def longest_parsable_span(text: str) -> str | None:
                     best, best_size = candidate, size
                 break
     return best
+
+
+def parsable_spans(text: str) -> list[str]:
+    """The stretches of code among prose, in order: from each line that starts like code and is not inside
+    an earlier stretch, the longest run of lines that parses ("def helper" ... prose ... "def main")."""
+    lines = text.split("\n")
+    spans, covered, budget = [], 0, _MAX_PARSES
+    for start in (n for n, line in enumerate(lines) if _CODE_START.match(line)):
+        if start < covered:
+            continue
+        for end in range(len(lines), start, -1):
+            if budget <= 0:
+                return spans
+            if not lines[end - 1].strip():
+                continue
+            budget -= 1
+            if _parses("\n".join(lines[start:end])) is not None:
+                spans.append("\n".join(lines[start:end]))
+                covered = end
+                break
+    return spans
+
+
+def indented_blocks(text: str) -> list[str]:
+    """Markdown's indented code blocks (lines indented by four spaces or a tab after a blank line), dedented,
+    that parse as a module of definitions; a function body (a top-level ``return``) is not one."""
+    found = []
+    for match in re.finditer(r"(?:^|\n[ \t]*\n)((?:(?:    |\t)[^\n]*(?:\n|$)|[ \t]*\n)+)", text):
+        code = textwrap.dedent(match.group(1)).strip("\n")
+        tree = _parses(code)
+        if tree is not None and not any(isinstance(node, ast.Return) for node in tree.body):
+            found.append(code)
+    return found
 
 
 _EXAMPLE_CALLS = {"input", "print", "open", "eval", "exec"}
@@ -172,6 +217,15 @@ def complete_prefix(code: str) -> str | None:
     return None
 
 
+def _is_function_body(code: str) -> bool:
+    """Indented code that parses as the body of a function (a completion of the prompt's stub)."""
+    return (
+        code[:1] in (" ", "\t")
+        and _parses(code) is None
+        and _parses("def _body():\n" + textwrap.indent(textwrap.dedent(code), "    ")) is not None
+    )
+
+
 def _has_code(code: str) -> bool:
     """Whether text is a program or a function body: it parses (as a body if indented) and does something
     a program does, unlike a stray word or number."""
@@ -250,10 +304,29 @@ def with_helpers_from(code: str, others: list[str]) -> str:
     return "\n\n\n".join([*helpers, code])
 
 
+def _code_among_prose(response: str, entry_point: str | None) -> str | None:
+    """A reply without fences: the last stretch of code (or indented block) that defines the entry point (a
+    draft then its correction), with the helpers the others define ("def helper" ... "Now the main
+    function:" ... "def main"); else the longest parsable stretch."""
+    longest = longest_parsable_span(response)
+    if not entry_point:
+        return longest
+    candidates = [*parsable_spans(response), *indented_blocks(response)]
+
+    def defines(code: str | None) -> bool:
+        tree = _parses(code) if code is not None else None
+        return tree is not None and _defines(tree, entry_point)
+
+    chosen = next((c for c in reversed(candidates) if defines(c)), longest if defines(longest) else None)
+    if chosen is None:
+        return longest
+    return with_helpers_from(chosen, [c for c in candidates if c != chosen and c not in chosen])
+
+
 def extract_program(response: str, entry_point: str | None = None) -> str | None:
     """The code to run for a reply (see the module docstring), or None when the reply has no code."""
     response = response.replace("\r\n", "\n")
-    blocks = [code for lang, code in fenced_blocks(response) if lang in _PYTHON_TAGS and code.strip()]
+    blocks = [session_source(code) for lang, code in fenced_blocks(response) if lang in _PYTHON_TAGS and code.strip()]
     if blocks:
         trees = [_parses(code) for code in blocks]
         defining = [
@@ -267,10 +340,12 @@ def extract_program(response: str, entry_point: str | None = None) -> str | None
                 for code in blocks
                 if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE)
             ]
+        if not defining and entry_point:  # "```from typing import List```" then the body in its own block
+            defining = [code for code in blocks if _is_function_body(code)]
         code = defining[-1] if defining else blocks[0]
         code = with_helpers_from(code, [block for block in blocks if block is not code])
     else:
         whole = response.strip("\n")
-        code = whole if _parses(whole) is not None else (longest_parsable_span(response) or whole)
+        code = whole if _parses(whole) is not None else _code_among_prose(response, entry_point) or whole
     code = strip_top_level_runs(code.strip("\n").rstrip())
     return code if code.strip() and _has_code(code) else None

@@ -142,7 +142,25 @@ def _phrase_answer(tail: str) -> str:
             joined.append(span)
         if len(joined) > 1:
             return ", ".join((m.group(1) or m.group(2)).strip() for m in joined)
-    return last_boxed(tail) or first_math_span(tail)
+    boxed = last_boxed(tail)
+    if boxed or re.search(r"\$|\\\(", tail):
+        return boxed or first_math_span(tail)
+    return _without_trailing_clause(first_math_span(tail))
+
+
+# "12 because 3 x 4 = 12", "12 (since 3*4)", "12, not 13": a reason or remark after a plain value; a list
+# ("3, and 4"), a sentence answer ("The speed of the bus is 16 km/h, and ...") or a hedge ("12 or 13") is whole.
+_TRAILING_CLAUSE = re.compile(
+    r"\s+(?:because|since|as|given|due\s+to)\s.*$"
+    r"|\s*\((?:since|because|as|from|by|using|which)\b[^)]*\)\s*$"
+    r"|,\s+not\s.*$",
+    re.IGNORECASE,
+)
+
+
+def _without_trailing_clause(answer: str) -> str:
+    cut = _TRAILING_CLAUSE.sub("", answer, count=1).strip()
+    return cut if cut and (re.search(r"\d|\\", cut) or re.fullmatch(r"[A-Za-z]+", cut)) else answer
 
 
 # The last line of a complete reply that is only a value ("204", "$$\\frac{14}{3}$$"), or ends in one ("so m + n = 116.").
@@ -150,18 +168,89 @@ _BARE_VALUE_LINE = re.compile(
     r"\s*(?:#{1,6}\s*)?(?:\*\*)?\s*(?:\$\$?|\\\[|\\\()?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?|\\d?frac\{[^{}]+\}\{[^{}]+\})\s*(?:\$\$?|\\\]|\\\))?\s*(?:\*\*)?\s*\.?\s*"
 )
 # "so m + n = 116.", "The smallest such integer is 7.", "... equals **12**."
-_FINAL_EQUATION = re.compile(
-    r"(?:=|\b(?:is|equals|are)\s)\s*(?:\*\*)?\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+# "So the area is 12 square units.", "Thus, there are 37 ways.": up to three words of unit after the value.
+_UNIT_WORD = (
+    r"\s+(?!(?:more|less|fewer|than|times|of|and|or|if|when|but|because|since|for|to|in|on|at|by|with|minus"
+    r"|plus|is|are|so|then)\b)[a-z]+"
 )
+_FINAL_EQUATION = re.compile(
+    r"(?:=\s*(?:\*\*)?\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)"
+    r"|\b(?:is|equals|are)\s+(?:\*\*)?\s*\$?\s*(?P<said>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3})"
+    r"\s*\$?\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+)
+_MATH_SPAN = r"(?:\$\$(?P<d>[^$]+)\$\$|\$(?P<i>[^$]+)\$|\\\((?P<p>.+?)\\\)|\\\[(?P<b>.+?)\\\])"
+# "The probability is $\\frac{3}{8}$.", "After simplification, we get $\\frac{1}{2}$.", "So, $x = \\frac{1}{2}$.":
+# a closing line that ends in a math span after a verb of result, or in an equation.
+_CLOSING_SPAN = re.compile(
+    r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)\b|:)\s*(?:\*\*)?\s*" + _MATH_SPAN
+    + r"\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+)
+_CLOSING_EQUATION = re.compile(r"(?:^|\s)\$(?P<i>[^$]*=[^$]+)\$\s*[.\u3002]?\s*$")
+_RESULT_LEAD = re.compile(r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)|:)\s*$")
+
+
+def _closing_display_joined(lines: list[str]) -> list[str]:
+    """A display block over several lines that the reply ends with ("\\[" / "12\\sqrt{3}" / "\\]") as one
+    line, joined to the line before it when that line leads into it ("Therefore the area is")."""
+    text = "\n".join(lines)
+    for opening, closing in (("\\[", "\\]"), ("$$", "$$")):
+        if not text.endswith(closing):
+            continue
+        start = text.rfind(opening, 0, len(text) - len(closing))
+        content = " ".join(text[start + len(opening) : -len(closing)].split())
+        if start < 0 or "\n" not in text[start:] or not content:
+            continue  # a one-line display is read as it is
+        head, _, last = text[:start].rstrip().rpartition("\n")
+        joined = (last + " " if _RESULT_LEAD.search(last) else last + "\n") + opening + content + closing
+        return [line for line in (head + "\n" + joined).split("\n") if line.strip()]
+    return lines
+
+
+# "So the solution set is $x \\le 2$ or $x > 3$.": a closing line that names what it gives in math spans.
+_SOLUTION_LINE = re.compile(
+    r"\b(?:solution\s+set|solutions?|roots?|possible\s+values?|values?)\s+(?:(?:of|for)\s+\$?[A-Za-z]\$?\s+)?"
+    r"(?:is|are)\s*:?\s*(?P<tail>(?:\$|\\\().*)$",
+    re.IGNORECASE,
+)
+
+
+def _closing_solutions(line: str) -> str | None:
+    """"We get $x = 3$ or $x = -2$.": a closing line ending in values of one unknown joined by connectives
+    lists them all; values of different unknowns ("$a = 2$ and $b = 5$") are not joined."""
+    if not (_CLOSING_SPAN.search(line) or _CLOSING_EQUATION.search(line)):
+        return None
+    spans = list(re.finditer(_MATH_SPAN, line))
+    joined = spans[-1:]
+    for previous in reversed(spans[:-1]):
+        if not _ANSWER_JOINER.fullmatch(line, previous.end(), joined[0].start()):
+            break
+        joined.insert(0, previous)
+    values = [next(part for part in m.groups() if part is not None).strip() for m in joined]
+    unknowns = {value.split("=")[0].strip() for value in values if "=" in value}
+    if len(values) < 2 or len(unknowns) > 1 or (unknowns and not all("=" in value for value in values)):
+        return None
+    return ", ".join(value.split("=")[-1].strip() for value in values)
 
 
 def final_value_line(response: str) -> str | None:
     """A complete reply's closing value when it states no box and no answer phrase."""
-    lines = [line for line in response.splitlines() if line.strip()]
+    lines = [line.rstrip() for line in response.splitlines() if line.strip()]
     if not lines:
         return None
+    lines = _closing_display_joined(lines)
+    listed = _closing_solutions(lines[-1])
+    if listed:
+        return listed
+    solution = _SOLUTION_LINE.search(lines[-1])
+    if solution:
+        return strip_wrappers(_phrase_answer(solution.group("tail"))) or None
     bare = _BARE_VALUE_LINE.fullmatch(lines[-1]) or _FINAL_EQUATION.search(lines[-1])
-    return bare.group("value") if bare else None
+    if bare:
+        return bare.groupdict().get("value") or bare.groupdict().get("said")
+    span = _CLOSING_SPAN.search(lines[-1]) or _CLOSING_EQUATION.search(lines[-1])
+    if span:
+        return next(part for part in span.groups() if part is not None).strip() or None
+    return None
 
 
 _BOXED_PHRASE = re.compile(r"^\\text\{\s*(?:the\s+)?(?:final\s+)?answer\s+is:?\s*\}\s*", re.IGNORECASE)
@@ -246,6 +335,9 @@ def math_verify_equal(gold: str, answer: str) -> bool | None:
     try:
         if verify(parsed_gold, parsed_answer, timeout_seconds=_timeouts()):
             return True
+        vectors = _as_same_vectors(parsed_gold[0], parsed_answer[0])
+        if vectors is not None:
+            return bool(verify([vectors[0]], [vectors[1]], timeout_seconds=_timeouts()))
         gold_set, answer_set = _solution_set(parsed_gold[0]), _solution_set(parsed_answer[0])
         if (
             gold_set is None
@@ -260,6 +352,32 @@ def math_verify_equal(gold: str, answer: str) -> bool | None:
         return None
 
 
+def _as_same_vectors(gold: Any, answer: Any) -> tuple[Any, Any] | None:
+    """A vector written as a column (or row) matrix on one side and as a tuple "(1, 2, 3)" on the other:
+    both as matrices of the matrix's shape, so they compare entry by entry; None for anything else."""
+    import sympy
+
+    def entries_of(expr: Any) -> Any:
+        if isinstance(expr, sympy.Interval) and expr.left_open and expr.right_open:
+            return sympy.Tuple(expr.start, expr.end)  # "(1, 2)" parses as an open interval
+        return expr
+
+    gold, answer = entries_of(gold), entries_of(answer)
+
+    def reshaped(matrix: Any, entries: Any) -> Any:
+        if 1 not in matrix.shape or len(entries) != len(matrix) or len(entries) < 2:
+            return None
+        return sympy.Matrix(list(entries)).reshape(*matrix.shape)
+
+    if isinstance(gold, sympy.MatrixBase) and isinstance(answer, sympy.Tuple):
+        other = reshaped(gold, answer)
+        return None if other is None else (gold, other)
+    if isinstance(answer, sympy.MatrixBase) and isinstance(gold, sympy.Tuple):
+        other = reshaped(answer, gold)
+        return None if other is None else (other, answer)
+    return None
+
+
 def _is_set(expr: Any) -> bool:
     import sympy
 
@@ -267,14 +385,19 @@ def _is_set(expr: Any) -> bool:
 
 
 def _solution_set(expr: Any) -> Any:
-    """The real set an interval/union, or inequalities in one variable, describe; None for anything else.
-    A list of inequalities ("x < -1, x > 6", "x < -1 or x > 6") is their union, as in "all x with ..."."""
+    """The real set an interval/union, a list of intervals, or inequalities in one variable describe; None for
+    anything else. A list of inequalities ("x < -1, x > 6", "x < -1 or x > 6") is their union, as in "all x with ..."."""
     import sympy
     from sympy.logic.boolalg import Boolean
 
     if _is_set(expr):
         return expr
     parts = list(expr) if isinstance(expr, sympy.FiniteSet) else [expr]
+    if len(parts) > 1 and all(isinstance(part, sympy.Set) for part in parts):
+        # "(-\\infty, -1) \\text{ and } (6, \\infty)" lists the parts of a union; parts that overlap are no
+        # such list ("(1, 3), (2, 4)" are points, whose "union" (1, 4) another point must not match)
+        disjoint = all(a.intersect(b) == sympy.S.EmptySet for a, b in itertools.combinations(parts, 2))
+        return sympy.Union(*parts) if disjoint else None
     if not parts or not all(isinstance(part, Boolean) and not isinstance(part, sympy.Eq) for part in parts):
         return None
     symbols = set().union(*(part.free_symbols for part in parts))
@@ -371,8 +494,46 @@ def _same_phrase_but_head_noun(gold: str, answer: str) -> bool:
     return len(shorter) >= 2 and longer[:-1] == shorter
 
 
+# A number set in a text box with its unit: "\\text{20 square feet}" is 20\\text{ square feet}.
+_NUMBER_IN_TEXT = re.compile(r"\\(?:text|mbox|mathrm)\{\s*([-+]?\d[\d,]*(?:\.\d+)?)\s+([A-Za-z][A-Za-z ]*)\}")
+# Digits grouped by thin spaces: "1\\,000\\,000".
+_SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:(?:\\,|\\ |\\;|~)\d{3})+(?:\.\d+)?")
+_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\text\{\s*percent\s*\}|\s+percent)\s*$")
+
+
+# "\\{x \\mid x < -1 \\text{ or } x > 6\\}": the set of x with a condition is the condition on x.
+_SET_BUILDER = re.compile(
+    r"\s*\\\{\s*(?P<var>[A-Za-z])\s*(?:\\in\s*\\mathbb\{R\}\s*)?(?:\\mid|\\vert|\||:|\\colon)\s*(?P<cond>.+?)\s*\\\}\s*"
+)
+# The combination count C_n^k is \\binom{n}{k}.
+_COMBINATION = re.compile(r"C_(?:\{(?P<n>[^{}]+)\}|(?P<n1>\w))\^(?:\{(?P<k>[^{}]+)\}|(?P<k1>\w))")
+
+
+def _as_binomial(match: re.Match[str]) -> str:
+    n, k = match.group("n") or match.group("n1"), match.group("k") or match.group("k1")
+    return "\\binom{" + n + "}{" + k + "}"
+
+
+def _plain_form(answer: str) -> str:
+    s = answer.replace("\u00b0", "^\\circ")  # "30°" is 30^\circ
+    builder = _SET_BUILDER.fullmatch(s.strip("$ "))
+    if builder and builder.group("var") in builder.group("cond"):
+        s = builder.group("cond")
+    s = _NUMBER_IN_TEXT.sub(r"\1\\text{ \2}", s)
+    s = s.replace("\\langle", "(").replace("\\rangle", ")")  # a vector "\\langle 1, 2 \\rangle"
+    s = re.sub(r"\((\d+)\)_(?=\{?\d)", r"\1_", s)  # "(1011)_2" is 1011_2
+    if _SPACED_THOUSANDS.fullmatch(s.strip()):
+        s = re.sub(r"\\,|\\ |\\;|~", "", s)
+    return s
+
+
 def answers_equivalent(gold: str, answer: str) -> bool:
-    gold, answer = (side.replace("\u00b0", "^\\circ") for side in (gold, answer))  # "30°" is 30^\circ
+    gold, answer = _plain_form(gold), _plain_form(answer)
+    if "\\binom" in gold:  # only where a combination count is asked for: elsewhere C_1^2 is a constant squared
+        answer = _COMBINATION.sub(_as_binomial, answer)
+    if _PERCENT.search(gold) and not _PERCENT.search(answer) and "%" not in answer:
+        # "What percent ...?" with gold "25\\%": 25 answers it, 0.25 (a fraction of one) does not
+        gold = _PERCENT.sub("", gold)
     if _normalise_text(gold) == _normalise_text(answer):
         return True
     chain = _ascending_chain(gold)
@@ -396,14 +557,15 @@ def as_integer(answer: str) -> int | None:
     a left-hand side ("m+n=33") and a unit ("33 \\text{ ways}"); else anything math-verify evaluates to an
     integer ("\\frac{66}{2}"). A list ("33 or 34"), a non-integer or an expression with symbols is None."""
     s = re.sub(
-        r"^\s*(?:\\textbf\{)?\([A-E]\)\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer
-    )  # "\\textbf{(B)}\\ 204"
+        r"^\s*(?:\\textbf\{)?\([A-E]\)(?:\\[ ,;!]|~|\s)*\}?(?:\\[ ,;!]|~|\s)*(?=\S)", "", answer
+    )  # "\\textbf{(B)}\\ 204", "\\textbf{(B) }204"
     s = re.sub(r"\\(?:text|textbf|mathbf|mathrm|boldsymbol|bm)\{([^{}]*)\}", r"\1", s)
     s = s.replace("\\!", "").replace("{,}", "").replace("\\$", "").replace("$", "").strip()
     if "=" in s:  # "m+n=33", "m + n = 25 + 8 = 33": the value is after the last '='
         s = s.rsplit("=", 1)[1].strip()
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
     s = re.sub(r"\^\{?\\circ\}?|\\%|%", "", s).strip().rstrip(".")
+    s = re.sub(r"\s*(?:\\pmod\{[^{}]*\}|\(\s*\\?(?:b|p)?mod\s*\{?\d+\}?\s*\))$", "", s)  # "37 \\pmod{1000}", the remainder
     if re.fullmatch(r"[+-]?\d+", s):
         return int(s)
     if re.fullmatch(r"[+-]?\d+\.0*", s):
