@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from results.records import ItemRecord, SampleOutcome
@@ -48,3 +53,15 @@ def two_topic_table(n_per_topic: int = 40, dim: int = 8, seed: int = 0) -> tuple
     embeddings[order] = np.array(vectors)
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
     return table, embeddings
+
+
+def route_import_cli(fmt: str, run: Path, path: Path) -> dict:
+    """`python -m harness route import` in a subprocess, as a user runs it; its JSON summary."""
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "route", "import", "--format", fmt, "--run", str(run), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -14,6 +12,7 @@ from results.store import ResultsStore
 from router.importers import ImportFormatError, import_llmrouter
 from router.runs import open_table
 from router.scoring import ScoreBook
+from tests.router.helpers import route_import_cli
 
 
 def _row(task, query, model, performance, embedding_id, tokens=(400, 50)):
@@ -73,25 +72,7 @@ def example_data(tmp_path):
 
 def test_routing_data_folder_through_the_cli(tmp_path, example_data):
     run = tmp_path / "run"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "route",
-            "import",
-            "--format",
-            "llmrouter",
-            "--run",
-            str(run),
-            str(example_data / "routing_data"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout)
+    summary = route_import_cli("llmrouter", run, example_data / "routing_data")
     assert summary["tasks"] == {"gsm8k": 1, "natural_qa": 1, "mmlu": 1}
     assert summary["samples"] == 5 and summary["costs"] == 5 and summary["split_recorded"]
     assert any("CSV copy" in n for n in summary["notes"])

@@ -4,10 +4,6 @@ columns. The rows are made up; only the column names and value shapes follow the
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +12,7 @@ from results.store import ResultsStore
 from router.importers import ImportFormatError, import_routerbench
 from router.runs import open_table
 from router.scoring import ScoreBook
+from tests.router.helpers import route_import_cli
 
 MODELS = ["gpt-4-1106-preview", "meta/llama-2-70b-chat"]
 
@@ -83,25 +80,7 @@ def test_csv_saved_with_its_index_and_a_train_test_folder_through_the_cli(tmp_pa
     frame.iloc[[1]].to_csv(folder / "mtbench_test.csv")
     assert (folder / "mtbench_test.csv").read_text().startswith(",sample_id,prompt")
     run = tmp_path / "run"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "route",
-            "import",
-            "--format",
-            "routerbench",
-            "--run",
-            str(run),
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout)
+    summary = route_import_cli("routerbench", run, folder)
     assert summary["split_recorded"] and summary["samples"] == 5
     assert any("Unnamed: 0" in n for n in summary["notes"])
     _, split = open_table(run)
