@@ -1,0 +1,64 @@
+"""Fifth probe round (BBH, labels, choice, FinQA): reply styles the graders misread before (each row marked
+"before" failed before its fix), with the guard rows that keep each new rule narrow."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.graders.helpers import run
+
+BBH = {"ignore_whitespace": True, "words": True}  # tasks/bbh.yaml's grader options
+DATES = ["12/14/2026", "12/21/2026", "12/07/2026", "01/14/2027"]
+LEFTMOST = ["The owl is the leftmost", "The robin is the leftmost", "The crow is the leftmost"]
+HYPERBATON = ["rubber terrible ship", "terrible rubber ship"]
+BOOKS = ["Frankenstein", "Moby Dick", "The Odyssey"]
+
+
+@pytest.mark.parametrize(
+    ("response", "target", "choices", "correct"),
+    [
+        # date understanding: a MM/DD/YYYY option written out in words
+        ("So the answer is December 21, 2026.", "(B)", DATES, True),  # before
+        ("So the answer is December 21st, 2026.", "(B)", DATES, True),  # before
+        ("So the answer is Dec 21, 2026.", "(B)", DATES, True),  # before
+        ("So the answer is 21 December 2026.", "(B)", DATES, True),  # before
+        ("So the answer is 12/21/2026.", "(B)", DATES, True),
+        ("So the answer is December 14, 2026.", "(B)", DATES, False),
+        ("So the answer is December 21, 2025.", "(B)", DATES, False),
+        ("So the answer is December 21.", "(B)", DATES, False),
+        ("So the answer is January 14, 2027.", "(D)", DATES, True),  # before
+        ("So the answer is January 14, 2027.", "(A)", DATES, False),
+        # logical deduction: the part that sets one option apart from options sharing their ending
+        ("So the answer is the robin.", "(B)", LEFTMOST, True),  # before
+        ("So the answer is Robin.", "(B)", LEFTMOST, True),  # before
+        ("So the answer is the owl.", "(B)", LEFTMOST, False),
+        ("So the answer is the robin or the crow.", "(B)", LEFTMOST, False),
+        ("So the answer is the robin is the rightmost.", "(B)", LEFTMOST, False),
+        ("So the answer is robin is.", "(B)", LEFTMOST, False),
+        ("So the answer is terrible rubber.", "(B)", HYPERBATON, True),  # before
+        ("So the answer is ship.", "(B)", HYPERBATON, False),
+        # options with no shared ending keep reading by whole text only
+        ("So the answer is Moby.", "(B)", BOOKS, False),
+        ("So the answer is Moby Dick.", "(B)", BOOKS, True),
+    ],
+)
+def test_bbh_option_read_from_its_words(response: str, target: str, choices: list[str], correct: bool) -> None:
+    result = run("exact", response, {"answer": target, "choices": choices}, **BBH)
+    assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "target", "correct"),
+    [
+        # multistep arithmetic: a negative result written in parentheses
+        ("So the answer is (-42).", "-42", True),  # before
+        ("So the answer is (-4.5).", "-4.5", True),  # before
+        ("So the answer is (42).", "-42", False),
+        ("So the answer is (-42).", "42", False),
+        ("So the answer is -42.", "-42", True),
+        ("So the answer is 42.", "-42", False),
+    ],
+)
+def test_bbh_free_answers(response: str, target: str, correct: bool) -> None:
+    result = run("exact", response, {"answer": target}, **BBH)
+    assert result.correct is correct, result
