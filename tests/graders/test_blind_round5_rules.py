@@ -62,3 +62,33 @@ def test_bbh_option_read_from_its_words(response: str, target: str, choices: lis
 def test_bbh_free_answers(response: str, target: str, correct: bool) -> None:
     result = run("exact", response, {"answer": target}, **BBH)
     assert result.correct is correct, result
+
+
+FINQA = {"rel_tol": 0.01, "percent": "either"}  # tasks/finqa.yaml's grader options
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # an unsigned amount said to fall, against FinQA's signed change
+        ("Answer: a decrease of 12.5%", "-12.5", True),  # before
+        ("Answer: 12.5% decrease", "-12.5", True),  # before
+        ("Answer: revenue declined by 12.5%", "-0.125", True),  # before
+        ("Answer: down 12.5%", "-12.5", True),  # before
+        ("Answer: 12.5% lower", "-12.5", True),  # before
+        ("The net income fell from 80 to 70, a decrease of 12.5%.", "-12.5", True),  # before
+        # the unsigned gold of a question about the fall keeps taking it; other values and rises do not
+        ("Answer: a decrease of 12.5%", "12.5", True),
+        ("Answer: a decrease of 12.5%", "-13.5", False),
+        ("Answer: an increase of 12.5%", "-12.5", False),
+        ("Answer: 12.5% increase", "-12.5", False),
+        ("Answer: 12.5% higher", "-12.5", False),
+        ("Answer: a decrease of -12.5%", "-12.5", True),
+        ("Answer: a decrease of -12.5%", "12.5", False),
+        ("Answer: 12.5%", "-12.5", False),
+        ("Net income fell to 70.\nAnswer: 70", "-70", False),
+    ],
+)
+def test_finqa_fall_words(response: str, gold: str, correct: bool) -> None:
+    result = run("numeric", response, {"answer": gold}, **FINQA)
+    assert result.correct is correct, result
