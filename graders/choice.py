@@ -99,7 +99,11 @@ def normalise_text(text: str) -> str:
 
 
 def option_forms(choices: list[str] | None) -> Forms:
-    return [[form] if (form := normalise_text(c)) else [] for c in choices or []]
+    return [[form, *_SAME_PHRASE.get(form, ())] if (form := normalise_text(c)) else [] for c in choices or []]
+
+
+# An option text and the wording replies use for it: BRAINTEASER's every item offers "None of above.".
+_SAME_PHRASE = {"none of above": ("none of the above",), "none of the above": ("none of above",)}
 
 
 _FILLER = re.compile(
@@ -256,12 +260,38 @@ _CLOSING_LETTER = re.compile(
 )
 
 
+# "Option 2", "option2", "Choice #2": an option named by its position (Winogrande's own option1 / option2).
+_NUMBERED_OPTION = re.compile(r"\b(?:option|choice)\s*#?\s*([1-9])(?![\d.,]?\d)", re.IGNORECASE)
+_BARE_POSITION = re.compile(r"^[\(\[]?([12])[\)\]]?[.]?$")
+
+
+def _position_as_letter(text: str, letters: str, forms: Forms) -> str:
+    """An answer naming options by their positions, rewritten with their letters ("Option 2: Maria" ->
+    "B: Maria", so a text that is another option's still contradicts it). A bare "1" / "2" is a position only
+    between two options none of whose texts holds a digit; positions past the last option stay as written."""
+    def letter(numbered: re.Match[str]) -> str:
+        position = int(numbered.group(1))
+        return letters[position - 1] if position <= len(letters) else numbered.group(0)
+
+    text = _NUMBERED_OPTION.sub(letter, text)  # every one: "Option 1 or Option 2" is a hedge
+    if (
+        len(letters) == 2
+        and (bare := _BARE_POSITION.match(text))
+        and forms
+        and not any(re.search(r"\d", form) for option in forms for form in option)
+    ):
+        return letters[int(bare.group(1)) - 1]
+    return text
+
+
 def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
     """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
 
     Options are named by their letter in `letters` (position i = forms[i]); with by_letter=False only
     their texts count (labels shown without letters)."""
     cleaned = clean_statement(text)
+    if by_letter:
+        cleaned = _position_as_letter(cleaned, letters, forms)
     body = strip_filler(cleaned)
     if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
         body = strip_filler(negated.group(1))  # "not A but C", "not A, C"

@@ -92,3 +92,45 @@ FINQA = {"rel_tol": 0.01, "percent": "either"}  # tasks/finqa.yaml's grader opti
 def test_finqa_fall_words(response: str, gold: str, correct: bool) -> None:
     result = run("numeric", response, {"answer": gold}, **FINQA)
     assert result.correct is correct, result
+
+
+NAMES = ["Sarah", "Maria"]
+BALD = ["He was bald.", "He was wearing a hat.", "He was asleep.", "None of above."]
+TEN = [f"option text {c}" for c in "abcdefghij"]
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "choices", "letters", "correct"),
+    [
+        # an option named by its position (Winogrande's own option1 / option2)
+        ("Answer: Option 1", "A", NAMES, "AB", True),  # before
+        ("Answer: option1", "A", NAMES, "AB", True),  # before
+        ("The answer is option 2.", "B", NAMES, "AB", True),  # before
+        ("Answer: Option 2 (Maria)", "B", NAMES, "AB", True),
+        ("Answer: Option 1", "A", TEN, "A-J", True),  # before
+        ("Answer: Option 9", "I", TEN, "A-J", True),  # before
+        ("Answer: Option 2", "A", NAMES, "AB", False),
+        ("Answer: Option 2: Sarah", "A", NAMES, "AB", False),  # before: a contradiction, as "B: Sarah" is
+        ("Answer: Option 2: Sarah", "B", NAMES, "AB", False),
+        ("Answer: Option 1 or Option 2", "A", NAMES, "AB", False),
+        ("Answer: Option 3", "A", NAMES, "AB", False),
+        ("Answer: Option 12", "A", TEN, "A-J", False),
+        # a bare position between two options with no digits in their texts
+        ("Answer: 1", "A", NAMES, "AB", True),  # before
+        ("Answer: 2", "B", NAMES, "AB", True),  # before
+        ("Answer: 2", "A", NAMES, "AB", False),
+        ("Answer: 1 or 2", "A", NAMES, "AB", False),
+        ("Answer: 1", "A", ["3 cats", "4 cats"], "AB", False),
+        ("Answer: 1", "A", ["x", "y", "z", "w"], "ABCD", False),
+        # BRAINTEASER's "None of above." answered in the usual wording
+        ("Answer: None of the above", "D", BALD, "A-E", True),  # before
+        ("Answer: D. None of the above", "D", BALD, "A-E", True),
+        ("Answer: None of the above.", "A", BALD, "A-E", False),
+        ("Answer: A. None of the above", "A", BALD, "A-E", False),  # before: a contradiction
+    ],
+)
+def test_choice_named_by_position_or_wording(
+    response: str, gold: str, choices: list[str], letters: str, correct: bool
+) -> None:
+    result = run("choice", response, {"answer": gold, "choices": choices}, letters=letters)
+    assert result.correct is correct, result
