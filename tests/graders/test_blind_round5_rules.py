@@ -134,3 +134,33 @@ def test_choice_named_by_position_or_wording(
 ) -> None:
     result = run("choice", response, {"answer": gold, "choices": choices}, letters=letters)
     assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "category", "rule_id", "correct"),
+    [
+        # an option letter in its own parentheses
+        ("The answer is [[(C)]].", "[[C]]", "counterfactual", "1", True),  # before
+        ("The answer is [[C)]].", "[[C]]", "counterfactual", "1", True),  # before
+        ("The answer is [[(C)]].", "[[C]]", "logic", "4", True),  # before
+        ("The answer is [[C.]].", "[[C]]", "counterfactual", "1", True),
+        ("The answer is [[c]].", "[[C]]", "counterfactual", "1", True),
+        ("The answer is [[(B)]].", "[[C]]", "counterfactual", "1", False),
+        ("The answer is [[CD]].", "[[C]]", "counterfactual", "1", False),
+        ("The answer is [[C. Paris]].", "[[C]]", "counterfactual", "1", False),  # its text is unknown here
+        # an operation's number written with a zero fraction, or in math delimiters
+        ("The answer is [[24.0]].", "[[24]]", "operation", "1", True),  # before
+        ("The answer is [[24]].", "[[24.0]]", "operation", "1", True),  # before
+        ("The answer is [[$24$]].", "[[24]]", "operation", "1", True),  # before
+        ("The answer is [[24.5]].", "[[24]]", "operation", "1", False),
+        ("The answer is [[-24.0]].", "[[24]]", "operation", "1", False),
+        ("The answer is [[$25$]].", "[[24]]", "operation", "1", False),
+        # a whole answer in single quotes
+        ("The answer is [['N']].", "[[N]]", "cipher", "1", True),  # before
+        ("The answer is [['M']].", "[[N]]", "cipher", "1", False),
+        ("The answer is [[n]].", "[[N]]", "cipher", "1", False),  # the official comparison keeps case
+    ],
+)
+def test_korbench_wrapped_answers(response: str, gold: str, category: str, rule_id: str, correct: bool) -> None:
+    result = run("korbench", response, {"answer": gold, "category": category, "rule_id": rule_id, "idx": "1"})
+    assert result.correct is correct, result
