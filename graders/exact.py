@@ -49,11 +49,27 @@ def normalise(text: str, options: ExactOptions) -> str:
     if not options.case_sensitive:
         s = s.lower()
     if options.words:
-        s = " ".join(re.split(r"[\s,;]+", s))
+        s = " ".join(_unquoted(word) for word in re.split(r"[\s,;]+", _unbracketed_list(s)))
     if options.ignore_punctuation:
         s = s.translate(str.maketrans("", "", string.punctuation))
     s = "".join(s.split()) if options.ignore_whitespace else " ".join(s.split())
     return s.strip()
+
+
+def _unbracketed_list(text: str) -> str:
+    """ "[abandon, apple, banana]" (BBH word sorting written as a list) -> its items; a bracket sequence
+    (Dyck languages, no letters in it) stays whole."""
+    listed = re.fullmatch(r"\s*\[([^\[\]]*[A-Za-z][^\[\]]*)\]\s*", text)
+    return listed.group(1) if listed else text
+
+
+def _unquoted(word: str) -> str:
+    quoted = re.fullmatch(r"'([^']+)'|\"([^\"]+)\"", word)
+    return (quoted.group(1) or quoted.group(2)) if quoted else word
+
+
+# BBH sports understanding asks "Is the following sentence plausible?" and its targets are yes / no.
+_PLAUSIBILITY = {"plausible": "yes", "implausible": "no", "not plausible": "no"}
 
 
 def extract_exact(response: str, *, final_only: bool = False) -> str | None:
@@ -260,6 +276,9 @@ class ExactGrader(Grader):
             return Judgement(correct=reading is not None and reading.answer == letter.group(1))
         if _numbers_equal(extracted, gold.answer):
             return Judgement(correct=True)
+        verdict = _PLAUSIBILITY.get(normalise(extracted, ExactOptions()).rstrip("."))
+        if verdict is not None and gold.answer.strip().lower() in ("yes", "no"):
+            return Judgement(correct=verdict == gold.answer.strip().lower(), detail=f"{extracted!r} is {verdict}")
         return Judgement(correct=normalise(extracted, options) == normalise(gold.answer, options))
 
     def same_answer(self, a: str, b: str, options: ExactOptions) -> bool:

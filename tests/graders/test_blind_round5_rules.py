@@ -164,3 +164,32 @@ def test_choice_named_by_position_or_wording(
 def test_korbench_wrapped_answers(response: str, gold: str, category: str, rule_id: str, correct: bool) -> None:
     result = run("korbench", response, {"answer": gold, "category": category, "rule_id": rule_id, "idx": "1"})
     assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "target", "correct"),
+    [
+        # word sorting written as a bracketed (Python) list
+        ("So the answer is [abandon, apple, banana].", "abandon apple banana", True),  # before
+        ("So the answer is ['abandon', 'apple', 'banana'].", "abandon apple banana", True),  # before
+        ("So the answer is [abandon apple banana].", "abandon apple banana", True),  # before
+        ("So the answer is [abandon, banana, apple].", "abandon apple banana", False),
+        ("So the answer is ['abandon', 'apple'].", "abandon apple banana", False),
+        # a Dyck sequence keeps its brackets
+        ("So the answer is [ ) ].", ") ]", False),
+        ("So the answer is ] ].", "] ]", True),
+        ("So the answer is [ ( ( ) ) ].", ") ) ]", False),
+        # sports understanding answered with the question's own word
+        ("So the answer is plausible.", "yes", True),  # before
+        ("So the answer is Plausible.", "yes", True),  # before
+        ("So the answer is implausible.", "no", True),  # before
+        ("So the answer is not plausible.", "no", True),  # before
+        ("So the answer is implausible.", "yes", False),
+        ("So the answer is plausible.", "no", False),
+        ("So the answer is not plausible.", "yes", False),
+        ("So the answer is plausible.", "True", False),
+    ],
+)
+def test_bbh_word_lists_and_plausibility(response: str, target: str, correct: bool) -> None:
+    result = run("exact", response, {"answer": target}, **BBH)
+    assert result.correct is correct, result
