@@ -95,7 +95,13 @@ Forms = list[list[str]]  # per option (in letter order): its normalised surface 
 
 
 def normalise_text(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", unwrap_answer(text).lower()).strip()
+    """Lower-case words and digits only; a minus sign before a number stays, as the word "minus" (options
+    "-2" and "2", "10^{-3}" and "10^{3}" are different options), while a hyphen ("2-3", "x-ray") goes."""
+    signed = _SIGN.sub(" minus ", unwrap_answer(text).lower())
+    return re.sub(r"[^a-z0-9]+", " ", signed).strip()
+
+
+_SIGN = re.compile(r"(?<![a-z0-9.])[-\u2212](?=\s*\.?\d)")
 
 
 def option_forms(choices: list[str] | None) -> Forms:

@@ -193,3 +193,29 @@ def test_korbench_wrapped_answers(response: str, gold: str, category: str, rule_
 def test_bbh_word_lists_and_plausibility(response: str, target: str, correct: bool) -> None:
     result = run("exact", response, {"answer": target}, **BBH)
     assert result.correct is correct, result
+
+
+SIGNED = ["-2", "2", "4", "6"]
+POWERS = ["$10^{-3}$", "$10^{3}$", "$10^{6}$", "$10^{-6}$"]
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "choices", "correct"),
+    [
+        # options that differ only in a minus sign are different options
+        ("Answer: 2", "A", SIGNED, False),  # before: read as "-2"
+        ("Answer: 2", "B", SIGNED, True),  # before
+        ("Answer: 10^3", "A", POWERS, False),  # before: read as 10^{-3}
+        ("Answer: 10^3", "B", POWERS, True),  # before
+        ("Answer: -2", "A", SIGNED, True),
+        ("The answer is \u22122.", "A", SIGNED, True),
+        ("Answer: 10^-3", "A", POWERS, True),
+        ("Answer: B) 10^-3", "B", POWERS, False),  # before: A's text went unseen
+        # a hyphen between words or numbers is not a sign
+        ("Answer: X-ray", "A", ["X-ray", "MRI"], True),
+        ("Answer: 2-3 days", "B", ["1 day", "2-3 days"], True),
+    ],
+)
+def test_choice_signed_option_texts(response: str, gold: str, choices: list[str], correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": choices}, letters="ABCD")
+    assert result.correct is correct, result
