@@ -226,19 +226,24 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
         hedged = [i for i, fs in enumerate(forms) if any(p in fs for p in parts)]
         if len(hedged) > 1:
             return hedged
-    mentioned = []
+    hits: dict[int, list[tuple[int, int]]] = {}
     for i, fs in enumerate(forms):
         for f in fs:
-            hit = f and re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said)
-            if hit and not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
-                mentioned.append(i)
-                break
-    # A longer form containing a shorter one ("no emotion" vs "emotion") counts once, as the longer.
+            for hit in re.finditer(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said) if f else ():
+                if not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
+                    hits.setdefault(i, []).append(hit.span())
+    # A mention inside another option's longer mention ("emotion" in "no emotion") counts once, as the
+    # longer; mentions elsewhere in the clause ("happy" beside "sad", not in "unhappy") all count.
     return [
         i
-        for i in mentioned
-        if not any(
-            j != i and any(f in g and f != g for f in forms[i] for g in forms[j] if f) for j in mentioned
+        for i, spans in hits.items()
+        if any(
+            not any(
+                j != i and a <= start and end <= b and (a, b) != (start, end)
+                for j, others in hits.items()
+                for a, b in others
+            )
+            for start, end in spans
         )
     ]
 

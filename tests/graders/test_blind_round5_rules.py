@@ -219,3 +219,39 @@ POWERS = ["$10^{-3}$", "$10^{3}$", "$10^{6}$", "$10^{-6}$"]
 def test_choice_signed_option_texts(response: str, gold: str, choices: list[str], correct: bool) -> None:
     result = run("choice", response, {"answer": gold, "choices": choices}, letters="ABCD")
     assert result.correct is correct, result
+
+
+EMORY = {
+    "letters": True,
+    "labels": ["Joyful", "Mad", "Peaceful", "Neutral", "Sad", "Powerful", "Scared"],
+    "families": {"Joyful": "joy", "Mad": "anger", "Peaceful": "peace", "Neutral": "neutral", "Sad": "sadness",
+                 "Powerful": "power", "Scared": "fear"},
+}  # fmt: skip
+DAILY = {
+    "letters": True,
+    "labels": ["no_emotion", "anger", "disgust", "fear", "happiness", "sadness", "surprise"],
+    "families": {"no_emotion": "neutral", "anger": "anger", "disgust": "disgust", "fear": "fear",
+                 "happiness": "joy", "sadness": "sadness", "surprise": "surprise"},
+    "synonyms": {"no_emotion": ["none"]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "options", "correct"),
+    [
+        # two labels named side by side: one label's word inside another's longer word ("happy" in
+        # "unhappy") no longer hides the first label when it is named on its own
+        ("Answer: Joyful, with a hint of Sad", "Sad", EMORY, False),  # before: read as Sad alone
+        ("Answer: Mostly Joyful, with a hint of Sad", "Sad", EMORY, False),  # before
+        ("Answer: Joyful, with a hint of Sad", "Joyful", EMORY, False),
+        ("Answer: unhappy", "Sad", EMORY, True),
+        ("Answer: unhappy", "Joyful", EMORY, False),
+        ("The speaker is unhappy.", "Sad", EMORY, True),
+        ("The speaker is happy, not sad.", "Joyful", EMORY, True),
+        ("Answer: no emotion", "no_emotion", DAILY, True),
+        ("The speaker shows no emotion.", "no_emotion", DAILY, True),
+    ],
+)
+def test_label_mentions_inside_longer_words(response: str, gold: str, options: dict, correct: bool) -> None:
+    result = run("label", response, {"answer": gold}, **options)
+    assert result.correct is correct, result
