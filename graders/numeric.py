@@ -65,7 +65,7 @@ class NumericOptions(StrictModel):
 
 _NUMBER = re.compile(
     # each optional prefix carries its own trailing space, so no two \s* meet (no backtracking blow-up)
-    r"(?P<neg_paren>\(\s*)?(?P<sign>[-+\u2212]\s*)?(?:(?:[$€£¥]|usd)\s*)?"
+    r"(?P<neg_paren>\(\s*)?(?P<sign>(?:[-+\u2212]|(?<![\w-])negative\b)\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
     r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
@@ -106,7 +106,7 @@ def parse_number(text: str) -> ParsedNumber | None:
         if den == 0:
             return None
         value /= den
-    negative = (match.group("sign") or "").strip() in ("-", "\u2212") or bool(
+    negative = (match.group("sign") or "").strip().lower() in ("-", "\u2212", "negative") or bool(
         match.group("neg_paren") and match.group("close_paren")
     )
     scale = _scale(match.group("scale") or match.group("abbrev"))
@@ -193,7 +193,7 @@ _FALL_BEFORE = re.compile(
     r"|\b(?:decreased|declined|dropped|fell|reduced|shrank)\s+(?:by\s+)?$|\bdown\s+(?:by\s+)?$",
     re.IGNORECASE,
 )
-_FALL_AFTER = re.compile(r"^\s*(?:decrease|decline|drop|reduction|lower|less)\b", re.IGNORECASE)
+_FALL_AFTER = re.compile(r"^\s*(?:decrease|decline|drop|reduction|lower|less|down)\b", re.IGNORECASE)
 FALL_MARK = "decrease of "
 
 

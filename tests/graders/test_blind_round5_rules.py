@@ -87,6 +87,15 @@ FINQA = {"rel_tol": 0.01, "percent": "either"}  # tasks/finqa.yaml's grader opti
         ("Answer: a decrease of -12.5%", "12.5", False),
         ("Answer: 12.5%", "-12.5", False),
         ("Net income fell to 70.\nAnswer: 70", "-70", False),
+        ("Answer: 3.2% down", "-3.2", True),  # before
+        ("Answer: 3.2% down", "3.2", True),
+        ("Answer: 3.2% up", "-3.2", False),
+        # a sign written as a word
+        ("Answer: negative 3.2", "-3.2", True),  # before
+        ("The growth was negative 3.2 percent.", "-3.2", True),  # before
+        ("Answer: negative 3.2", "3.2", False),  # before: read as 3.2
+        ("Answer: non-negative 3.2", "3.2", True),
+        ("Answer: negative", "-3.2", False),
     ],
 )
 def test_finqa_fall_words(response: str, gold: str, correct: bool) -> None:
