@@ -96,9 +96,13 @@ Forms = list[list[str]]  # per option (in letter order): its normalised surface 
 
 def normalise_text(text: str) -> str:
     """Lower-case words and digits only; a minus sign before a number stays, as the word "minus" (options
-    "-2" and "2", "10^{-3}" and "10^{3}" are different options), while a hyphen ("2-3", "x-ray") goes."""
+    "-2" and "2", "10^{-3}" and "10^{3}" are different options), while a hyphen ("2-3", "x-ray") goes;
+    "3pm" is "3 pm"."""
     signed = _SIGN.sub(" minus ", unwrap_answer(text).lower())
-    return re.sub(r"[^a-z0-9]+", " ", signed).strip()
+    return _CLOCK.sub(r"\1 \2", re.sub(r"[^a-z0-9]+", " ", signed)).strip()
+
+
+_CLOCK = re.compile(r"(\d)(am|pm)\b")  # "3pm" and "3 pm" are one time
 
 
 _SIGN = re.compile(r"(?<![a-z0-9.])[-\u2212](?=\s*\.?\d)")

@@ -205,7 +205,17 @@ def _written_dates(option: str) -> list[str]:
 
 
 def _bbh_option_forms(choices: list[str] | None) -> Forms:
-    return [forms + _written_dates(c) for forms, c in zip(option_forms(choices), choices or [], strict=True)]
+    return [
+        forms + _written_dates(c) + _spans(f)
+        for forms, c in zip(option_forms(choices), choices or [], strict=True)
+        for f in forms[:1] or [""]
+    ]
+
+
+def _spans(form: str) -> list[str]:
+    """ "3 pm to 5 pm" (BBH temporal sequences) -> "between 3 pm and 5 pm", "from 3 pm to 5 pm"."""
+    span = re.fullmatch(r"(\d+ [ap]m) to (\d+ [ap]m)", form)
+    return [f"between {span[1]} and {span[2]}", f"from {span[1]} to {span[2]}"] if span else []
 
 
 def _distinct_subject(extracted: str, choices: list[str] | None) -> int | None:

@@ -264,3 +264,25 @@ DAILY = {
 def test_label_mentions_inside_longer_words(response: str, gold: str, options: dict, correct: bool) -> None:
     result = run("label", response, {"answer": gold}, **options)
     assert result.correct is correct, result
+
+
+TIMES = ["5pm to 6pm", "11am to 1pm", "3pm to 5pm", "1pm to 3pm"]
+
+
+@pytest.mark.parametrize(
+    ("response", "target", "correct"),
+    [
+        # temporal sequences: an option's time span spaced or phrased otherwise
+        ("So the answer is 3 pm to 5 pm.", "(C)", True),  # before
+        ("So the answer is 3 PM to 5 PM.", "(C)", True),  # before
+        ("So the answer is between 3pm and 5pm.", "(C)", True),  # before
+        ("So the answer is from 3pm to 5pm.", "(C)", True),
+        ("So the answer is 3pm to 5pm.", "(C)", True),
+        ("So the answer is between 1pm and 3pm.", "(C)", False),
+        ("So the answer is 5 pm to 6 pm.", "(C)", False),
+        ("So the answer is 3pm.", "(C)", False),
+    ],
+)
+def test_bbh_time_spans(response: str, target: str, correct: bool) -> None:
+    result = run("exact", response, {"answer": target, "choices": TIMES}, **BBH)
+    assert result.correct is correct, result
