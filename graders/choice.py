@@ -97,9 +97,15 @@ Forms = list[list[str]]  # per option (in letter order): its normalised surface 
 def normalise_text(text: str) -> str:
     """Lower-case words and digits only; a minus sign before a number stays, as the word "minus" (options
     "-2" and "2", "10^{-3}" and "10^{3}" are different options), while a hyphen ("2-3", "x-ray") goes;
-    "3pm" is "3 pm"."""
-    signed = _SIGN.sub(" minus ", unwrap_answer(text).lower())
+    so do "%" (as "percent": "10%" is not "$10"), a decimal point opening a number (".15" is 0.15) and
+    thousands commas ("1,000" is "1000"); "3pm" is "3 pm"."""
+    numbers = _THOUSANDS.sub("", _BARE_DECIMAL.sub("0.", unwrap_answer(text).lower()))
+    signed = _SIGN.sub(" minus ", numbers).replace("%", " percent ")
     return _CLOCK.sub(r"\1 \2", re.sub(r"[^a-z0-9]+", " ", signed)).strip()
+
+
+_BARE_DECIMAL = re.compile(r"(?<![\w.])\.(?=\d)")  # ".15" is 0.15, not 15
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # "1,000" is 1000
 
 
 _CLOCK = re.compile(r"(\d)(am|pm)\b")  # "3pm" and "3 pm" are one time

@@ -286,3 +286,29 @@ TIMES = ["5pm to 6pm", "11am to 1pm", "3pm to 5pm", "1pm to 3pm"]
 def test_bbh_time_spans(response: str, target: str, correct: bool) -> None:
     result = run("exact", response, {"answer": target, "choices": TIMES}, **BBH)
     assert result.correct is correct, result
+
+
+MONEY = ["$10", "$100", "$1,000", "$10,000", "$1.00", "$0.10", "10%", "100%", "None of these", "All of these"]
+RATIOS = ["1.5", "15", "0.15", "150"]
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "choices", "correct"),
+    [
+        # a percent is not the bare number, a decimal point opening a number keeps it a fraction, thousands
+        # commas are optional
+        ("Answer: 10%", "A", MONEY, False),  # before: "10%" read as "$10"
+        ("Answer: 10%", "G", MONEY, True),  # before
+        ("Answer: .15", "B", RATIOS, False),  # before: ".15" read as 15
+        ("Answer: .15", "C", RATIOS, True),  # before
+        ("Answer: $1000", "C", MONEY, True),  # before
+        ("Answer: $1,000", "C", MONEY, True),
+        ("Answer: $10", "A", MONEY, True),
+        ("Answer: 10", "G", MONEY, False),
+        ("Answer: 0.15", "C", RATIOS, True),
+        ("Answer: 15", "A", RATIOS, False),
+    ],
+)
+def test_choice_number_option_texts(response: str, gold: str, choices: list[str], correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": choices}, letters="A-J")
+    assert result.correct is correct, result
