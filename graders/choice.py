@@ -100,10 +100,11 @@ def normalise_text(text: str) -> str:
     so do "%" (as "percent": "10%" is not "$10"), a decimal point opening a number (".15" is 0.15) and
     thousands commas ("1,000" is "1000"); "3pm" is "3 pm"."""
     numbers = _THOUSANDS.sub("", _BARE_DECIMAL.sub("0.", unwrap_answer(text).lower()))
-    signed = _SIGN.sub(" minus ", numbers).replace("%", " percent ")
+    signed = _TIMES.sub(" times ", _SIGN.sub(" minus ", numbers).replace("%", " percent "))
     return _CLOCK.sub(r"\1 \2", re.sub(r"[^a-z0-9]+", " ", signed)).strip()
 
 
+_TIMES = re.compile(r"\u00d7|\\cdot|(?<=\d)\s*[x*]\s*(?=\d)")  # "5 × 10^3", "5 x 10^3" as LaTeX's "5 \times 10^3"
 _BARE_DECIMAL = re.compile(r"(?<![\w.])\.(?=\d)")  # ".15" is 0.15, not 15
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # "1,000" is 1000
 

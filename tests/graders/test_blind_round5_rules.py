@@ -312,3 +312,23 @@ RATIOS = ["1.5", "15", "0.15", "150"]
 def test_choice_number_option_texts(response: str, gold: str, choices: list[str], correct: bool) -> None:
     result = run("choice", response, {"answer": gold, "choices": choices}, letters="A-J")
     assert result.correct is correct, result
+
+
+MOLAR = ["$2.5 \\times 10^{-3}$ M", "$5.0 \\times 10^{-3}$ M", "$1.0 \\times 10^{-2}$ M", "$7.5 \\times 10^{-4}$ M"]
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # scientific notation typed with x, × or * instead of LaTeX's \times
+        ("Answer: 5.0 x 10^-3 M", "B", True),  # before
+        ("Answer: 5.0 × 10^-3 M", "B", True),  # before
+        ("Answer: 5.0*10^(-3) M", "B", True),  # before
+        ("Answer: B) 2.5 × 10^-3 M", "B", False),  # before: A's value beside the letter B went unseen
+        ("Answer: 5.0 x 10^3 M", "B", False),
+        ("Answer: 2.5 x 10^-3 M", "B", False),
+    ],
+)
+def test_choice_scientific_notation(response: str, gold: str, correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": MOLAR}, letters="ABCD")
+    assert result.correct is correct, result
