@@ -95,11 +95,32 @@ Forms = list[list[str]]  # per option (in letter order): its normalised surface 
 
 
 def normalise_text(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", unwrap_answer(text).lower()).strip()
+    """Lower-case words and digits only; a minus sign before a number stays, as the word "minus" (options
+    "-2" and "2", "10^{-3}" and "10^{3}" are different options), while a hyphen ("2-3", "x-ray") goes;
+    so do "%" (as "percent": "10%" is not "$10"), a decimal point opening a number (".15" is 0.15) and
+    thousands commas ("1,000" is "1000"); "3pm" is "3 pm"."""
+    numbers = _THOUSANDS.sub("", _BARE_DECIMAL.sub("0.", unwrap_answer(text).lower()))
+    signed = _TIMES.sub(" times ", _SIGN.sub(" minus ", numbers).replace("%", " percent "))
+    return _CLOCK.sub(r"\1 \2", re.sub(r"[^a-z0-9]+", " ", signed)).strip()
+
+
+_TIMES = re.compile(r"\u00d7|\\cdot|(?<=\d)\s*[x*]\s*(?=\d)")  # "5 × 10^3", "5 x 10^3" as LaTeX's "5 \times 10^3"
+_BARE_DECIMAL = re.compile(r"(?<![\w.])\.(?=\d)")  # ".15" is 0.15, not 15
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # "1,000" is 1000
+
+
+_CLOCK = re.compile(r"(\d)(am|pm)\b")  # "3pm" and "3 pm" are one time
+
+
+_SIGN = re.compile(r"(?<![a-z0-9.])[-\u2212](?=\s*\.?\d)")
 
 
 def option_forms(choices: list[str] | None) -> Forms:
-    return [[form] if (form := normalise_text(c)) else [] for c in choices or []]
+    return [[form, *_SAME_PHRASE.get(form, ())] if (form := normalise_text(c)) else [] for c in choices or []]
+
+
+# An option text and the wording replies use for it: BRAINTEASER's every item offers "None of above.".
+_SAME_PHRASE = {"none of above": ("none of the above",), "none of the above": ("none of above",)}
 
 
 _FILLER = re.compile(
@@ -216,19 +237,24 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
         hedged = [i for i, fs in enumerate(forms) if any(p in fs for p in parts)]
         if len(hedged) > 1:
             return hedged
-    mentioned = []
+    hits: dict[int, list[tuple[int, int]]] = {}
     for i, fs in enumerate(forms):
         for f in fs:
-            hit = f and re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said)
-            if hit and not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
-                mentioned.append(i)
-                break
-    # A longer form containing a shorter one ("no emotion" vs "emotion") counts once, as the longer.
+            for hit in re.finditer(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said) if f else ():
+                if not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
+                    hits.setdefault(i, []).append(hit.span())
+    # A mention inside another option's longer mention ("emotion" in "no emotion") counts once, as the
+    # longer; mentions elsewhere in the clause ("happy" beside "sad", not in "unhappy") all count.
     return [
         i
-        for i in mentioned
-        if not any(
-            j != i and any(f in g and f != g for f in forms[i] for g in forms[j] if f) for j in mentioned
+        for i, spans in hits.items()
+        if any(
+            not any(
+                j != i and a <= start and end <= b and (a, b) != (start, end)
+                for j, others in hits.items()
+                for a, b in others
+            )
+            for start, end in spans
         )
     ]
 
@@ -256,12 +282,38 @@ _CLOSING_LETTER = re.compile(
 )
 
 
+# "Option 2", "option2", "Choice #2": an option named by its position (Winogrande's own option1 / option2).
+_NUMBERED_OPTION = re.compile(r"\b(?:option|choice)\s*#?\s*([1-9])(?![\d.,]?\d)", re.IGNORECASE)
+_BARE_POSITION = re.compile(r"^[\(\[]?([12])[\)\]]?[.]?$")
+
+
+def _position_as_letter(text: str, letters: str, forms: Forms) -> str:
+    """An answer naming options by their positions, rewritten with their letters ("Option 2: Maria" ->
+    "B: Maria", so a text that is another option's still contradicts it). A bare "1" / "2" is a position only
+    between two options none of whose texts holds a digit; positions past the last option stay as written."""
+    def letter(numbered: re.Match[str]) -> str:
+        position = int(numbered.group(1))
+        return letters[position - 1] if position <= len(letters) else numbered.group(0)
+
+    text = _NUMBERED_OPTION.sub(letter, text)  # every one: "Option 1 or Option 2" is a hedge
+    if (
+        len(letters) == 2
+        and (bare := _BARE_POSITION.match(text))
+        and forms
+        and not any(re.search(r"\d", form) for option in forms for form in option)
+    ):
+        return letters[int(bare.group(1)) - 1]
+    return text
+
+
 def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
     """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
 
     Options are named by their letter in `letters` (position i = forms[i]); with by_letter=False only
     their texts count (labels shown without letters)."""
     cleaned = clean_statement(text)
+    if by_letter:
+        cleaned = _position_as_letter(cleaned, letters, forms)
     body = strip_filler(cleaned)
     if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
         body = strip_filler(negated.group(1))  # "not A but C", "not A, C"

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from graders.base import GradeRequest
-from graders.choice import Reading, option_forms, read_stated
+from graders.choice import Forms, Reading, normalise_text, option_forms, read_stated, strip_filler
 from graders.extraction import (
     Statement,
     answer_statements,
@@ -49,11 +49,27 @@ def normalise(text: str, options: ExactOptions) -> str:
     if not options.case_sensitive:
         s = s.lower()
     if options.words:
-        s = " ".join(re.split(r"[\s,;]+", s))
+        s = " ".join(_unquoted(word) for word in re.split(r"[\s,;]+", _unbracketed_list(s)))
     if options.ignore_punctuation:
         s = s.translate(str.maketrans("", "", string.punctuation))
     s = "".join(s.split()) if options.ignore_whitespace else " ".join(s.split())
     return s.strip()
+
+
+def _unbracketed_list(text: str) -> str:
+    """ "[abandon, apple, banana]" (BBH word sorting written as a list) -> its items; a bracket sequence
+    (Dyck languages, no letters in it) stays whole."""
+    listed = re.fullmatch(r"\s*\[([^\[\]]*[A-Za-z][^\[\]]*)\]\s*", text)
+    return listed.group(1) if listed else text
+
+
+def _unquoted(word: str) -> str:
+    quoted = re.fullmatch(r"'([^']+)'|\"([^\"]+)\"", word)
+    return (quoted.group(1) or quoted.group(2)) if quoted else word
+
+
+# BBH sports understanding asks "Is the following sentence plausible?" and its targets are yes / no.
+_PLAUSIBILITY = {"plausible": "yes", "implausible": "no", "not plausible": "no"}
 
 
 def extract_exact(response: str, *, final_only: bool = False) -> str | None:
@@ -83,6 +99,8 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
     answer = unwrap_answer(_CONFIDENCE.sub("", first_clause(clean_statement(candidate))))
     if quoted := re.fullmatch(r"[\"\u201c](.+)[\"\u201d]|'(.+)'", answer):
         answer = quoted.group(1) or quoted.group(2)  # 'So the answer is "apple banana".'
+    if signed := re.fullmatch(r"\((-\d+(?:\.\d+)?)\)", answer):
+        answer = signed.group(1)  # "So the answer is (-42)." (multistep arithmetic)
     if verdict := _BINARY_ANSWER.match(answer):
         answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
     return _number_words_as_digits(answer) or None
@@ -151,10 +169,73 @@ BBH_LETTERS = "ABCDEFGHIJKLMNOPQR"  # BBH's largest option lists (geometric shap
 
 
 def _letter_reading(extracted: str, choices: list[str] | None) -> Reading | None:
-    """The option an extracted BBH answer names: "(B)", "b", "(B) text", the option's text; hedges
-    ("(A) or (D)") and a letter whose text is another option's are readings that name no single option."""
+    """The option an extracted BBH answer names: "(B)", "b", "(B) text", the option's text (a MM/DD/YYYY
+    option also written "December 21, 2026"), or the part that sets it apart from options sharing one ending
+    ("the robin" for "The robin is the leftmost"); hedges ("(A) or (D)") and a letter whose text is another
+    option's are readings that name no single option."""
     letters = BBH_LETTERS[: len(choices)] if choices else BBH_LETTERS
-    return read_stated(extracted, letters, option_forms(choices))
+    reading = read_stated(extracted, letters, _bbh_option_forms(choices))
+    if reading is None and (subject := _distinct_subject(extracted, choices)) is not None:
+        return Reading(letters[subject], True)
+    return reading
+
+
+_MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)
+_SLASH_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
+
+
+def _written_dates(option: str) -> list[str]:
+    """ "12/21/2026" (BBH date understanding) -> its normalised written forms: "december 21 2026",
+    "dec 21st 2026", "21 december 2026"; [] for any other option."""
+    date = _SLASH_DATE.fullmatch(option.strip())
+    if date is None or not 1 <= int(date.group(1)) <= 12:
+        return []
+    month, day, year = _MONTHS[int(date.group(1)) - 1], int(date.group(2)), date.group(3)
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    names = {month, month[:3]} | ({"sept"} if month == "september" else set())
+    return [
+        form
+        for name in sorted(names)
+        for d in (str(day), f"{day}{suffix}")
+        for form in (f"{name} {d} {year}", f"{d} {name} {year}", f"the {d} of {name} {year}")
+    ]
+
+
+def _bbh_option_forms(choices: list[str] | None) -> Forms:
+    return [
+        forms + _written_dates(c) + _spans(f)
+        for forms, c in zip(option_forms(choices), choices or [], strict=True)
+        for f in forms[:1] or [""]
+    ]
+
+
+def _spans(form: str) -> list[str]:
+    """ "3 pm to 5 pm" (BBH temporal sequences) -> "between 3 pm and 5 pm", "from 3 pm to 5 pm"."""
+    span = re.fullmatch(r"(\d+ [ap]m) to (\d+ [ap]m)", form)
+    return [f"between {span[1]} and {span[2]}", f"from {span[1]} to {span[2]}"] if span else []
+
+
+def _distinct_subject(extracted: str, choices: list[str] | None) -> int | None:
+    """The one option whose words before an ending all options share are the whole answer: options
+    "The owl is the leftmost" / "The robin is the leftmost" and the answer "the robin" -> 1. None when the
+    options share no ending, their distinct parts repeat, or the answer is not exactly one of them."""
+    words = [normalise_text(c).split() for c in choices or []]
+    if len(words) < 2 or not all(words):
+        return None
+    shared = 0
+    while all(len(w) > shared + 1 for w in words) and len({w[-1 - shared] for w in words}) == 1:
+        shared += 1
+    heads = [_ARTICLE.sub("", " ".join(w[: len(w) - shared])) for w in words]
+    if shared == 0 or len(set(heads)) < len(heads):
+        return None
+    answer = _ARTICLE.sub("", normalise_text(strip_filler(extracted)))
+    return heads.index(answer) if answer in heads else None
+
+
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
 
 
 def _letter_target(extracted: str, choices: list[str] | None = None) -> str | None:
@@ -205,6 +286,9 @@ class ExactGrader(Grader):
             return Judgement(correct=reading is not None and reading.answer == letter.group(1))
         if _numbers_equal(extracted, gold.answer):
             return Judgement(correct=True)
+        verdict = _PLAUSIBILITY.get(normalise(extracted, ExactOptions()).rstrip("."))
+        if verdict is not None and gold.answer.strip().lower() in ("yes", "no"):
+            return Judgement(correct=verdict == gold.answer.strip().lower(), detail=f"{extracted!r} is {verdict}")
         return Judgement(correct=normalise(extracted, options) == normalise(gold.answer, options))
 
     def same_answer(self, a: str, b: str, options: ExactOptions) -> bool:

@@ -261,16 +261,32 @@ _PUZZLE_RULES = {
 }
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A whole answer in math delimiters or single quotes ([[$24$]], [['N']]) whose gold is not.
+_WRAPPED = re.compile(r"\s*(?:\$+\s*(.*?)\s*\$+|'(.*)')\s*", re.DOTALL)
+
+
+def _unwrapped(got: str, want: str) -> str:
+    match = _WRAPPED.fullmatch(got)
+    if match is None or _WRAPPED.fullmatch(want):
+        return got
+    return match.group(1) if match.group(1) is not None else match.group(2)
+
+
 _OPTION_CATEGORIES = ("counterfactual", "logic")  # the categories whose questions list lettered options
 
 
 def korbench_equal(response: str, gold: KorBenchGold) -> bool:
     """Whether an extracted ``[[...]]`` answer is right under the rule of the gold's category/rule/idx."""
-    got, want = inner(response), inner(gold.answer)
+    got, want = _unwrapped(inner(response), inner(gold.answer)), inner(gold.answer)
     idx = int(gold.idx) if gold.idx.isdigit() else -1
     if gold.category in _OPTION_CATEGORIES and re.fullmatch(r"[A-Z]", want.strip()):
-        return _clean(got).rstrip(".").upper() == want.strip()  # an option letter: [[c]] names option C
+        # an option letter: [[c]], [[(C)]], [[C.]] name option C
+        letter = re.fullmatch(r"\(?([A-Za-z])[.)]?", _clean(got))
+        return letter is not None and letter.group(1).upper() == want.strip()
     if gold.category == "operation":
+        if _PLAIN_NUMBER.fullmatch(got.strip()) and _PLAIN_NUMBER.fullmatch(want.strip()):
+            return Fraction(got.strip()) == Fraction(want.strip())  # [[24.0]] is [[24]]
         if idx in INEQUALITY_IDS:
             return _conditions(got) == _conditions(want)
         if gold.rule_id == "18":

@@ -65,7 +65,7 @@ class NumericOptions(StrictModel):
 
 _NUMBER = re.compile(
     # each optional prefix carries its own trailing space, so no two \s* meet (no backtracking blow-up)
-    r"(?P<neg_paren>\(\s*)?(?P<sign>[-+\u2212]\s*)?(?:(?:[$€£¥]|usd)\s*)?"
+    r"(?P<neg_paren>\(\s*)?(?P<sign>(?:[-+\u2212]|(?<![\w-])negative\b)\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
     r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
@@ -106,7 +106,7 @@ def parse_number(text: str) -> ParsedNumber | None:
         if den == 0:
             return None
         value /= den
-    negative = (match.group("sign") or "").strip() in ("-", "\u2212") or bool(
+    negative = (match.group("sign") or "").strip().lower() in ("-", "\u2212", "negative") or bool(
         match.group("neg_paren") and match.group("close_paren")
     )
     scale = _scale(match.group("scale") or match.group("abbrev"))
@@ -180,11 +180,32 @@ def final_quantity(stated: str) -> str | None:
                 return f"{a} or {b}"  # "5.3% (or 0.053)" restates one value and is not a hedge
     for cut in (clause.rfind("="), max((m.end() for m in _VERB.finditer(clause)), default=-1)):
         if cut >= 0 and (match := _NUMBER.search(clause, cut + 1)):
-            return match.group(0).strip()
+            return _with_direction(clause, match)
     if not numbers:
         return None
     not_years = [m for m in numbers if not _is_year(m)]
-    return (not_years or numbers)[0].group(0).strip()
+    return _with_direction(clause, (not_years or numbers)[0])
+
+
+# "a decrease of 12.5%", "declined by 12.5%", "down 12.5%", "12.5% lower": an unsigned amount said to fall.
+_FALL_BEFORE = re.compile(
+    r"\b(?:(?:a|an)\s+)?(?:decrease|decline|drop|reduction|fall)\s+(?:of|by)\s*$"
+    r"|\b(?:decreased|declined|dropped|fell|reduced|shrank)\s+(?:by\s+)?$|\bdown\s+(?:by\s+)?$",
+    re.IGNORECASE,
+)
+_FALL_AFTER = re.compile(r"^\s*(?:decrease|decline|drop|reduction|lower|less|down)\b", re.IGNORECASE)
+FALL_MARK = "decrease of "
+
+
+def _with_direction(clause: str, match: re.Match[str]) -> str:
+    """The matched quantity, marked "decrease of X" when the words next to it say an unsigned X fell, so that
+    a signed gold (-12.5, FinQA's percent changes) also takes it; a signed X stays as written."""
+    quantity = match.group(0).strip()
+    if match.group("sign") or match.group("neg_paren"):
+        return quantity
+    if _FALL_BEFORE.search(clause[: match.start()]) or _FALL_AFTER.match(clause[match.end() :]):
+        return FALL_MARK + quantity
+    return quantity
 
 
 _CONCLUSION = re.compile(
@@ -265,8 +286,13 @@ class NumericGrader(Grader):
         answer = parse_number(extracted)
         if answer is None:
             return Judgement(correct=False, detail=f"no number in {extracted!r}")
+        readings = [answer]
+        if extracted.startswith(FALL_MARK) and answer.value > 0:
+            # a fall of 12.5 is the change -12.5; a gold of 12.5 ("by how much did it decline?") also takes it
+            readings.append(answer.model_copy(update={"value": -answer.value}))
         return Judgement(
-            correct=numbers_match(answer, gold_number, options), detail=f"parsed {answer.value:g}"
+            correct=any(numbers_match(r, gold_number, options) for r in readings),
+            detail=f"parsed {answer.value:g}",
         )
 
     def same_answer(self, a: str, b: str, options: NumericOptions) -> bool:
