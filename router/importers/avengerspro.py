@@ -13,13 +13,11 @@ query gets ``#2``, ``#3``... appended (counted in the notes).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from results.store import ResultsStore
 from router.importers.common import (
-    PART_OF_SPLIT,
     ImportFormatError,
     ImportSummary,
     TableWriter,
@@ -28,10 +26,10 @@ from router.importers.common import (
     json_line_rows,
     optional_cost,
     optional_count,
+    part_of,
     score_or_zero,
+    split_in_name,
 )
-
-SPLIT_WORD = re.compile(r"(?:^|[_.-])(?P<part>train|test)(?:$|[_.-])", re.IGNORECASE)
 
 
 def _first_line_is_record(path: Path) -> bool:
@@ -77,7 +75,7 @@ def import_avengerspro(
             writer.notes.append(f"not imported (not .jsonl records): {', '.join(others)}")
     else:
         files = [path]
-    parts = {f: (m["part"].lower() if (m := SPLIT_WORD.search(f.stem)) else None) for f in files}
+    parts = {f: split_in_name(f.stem) for f in files}
     seen: dict[tuple[str, str], dict[str, str]] = {}
     renamed = nulls = 0
     for file in files:
@@ -102,7 +100,7 @@ def import_avengerspro(
                 item_id,
                 query,
                 where=where,
-                part=None if part is None else PART_OF_SPLIT[part],
+                part=part_of(part),
                 category=category_of(task, categories),
             )
             for model, raw in scores.items():

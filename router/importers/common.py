@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import numbers
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,19 @@ KNOWN_CATEGORIES = {
     "arc_challenge": "knowledge",
 }
 PART_OF_SPLIT: dict[str, Part] = {"train": "calibration", "calibration": "calibration", "test": "test"}
+# "train" / "test" as a word of a file name: seed0_split1/train.jsonl, default_routing_test_data.jsonl.
+_SPLIT_WORD = re.compile(r"(?:^|[_.-])(?P<part>train|test)(?:$|[_.-])", re.IGNORECASE)
+
+
+def split_in_name(stem: str) -> str | None:
+    """The split a file's name states ("train" or "test"), else None."""
+    match = _SPLIT_WORD.search(stem)
+    return match["part"].lower() if match else None
+
+
+def part_of(split: str | None) -> Part | None:
+    """The store's part for a split name ("train"/"calibration"/"test"); None for none."""
+    return None if split is None else PART_OF_SPLIT[split]
 
 
 class ImportFormatError(ValueError):

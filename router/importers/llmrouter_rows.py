@@ -15,7 +15,6 @@ tokens. The file name's ``train`` / ``test`` gives the split; items are ``<split
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,7 +22,6 @@ from typing import Any
 
 from results.store import ResultsStore
 from router.importers.common import (
-    PART_OF_SPLIT,
     ImportFormatError,
     ImportSummary,
     TableWriter,
@@ -34,9 +32,10 @@ from router.importers.common import (
     json_line_rows,
     optional_cost,
     optional_count,
+    part_of,
+    split_in_name,
 )
 
-SPLIT_WORD = re.compile(r"(?:^|[_.-])(?P<part>train|test)(?:$|[_.-])", re.IGNORECASE)
 ROW_SUFFIXES = {".jsonl", ".csv"}
 
 
@@ -123,8 +122,7 @@ def import_llmrouter_rows(
     ids: dict[tuple[str, str], str] = {}  # (task, query) -> item id when rows carry no embedding_id
     counts: Counter[tuple[str, str, str]] = Counter()
     for file in files:
-        match = SPLIT_WORD.search(file.stem)
-        part = match["part"].lower() if match else None
+        part = split_in_name(file.stem)
         for where, row in _rows(file):
             query, model = _text(row, "query", where), _text(row, "model_name", where)
             label = (
@@ -145,7 +143,7 @@ def import_llmrouter_rows(
                 item_id,
                 query,
                 where=where,
-                part=None if part is None else PART_OF_SPLIT[part],
+                part=part_of(part),
                 category=category_of(label, categories),
             )
             tokens_in, tokens_out, cost = _usage(row, where, prices.get(model))

@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from results.store import ResultsStore
 from router.importers.common import (
-    PART_OF_SPLIT,
     ImportFormatError,
     ImportSummary,
     TableWriter,
     category_of,
     csv_rows,
     json_line_rows,
+    part_of,
 )
 
 
@@ -120,7 +120,7 @@ def import_long(
             row.item,
             row.query,
             where=where,
-            part=None if row.split is None else PART_OF_SPLIT[row.split],
+            part=part_of(row.split),
             category=row.category or category_of(row.task, categories),
             ood=row.ood,
         )

@@ -29,13 +29,13 @@ from pathlib import Path
 
 from results.store import ResultsStore
 from router.importers.common import (
-    PART_OF_SPLIT,
     ImportFormatError,
     ImportSummary,
     TableWriter,
     category_of,
     checked_score,
     is_blank,
+    part_of,
 )
 
 REQUIRED = ("sample_id", "prompt", "eval_name")
@@ -206,7 +206,7 @@ class _Reader:
             item_id,
             query,
             where=where,
-            part=None if part is None else PART_OF_SPLIT[part],
+            part=part_of(part),
             category=category_of(task, self.categories),
         )
         for model in scored:
