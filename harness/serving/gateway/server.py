@@ -61,7 +61,9 @@ class GatewaySettings(BaseModel):
 
 
 class _Admission:
-    """At most ``max_in_flight`` requests run, ``max_queue`` wait; beyond that: 429."""
+    """``async with admission:`` around a request: at most ``max_in_flight`` requests run,
+    ``max_queue`` wait; beyond that: 429. A plain class, not a generator-based context manager,
+    which cost more per request than the admission logic itself; it keeps no per-request state."""
 
     def __init__(self, settings: GatewaySettings, metrics: Metrics):
         self.settings = settings
@@ -70,10 +72,7 @@ class _Admission:
         self.active = 0
         self.waiting = 0
 
-    def slot(self) -> _Slot:
-        return _Slot(self)
-
-    def _enter_queue(self) -> None:
+    async def __aenter__(self) -> None:
         if self.slots.locked() and self.waiting >= self.settings.max_queue:
             self.metrics.inc("avengers_rejected_total")
             raise ApiError(
@@ -85,41 +84,18 @@ class _Admission:
             )
         self.waiting += 1
         self.metrics.set_gauge("avengers_queued", self.waiting)
+        try:
+            await self.slots.acquire()
+        finally:
+            self.waiting -= 1
+            self.metrics.set_gauge("avengers_queued", self.waiting)
+        self.active += 1
+        self.metrics.set_gauge("avengers_in_flight", self.active)
 
-    def _left_queue(self, admitted: bool) -> None:
-        self.waiting -= 1
-        self.metrics.set_gauge("avengers_queued", self.waiting)
-        if admitted:
-            self.active += 1
-            self.metrics.set_gauge("avengers_in_flight", self.active)
-
-    def _release(self) -> None:
+    async def __aexit__(self, *exc_info) -> None:
         self.active -= 1
         self.metrics.set_gauge("avengers_in_flight", self.active)
         self.slots.release()
-
-
-class _Slot:
-    """``async with admission.slot():`` as a plain class: a generator-based context manager cost
-    more per request than the rest of the admission logic."""
-
-    __slots__ = ("admission",)
-
-    def __init__(self, admission: _Admission):
-        self.admission = admission
-
-    async def __aenter__(self) -> None:
-        admission = self.admission
-        admission._enter_queue()
-        admitted = False
-        try:
-            await admission.slots.acquire()
-            admitted = True
-        finally:
-            admission._left_queue(admitted)
-
-    async def __aexit__(self, *exc_info) -> None:
-        self.admission._release()
 
 
 class Gateway:
@@ -244,7 +220,7 @@ class Gateway:
                     code="model_not_found",
                 )
             assert self._admission is not None
-            async with self._admission.slot():
+            async with self._admission:
                 if strategy:
                     answer = await self.strategies.answer(parsed, record)
                 else:
