@@ -54,55 +54,91 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class EmbeddingCache:
-    """Vectors of one embedder keyed by sha256(text), in one SQLite file under the cache directory."""
+    """Vectors of one embedder keyed by sha256(text), in one SQLite file under the cache directory.
 
-    def __init__(self, embedder_id: str, root: Path | None = None):
+    The cache only saves work, so a cache that cannot be used (not a database, locked past
+    ``busy_timeout_s`` by another process, on a full or read-only disk) is bypassed for the rest of
+    the process with one warning naming the file, instead of failing the run that embeds.
+    """
+
+    def __init__(self, embedder_id: str, root: Path | None = None, *, busy_timeout_s: float = 60.0):
         root = (root or settings.cache_dir()) / "embeddings"
         root.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id)[:60]
         self.path = root / f"{slug}-{text_hash(embedder_id)[:10]}.sqlite"
         self._embedder_id = embedder_id
+        self._busy_timeout_s = busy_timeout_s
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self.unusable: str | None = None
 
     def _connection(self, create: bool) -> sqlite3.Connection | None:
         """Opened on first use, and the file created only for a write: a failed run leaves no empty cache."""
         if self._conn is None and (create or self.path.is_file()):
-            conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode = WAL")
-            # No fsync per write (4 ms each here): a cache may lose its last rows on power loss, never its consistency.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
-            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('embedder_id', ?)", (self._embedder_id,))
+            conn = sqlite3.connect(
+                self.path, timeout=self._busy_timeout_s, check_same_thread=False, isolation_level=None
+            )
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                # No fsync per write (4 ms each here): a cache may lose its last rows on power loss, never its
+                # consistency.
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('embedder_id', ?)", (self._embedder_id,))
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
+
+    def _give_up(self, error: sqlite3.Error) -> None:
+        self.unusable = f"{type(error).__name__}: {error}"
+        log.warning(
+            "embedding cache %s cannot be used (%s); embedding without it for the rest of this run "
+            "(if the file is damaged, delete it and it is rebuilt)",
+            self.path, self.unusable,
+        )  # fmt: skip
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         with self._lock:
-            if self._connection(create=False) is None:
+            if self.unusable:
                 return found
-            for start in range(0, len(hashes), 500):
-                chunk = list(hashes[start : start + 500])
-                rows = self._conn.execute(
-                    f"SELECT hash, vec FROM vectors WHERE hash IN ({','.join('?' * len(chunk))})", chunk
-                ).fetchall()
-                for key, blob in rows:
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
+            try:
+                if self._connection(create=False) is None:
+                    return found
+                for start in range(0, len(hashes), 500):
+                    chunk = list(hashes[start : start + 500])
+                    rows = self._conn.execute(
+                        f"SELECT hash, vec FROM vectors WHERE hash IN ({','.join('?' * len(chunk))})", chunk
+                    ).fetchall()
+                    for key, blob in rows:
+                        found[key] = np.frombuffer(blob, dtype=np.float32)
+            except sqlite3.Error as error:
+                self._give_up(error)
+                return {}
         return found
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         rows = [(key, np.asarray(vec, dtype=np.float32).tobytes()) for key, vec in items.items()]
         with self._lock:
-            self._connection(create=True)
-            self._conn.execute("BEGIN IMMEDIATE")
+            if self.unusable:
+                return
             try:
-                self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._connection(create=True)
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._give_up(error)
 
     def close(self) -> None:
         with self._lock:

@@ -169,3 +169,63 @@ def test_hub_model_offline_is_one_line_and_leaves_no_cache_file(tmp_path, monkey
     assert "st:BAAI/bge-small-en-v1.5" in message and "HF_HUB_OFFLINE is set" in message
     assert "--embedder minilm" in message
     assert not (tmp_path / "embeddings").exists() or not any((tmp_path / "embeddings").iterdir())
+
+
+async def _embed_through_cache(cache: EmbeddingCache, texts: list[str]) -> tuple[np.ndarray, list[list[str]]]:
+    fake = FakeEmbeddingServer()
+    server = await _serve(fake)
+    try:
+        embedder = OpenAIEmbedder("m", str(server.make_url("/v1")), cache=False)
+        embedder._cache = cache
+        return await embedder.aembed(texts), fake.requests
+    finally:
+        await server.close()
+
+
+def _unit(text: str) -> np.ndarray:
+    vector = np.array(deterministic_vector(text), dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+async def test_a_cache_file_that_is_not_a_database_is_bypassed_with_a_warning_and_left_as_it_was(
+    tmp_path, caplog
+):
+    cache = EmbeddingCache("openai:m", tmp_path)
+    cache.path.write_bytes(b"this is not an SQLite file\n" * 100)
+    before = cache.path.read_bytes()
+    vectors, requests = await _embed_through_cache(cache, ["a", "b"])
+    np.testing.assert_allclose(vectors, np.stack([_unit("a"), _unit("b")]), rtol=1e-6)
+    assert requests == [["a", "b"]]
+    warnings = [r.getMessage() for r in caplog.records if "cannot be used" in r.getMessage()]
+    assert len(warnings) == 1 and str(cache.path) in warnings[0] and "not a database" in warnings[0]
+    assert cache.path.read_bytes() == before  # a cache is never deleted behind the user's back
+
+
+async def test_a_cache_locked_by_another_process_costs_one_busy_wait_then_is_bypassed(tmp_path, caplog):
+    import subprocess
+    import sys
+
+    cache = EmbeddingCache("openai:m", tmp_path, busy_timeout_s=0.3)
+    cache.put_many({text_hash("warm"): _unit("warm")})
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "conn.execute('BEGIN EXCLUSIVE')\n"
+         "print('locked', flush=True)\n"
+         "time.sleep(120)\n",
+         str(cache.path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        first, _ = await _embed_through_cache(cache, ["c"])
+        second, requests = await _embed_through_cache(cache, ["d", "c"])
+    finally:
+        holder.kill()
+        holder.wait()
+    np.testing.assert_allclose(first, _unit("c")[None, :], rtol=1e-6)
+    np.testing.assert_allclose(second, np.stack([_unit("d"), _unit("c")]), rtol=1e-6)
+    assert requests == [["d", "c"]]  # the bypassed cache neither answers nor blocks
+    warnings = [r.getMessage() for r in caplog.records if "cannot be used" in r.getMessage()]
+    assert len(warnings) == 1 and "locked" in warnings[0], warnings
