@@ -1,4 +1,4 @@
-"""Long tables: one row per (item, model, sample), CSV or JSONL.
+"""Long tables: one row per (item, model, sample): CSV/TSV, JSONL/JSON, Parquet or Arrow.
 
 Columns ``task, item, query, model, sample, correct`` and optionally ``category``, ``ood``, ``split``
 (train/calibration or test), ``extracted``, and the cost columns ``cost``, ``prompt_tokens``,
@@ -7,7 +7,6 @@ Columns ``task, item, query, model, sample, correct`` and optionally ``category`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -16,14 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from results.store import ResultsStore
 from router.importers.common import (
+    DuplicatePolicy,
     ImportFormatError,
     ImportSummary,
     TableWriter,
     category_of,
-    csv_rows,
-    json_line_rows,
+    graded_score,
     part_of,
 )
+from router.importers.tables import ColumnNames, table_rows
 
 
 class LongRow(BaseModel):
@@ -34,7 +34,7 @@ class LongRow(BaseModel):
     query: str = Field(min_length=1)
     model: str = Field(min_length=1)
     sample: int = Field(default=0, ge=0)
-    correct: float = Field(ge=0.0, le=1.0)
+    correct: Any
     category: str | None = None
     ood: bool = False
     split: Literal["train", "calibration", "test"] | None = None
@@ -43,11 +43,17 @@ class LongRow(BaseModel):
     prompt_tokens: int | None = Field(default=None, ge=0)
     completion_tokens: int | None = Field(default=None, ge=0)
 
-    @field_validator("correct", mode="before")
+    @field_validator("task", "item", "model", mode="before")
     @classmethod
-    def _boolean_words(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
-            return 1.0 if value.strip().lower() == "true" else 0.0
+    def _ids_as_text(cls, value: Any) -> Any:
+        # Parquet/JSON ids are often integers; the store keys them as text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("query", "task", "item", "model")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is blank")
         return value
 
     @field_validator("ood", mode="before")
@@ -63,38 +69,12 @@ class LongRow(BaseModel):
         return None if value == "" else value
 
 
-def _json_list_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ImportFormatError(f"{path}: not JSON ({exc})") from exc
-    if not isinstance(rows, list):
-        raise ImportFormatError(f"{path}: expected a JSON list of row objects (or JSON lines)")
-    for n, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ImportFormatError(f"{path}: entry {n}: expected a JSON object")
-        yield f"{path}: entry {n}", row
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    if path.suffix.lower() == ".json":
-        with path.open(encoding="utf-8") as fh:
-            is_list = fh.read(4096).lstrip().startswith("[")
-        if is_list:
-            yield from _json_list_rows(path)
-            return
-    yield from json_line_rows(path)
+REQUIRED = ("task", "item", "query", "model", "correct")
 
 
 def long_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(location, raw row) pairs; the location names the file and line for error messages."""
-    suffix = path.suffix.lower()
-    if suffix not in {".csv", ".jsonl", ".json"}:
-        raise ImportFormatError(f"{path}: long-format tables must be .csv, .jsonl or .json")
-    try:
-        yield from (csv_rows(path) if suffix == ".csv" else _jsonl_rows(path))
-    except OSError as exc:
-        raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
+    return table_rows(path)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -106,15 +86,23 @@ def import_long(
     store: ResultsStore,
     *,
     categories: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    duplicates: DuplicatePolicy = "error",
     batch_size: int = 5000,
 ) -> ImportSummary:
+    """``columns`` maps this format's names to the table's (``{"query": "prompt", "correct": "label"}``);
+    ``threshold`` turns graded scores into right/wrong (see graded_score)."""
     path = Path(path)
-    writer = TableWriter(store, "long table", batch_size=batch_size)
+    writer = TableWriter(store, "long table", batch_size=batch_size, duplicates=duplicates)
+    names = ColumnNames(REQUIRED, columns or {}, path)
     for where, raw in long_rows(path):
+        raw = names.apply(raw, where)
         try:
             row = LongRow.model_validate(raw)
         except ValidationError as exc:
             raise ImportFormatError(f"{where}: {validation_message(exc)}") from exc
+        score = graded_score(row.correct, f"{where}: correct", threshold)
         writer.item(
             row.task,
             row.item,
@@ -128,11 +116,13 @@ def import_long(
             row.task,
             row.item,
             row.model,
-            row.correct,
+            score,
+            raw=row.correct,
             index=row.sample,
             extracted=row.extracted,
             cost=row.cost,
             prompt_tokens=row.prompt_tokens,
             completion_tokens=row.completion_tokens,
+            where=where,
         )
     return writer.finish(where=str(path))
