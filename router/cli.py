@@ -209,9 +209,12 @@ def add_route_commands(subparsers) -> None:
     imp.add_argument("path", type=Path, help="the table: a folder or a file, depending on --format")
     imp.add_argument(
         "--format",
-        choices=("routerdc", "long", "routerbench", "llmrouter", "llmrouterbench"),
+        choices=("routerdc", "long", "wide", "embedllm", "routerbench", "llmrouter", "llmrouterbench"),
         required=True,
-        help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: .csv/.jsonl/.json rows; "
+        help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: one row per (query, "
+        "model) in .csv/.tsv/.jsonl/.json/.parquet/.arrow; wide: one row per query, one score column per "
+        "model (RouteLLM eval responses, SPROUT); embedllm: EmbedLLM train/val/test.csv (+ question_order, "
+        "model_order) or its folder; "
         "routerbench: wide .pkl/.csv/.parquet (or a folder of <name>_{train,test} tables, or the long "
         "routerbench_raw.pkl); llmrouter: default_routing_{train,test}_data.jsonl rows (a file or its "
         "folder) or a folder with train.json/test.json; llmrouterbench: LLMRouterBench/OpenRouterBench "
@@ -226,7 +229,30 @@ def add_route_commands(subparsers) -> None:
         default=[],
         help="llmrouter: query file(s) (query_data_*.jsonl) whose task_name labels the questions",
     )
-    imp.add_argument("--task", default="llmrouter", help="llmrouter without --queries: the one task name")
+    imp.add_argument(
+        "--task",
+        default=None,
+        help="llmrouter without --queries, or wide without a task column: the one task",
+    )
+    imp.add_argument(
+        "--columns",
+        default="",
+        metavar="NAME=COLUMN,...",
+        help="long/wide: the table's names for this format's columns, e.g. query=prompt,correct=label",
+    )
+    imp.add_argument("--models", default="", help="wide: comma-separated model columns (default: detected)")
+    imp.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="long/wide/embedllm: graded scores (outside [0, 1]) count as correct when >= this; required for them",
+    )
+    imp.add_argument(
+        "--duplicates",
+        choices=("error", "max"),
+        default=None,
+        help="a repeated (query, model, sample) with another score: error (default; embedllm: max, as its loader)",
+    )
     imp.add_argument(
         "--score-kind",
         action="append",
@@ -509,16 +535,40 @@ def cmd_import(args) -> int:
         kinds[task] = kind
     if args.ood and args.format != "routerdc":
         raise SystemExit("route import: --ood applies to --format routerdc only")
+    generic = {"columns": args.columns, "models": args.models, "threshold": args.threshold}
+    allowed = {"long": {"columns", "threshold"}, "wide": set(generic), "embedllm": {"threshold"}}
+    for option, value in generic.items():
+        if value not in ("", None) and option not in allowed.get(args.format, set()):
+            raise SystemExit(f"route import: --{option} does not apply to --format {args.format}")
+    columns = importers.parse_column_map(args.columns)
+    duplicates = {} if args.duplicates is None else {"duplicates": args.duplicates}
     with ResultsStore(run_dir) as store:
         if args.format == "routerdc":
             ood = {t.strip().lower() for t in args.ood.split(",") if t.strip()}
             summary = importers.import_routerdc(args.path, store, score_kinds=kinds, ood_tasks=ood)
         elif args.format == "long":
-            summary = importers.import_long(args.path, store)
+            summary = importers.import_long(
+                args.path, store, columns=columns, threshold=args.threshold, **duplicates
+            )
+        elif args.format == "wide":
+            models = [m.strip() for m in args.models.split(",") if m.strip()] or None
+            summary = importers.import_wide(
+                args.path,
+                store,
+                task=args.task,
+                models=models,
+                columns=columns,
+                threshold=args.threshold,
+                **duplicates,
+            )
+        elif args.format == "embedllm":
+            summary = importers.import_embedllm(args.path, store, threshold=args.threshold, **duplicates)
         elif args.format == "routerbench":
             summary = importers.import_routerbench(args.path, store)
         elif args.format == "llmrouter":
-            summary = importers.import_llmrouter(args.path, store, query_files=args.queries, task=args.task)
+            summary = importers.import_llmrouter(
+                args.path, store, query_files=args.queries, task=args.task or "llmrouter"
+            )
         else:
             summary = importers.import_llmrouterbench(args.path, store)
     print(json.dumps({"run": str(run_dir), **summary.model_dump()}, indent=2))

@@ -170,7 +170,9 @@ def _utf8_lines(path: Path, fh) -> Iterator[str]:
         try:
             yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
-            raise ImportFormatError(f"{path}: line {number}: not UTF-8 text (byte {exc.start} of the line)") from exc
+            raise ImportFormatError(
+                f"{path}: line {number}: not UTF-8 text (byte {exc.start} of the line)"
+            ) from exc
 
 
 def json_line_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -1,0 +1,328 @@
+"""Generic tables (long / wide, Parquet and Arrow) and EmbedLLM's correctness CSVs, in their official
+layouts, plus hostile tables: conflicting duplicates, missing models, graded labels, blank queries."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+import pytest
+
+from results.store import ResultsStore
+from router.importers import ImportFormatError, import_embedllm, import_long, import_wide
+from router.runs import open_table
+from router.split import SPLIT_META_KEY
+from tests.router.helpers import route_import_cli
+
+
+def _csv(path, header, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _scores(run):
+    table, _ = open_table(run)
+    means = table.mean_scores()
+    return {
+        (task, item, model): means[i, j]
+        for (task, item), i in table.index.items()
+        for j, model in enumerate(table.models)
+        if not np.isnan(means[i, j])
+    }
+
+
+# ----------------------------------------------------------------------------- EmbedLLM
+
+EMBEDLLM_HEADER = ["prompt_id", "model_id", "category_id", "label", "model_name", "category", "prompt"]
+
+
+def test_embedllm_folder_with_splits_and_repeated_rows_through_the_cli(tmp_path):
+    folder = tmp_path / "EmbedLLM"
+    _csv(
+        folder / "train.csv",
+        EMBEDLLM_HEADER,
+        [
+            [0, 0, 3, 1, "phi-2", "gsm8k", "What is 2+2?"],
+            [0, 1, 3, 0, "llama-7b", "gsm8k", "What is 2+2?"],
+            [1, 0, 5, 0, "phi-2", "mmlu", "Capital of France?\nA. Paris"],
+            [1, 1, 5, 1, "llama-7b", "mmlu", "Capital of France?\nA. Paris"],
+            [1, 1, 5, 0, "llama-7b", "mmlu", "Capital of France?\nA. Paris"],  # repeated: max kept
+        ],
+    )
+    _csv(folder / "val.csv", EMBEDLLM_HEADER, [[2, 0, 3, 1, "phi-2", "gsm8k", "3*3?"]])
+    _csv(folder / "test.csv", EMBEDLLM_HEADER, [[3, 1, 3, 1, "llama-7b", "gsm8k", "5-1?"]])
+    _csv(folder / "question_order.csv", ["prompt_id", "prompt"], [[0, "What is 2+2?"]])
+    run = tmp_path / "run"
+    summary = route_import_cli("embedllm", run, folder)
+    assert summary["models"] == ["llama-7b", "phi-2"]
+    assert summary["tasks"] == {"gsm8k": 3, "mmlu": 1}
+    assert summary["samples"] == 6
+    assert any("different score: the higher kept" in note for note in summary["notes"])
+    scores = _scores(run)
+    assert scores[("mmlu", "1", "llama-7b")] == 1.0
+    assert scores[("gsm8k", "0", "llama-7b")] == 0.0
+    with ResultsStore(run, readonly=True) as store:
+        split = json.loads(store.get_meta(SPLIT_META_KEY))
+    assert "3" in json.dumps(split) and summary["split_recorded"]
+
+
+def test_embedllm_without_text_columns_joins_question_and_model_order(tmp_path):
+    folder = tmp_path / "e"
+    _csv(folder / "test.csv", ["prompt_id", "model_id", "label"], [[7, 0, 1], [7, 1, 0], [8, 0, 0]])
+    _csv(folder / "question_order.csv", ["prompt_id", "prompt"], [[7, "q seven"], [8, "q eight"]])
+    _csv(folder / "model_order.csv", ["model_id", "model_name"], [[0, "A"], [1, "B"]])
+    with ResultsStore(tmp_path / "run") as store:
+        summary = import_embedllm(folder, store)
+    assert summary.models == ["A", "B"]
+    assert any("1 of 4 (item, model) cells have no score" in note for note in summary.notes)
+    table, _ = open_table(tmp_path / "run")
+    assert sorted(table.queries) == ["q eight", "q seven"]
+    _csv(folder / "question_order.csv", ["prompt_id", "prompt"], [[7, "q seven"]])
+    with (
+        ResultsStore(tmp_path / "run2") as store,
+        pytest.raises(ImportFormatError, match=r"line 4: prompt_id 8"),
+    ):
+        import_embedllm(folder, store)
+
+
+def test_embedllm_hub_parquet_layout_and_a_table_that_is_not_embedllm(tmp_path):
+    folder = tmp_path / "default"
+    for split, ids in (("train", [0, 1]), ("test", [2])):
+        (folder / split).mkdir(parents=True)
+        rows = [
+            {
+                "prompt_id": i,
+                "model_id": m,
+                "label": (i + m) % 2,
+                "model_name": f"m{m}",
+                "category": "mmlu",
+                "prompt": f"question {i}",
+            }
+            for i in ids
+            for m in (0, 1)
+        ]
+        pq.write_table(pa.Table.from_pylist(rows), folder / split / "0000.parquet")
+    with ResultsStore(tmp_path / "run") as store:
+        summary = import_embedllm(folder, store)
+    assert summary.samples == 6 and summary.split_recorded
+    bad = _csv(tmp_path / "x" / "train.csv", ["question", "model", "score"], [["q", "m", 1]])
+    with (
+        ResultsStore(tmp_path / "run2") as store,
+        pytest.raises(ImportFormatError, match="no column prompt_id"),
+    ):
+        import_embedllm(bad, store)
+
+
+# ----------------------------------------------------------------------------- wide
+
+ROUTELLM_MODELS = ["mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"]
+
+
+def test_wide_routellm_responses_csv_through_the_cli(tmp_path):
+    table = _csv(
+        tmp_path / "gsm8k_responses.csv",
+        ["prompt", *ROUTELLM_MODELS, *(m + "_response" for m in ROUTELLM_MODELS)],
+        [
+            ["Janet's ducks lay 16 eggs.\nHow much?", "True", "True", "She sells 9", "18"],
+            ["A robe takes 2 bolts?", "False", "True", "2", "3"],
+            ["Empty cell for one model", "", "False", "", "x"],
+        ],
+    )
+    run = tmp_path / "run"
+    summary = route_import_cli("wide", run, table, "--task", "gsm8k")
+    assert summary["models"] == sorted(ROUTELLM_MODELS)
+    assert summary["tasks"] == {"gsm8k": 3}
+    assert summary["samples"] == 5
+    assert any("items are numbered by row" in n for n in summary["notes"])
+    assert any("1 of 6 (item, model) cells have no score" in n for n in summary["notes"])
+    scores = _scores(run)
+    assert scores[("gsm8k", "1", "gpt-4-1106-preview")] == 1.0
+    assert scores[("gsm8k", "1", ROUTELLM_MODELS[0])] == 0.0
+
+
+def test_wide_sprout_parquet_record_cells_carry_tokens(tmp_path):
+    rows = [
+        {
+            "prompt": f"q{i}",
+            "id": f"sprout-{i}",
+            "dataset": "mmlu-pro" if i else "math",
+            "openai-gpt-4o": {
+                "score": 1.0,
+                "num_input_tokens": 10 + i,
+                "num_output_tokens": 5,
+                "response": "a",
+            },
+            "wxai-granite-3-2b": {
+                "score": 0.0,
+                "num_input_tokens": 11,
+                "num_output_tokens": 7,
+                "response": "b",
+            },
+        }
+        for i in range(3)
+    ]
+    path = tmp_path / "train-00000-of-00001.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with ResultsStore(tmp_path / "run") as store:
+        summary = import_wide(path, store)
+        samples = {(s.item_id, s.model): s for s in store.iter_samples(graded_only=True)}
+    assert summary.models == ["openai-gpt-4o", "wxai-granite-3-2b"]
+    assert summary.tasks == {"math": 1, "mmlu-pro": 2}
+    assert samples[("sprout-2", "openai-gpt-4o")].prompt_tokens == 12
+    assert samples[("sprout-2", "wxai-granite-3-2b")].completion_tokens == 7
+
+
+def test_wide_graded_scores_need_named_models_and_a_threshold(tmp_path):
+    table = _csv(
+        tmp_path / "judge.csv",
+        ["question", "qid", "model_x", "model_y", "difficulty"],
+        [["q1", "a", 8, 3, 0.5], ["q2", "b", 6, 9, 0.7]],
+    )
+    with ResultsStore(tmp_path / "r1") as store, pytest.raises(ImportFormatError, match="no column holds"):
+        import_wide(table, store)
+    with ResultsStore(tmp_path / "r2") as store, pytest.raises(ImportFormatError, match="--models"):
+        import_wide(table, store, threshold=7)
+    with ResultsStore(tmp_path / "r3") as store:
+        summary = import_wide(table, store, models=["model_x", "model_y"], threshold=7, task="judge")
+    assert summary.models == ["model_x", "model_y"]
+    scores = _scores(tmp_path / "r3")
+    assert scores[("judge", "a", "model_x")] == 1.0 and scores[("judge", "b", "model_x")] == 0.0
+    two_queries = _csv(tmp_path / "two.csv", ["prompt", "query", "m"], [["a", "b", 1]])
+    with ResultsStore(tmp_path / "r4") as store, pytest.raises(ImportFormatError, match="--columns query="):
+        import_wide(two_queries, store)
+    with ResultsStore(tmp_path / "r5") as store:
+        assert import_wide(two_queries, store, columns="query=query", task="t").models == ["m"]
+
+
+# ----------------------------------------------------------------------------- long, hostile tables
+
+LONG_HEADER = ["task", "item", "query", "model", "correct"]
+
+
+def test_long_conflicting_duplicates_are_an_error_and_equal_ones_a_note(tmp_path):
+    table = _csv(tmp_path / "dup.csv", LONG_HEADER, [["t", "1", "q", "m", 1], ["t", "1", "q", "m", 0]])
+    with (
+        ResultsStore(tmp_path / "r1") as store,
+        pytest.raises(ImportFormatError, match=r"line 3: t/1, model m"),
+    ):
+        import_long(table, store)
+    with ResultsStore(tmp_path / "r2") as store:
+        assert import_long(table, store, duplicates="max").samples == 1
+    assert _scores(tmp_path / "r2") == {("t", "1", "m"): 1.0}
+    same = _csv(tmp_path / "same.csv", LONG_HEADER, [["t", "1", "q", "m", 1], ["t", "1", "q", "m", "1.0"]])
+    with ResultsStore(tmp_path / "r3") as store:
+        summary = import_long(same, store)
+    assert summary.samples == 1 and any("1 repeated rows" in n for n in summary.notes)
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (["t", "1", "q", "m", 2], r"line 2: correct: score 2\.0 is outside \[0, 1\].*--threshold"),
+        (["t", "1", "q", "m", "nan"], r"line 2: correct: score is not a finite number"),
+        (["t", "1", "q", "m", "yes"], r"line 2: correct: score 'yes' is not a number"),
+        (["t", "1", "   ", "m", 1], r"line 2: query: Value error, is blank"),
+        (["t", "1", "q", "m", 1, "extra"], r"line 2: 6 fields, the header has 5"),
+    ],
+)
+def test_long_bad_cells_name_the_line(tmp_path, cells, message):
+    table = _csv(tmp_path / "bad.csv", LONG_HEADER, [cells])
+    with ResultsStore(tmp_path / "run") as store, pytest.raises(ImportFormatError, match=message):
+        import_long(table, store)
+
+
+def test_long_unknown_columns_are_named_with_a_hint(tmp_path):
+    other = _csv(tmp_path / "other.csv", ["prompt_id", "prompt", "model_name", "label"], [[1, "q", "m", 1]])
+    with (
+        ResultsStore(tmp_path / "r2") as store,
+        pytest.raises(ImportFormatError, match=r"no column task, item"),
+    ):
+        import_long(other, store)
+    with ResultsStore(tmp_path / "r3") as store, pytest.raises(ImportFormatError, match=r"task=nope"):
+        import_long(other, store, columns={"task": "nope"})
+
+
+def test_long_parquet_and_hf_arrow_stream_with_column_names_and_threshold(tmp_path):
+    rows = [
+        {"dataset": "mtbench", "qid": i, "prompt": f"q{i}", "model_name": m, "rating": r}
+        for i, (m, r) in enumerate([("a", 9.0), ("b", 4.0), ("a", 6.5)])
+    ]
+    data = pa.Table.from_pylist(rows)
+    parquet = tmp_path / "rows.parquet"
+    pq.write_table(data, parquet, row_group_size=2)
+    arrow = tmp_path / "data-00000-of-00001.arrow"  # what datasets.save_to_disk writes: the stream format
+    with pa.OSFile(str(arrow), "wb") as sink, ipc.new_stream(sink, data.schema) as writer:
+        writer.write_table(data, max_chunksize=1)
+    mapping = {
+        "task": "dataset",
+        "item": "qid",
+        "query": "prompt",
+        "model": "model_name",
+        "correct": "rating",
+    }
+    for n, path in enumerate((parquet, arrow)):
+        with (
+            ResultsStore(tmp_path / f"r{n}") as store,
+            pytest.raises(ImportFormatError, match="row 0: correct"),
+        ):
+            import_long(path, store, columns=mapping)
+        with ResultsStore(tmp_path / f"ok{n}") as store:
+            summary = import_long(path, store, columns=mapping, threshold=6.0)
+        assert summary.samples == 3
+        assert _scores(tmp_path / f"ok{n}") == {
+            ("mtbench", "0", "a"): 1.0,
+            ("mtbench", "1", "b"): 0.0,
+            ("mtbench", "2", "a"): 1.0,
+        }
+
+
+@pytest.mark.parametrize("fmt", ["long", "wide", "embedllm"])
+def test_preference_battles_are_refused_not_imported(tmp_path, fmt):
+    """RouteLLM trains on arena / judge battles: which of two answers won, not correctness."""
+    battles = _csv(
+        tmp_path / "train.csv",
+        [
+            "prompt",
+            "model_a",
+            "model_b",
+            "winner",
+            "task",
+            "item",
+            "query",
+            "model",
+            "correct",
+            "prompt_id",
+            "model_id",
+            "label",
+        ],
+        [["hi", "gpt-4", "mixtral", "model_a", "t", "1", "hi", "gpt-4", 1, 0, 0, 1]],
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "route",
+            "import",
+            "--format",
+            fmt,
+            "--run",
+            str(tmp_path / "run"),
+            str(battles),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "pairwise preference table" in done.stderr and "train.csv: line 2" in done.stderr
