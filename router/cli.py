@@ -548,7 +548,7 @@ def cmd_import(args) -> int:
             summary = importers.import_routerdc(args.path, store, score_kinds=kinds, ood_tasks=ood)
         elif args.format == "long":
             summary = importers.import_long(
-                args.path, store, columns=columns, threshold=args.threshold, **duplicates
+                args.path, store, columns=columns, task=args.task, threshold=args.threshold, **duplicates
             )
         elif args.format == "wide":
             models = [m.strip() for m in args.models.split(",") if m.strip()] or None

@@ -100,6 +100,8 @@ def checked_score(value: Any, where: str) -> float:
 def graded_score(value: Any, where: str, threshold: float | None = None) -> float:
     """A correctness score from a cell: booleans and "true"/"false" are 1/0; numbers must lie in [0, 1]
     unless ``threshold`` is given, when a score >= threshold counts as right (1) and any other as 0."""
+    if type(value) in (int, float) and threshold is None and 0 <= value <= 1:  # the common case, fast
+        return float(value)
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         value = value.strip().lower() == "true"
     if isinstance(value, bool):

@@ -22,6 +22,7 @@ from router.importers.common import (
     category_of,
     graded_score,
     part_of,
+    prompt_hash,
 )
 from router.importers.tables import ColumnNames, table_rows
 
@@ -69,7 +70,18 @@ class LongRow(BaseModel):
         return None if value == "" else value
 
 
-REQUIRED = ("task", "item", "query", "model", "correct")
+REQUIRED = ("query", "model", "correct")
+# Other tables' names for this format's columns (IRT-Router: question, llm, performance, input_tokens;
+# EmbedLLM: prompt_id, model_name, label; LLMRouter: task_name, model_name, performance).
+ALIASES = {
+    "task": ("dataset", "task_name", "benchmark", "eval_name", "dataset_id", "category"),
+    "item": ("id", "prompt_id", "question_id", "sample_id", "qid", "index"),
+    "query": ("prompt", "question", "instruction"),
+    "model": ("model_name", "llm", "model_id", "llm_name"),
+    "correct": ("score", "performance", "label", "is_correct", "accuracy"),
+    "prompt_tokens": ("input_tokens", "num_input_tokens"),
+    "completion_tokens": ("output_tokens", "num_output_tokens"),
+}
 
 
 def long_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -87,17 +99,24 @@ def import_long(
     *,
     categories: Mapping[str, str] | None = None,
     columns: Mapping[str, str] | None = None,
+    task: str | None = None,
     threshold: float | None = None,
     duplicates: DuplicatePolicy = "error",
     batch_size: int = 5000,
 ) -> ImportSummary:
     """``columns`` maps this format's names to the table's (``{"query": "prompt", "correct": "label"}``);
-    ``threshold`` turns graded scores into right/wrong (see graded_score)."""
+    ``threshold`` turns graded scores into right/wrong (see graded_score). Without an item column the
+    item is the query text's hash; without a task column the task is ``task`` or the file's stem."""
     path = Path(path)
     writer = TableWriter(store, "long table", batch_size=batch_size, duplicates=duplicates)
-    names = ColumnNames(REQUIRED, columns or {}, path)
+    names = ColumnNames(REQUIRED, columns or {}, path, aliases=ALIASES)
+    default_task = task or path.stem
     for where, raw in long_rows(path):
         raw = names.apply(raw, where)
+        if "task" not in names.present:
+            raw["task"] = default_task
+        if "item" not in names.present and isinstance(raw.get("query"), str):
+            raw["item"] = prompt_hash(raw["query"])
         try:
             row = LongRow.model_validate(raw)
         except ValidationError as exc:
@@ -125,4 +144,9 @@ def import_long(
             completion_tokens=row.completion_tokens,
             where=where,
         )
+    writer.notes.extend(names.notes)
+    if "task" not in names.present:
+        writer.notes.append(f"no task column: every row is task {default_task!r}")
+    if "item" not in names.present:
+        writer.notes.append("no item id column: items are keyed by their query text")
     return writer.finish(where=str(path))

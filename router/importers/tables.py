@@ -8,7 +8,7 @@ every read failure into an ImportFormatError naming the file.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,13 +113,23 @@ def refuse_preference_table(columns: Iterable[str], where: str) -> None:
 
 
 class ColumnNames:
-    """Renames a table's columns to a format's names (``--columns NAME=COLUMN``) and checks, on the first
-    row, that the required ones are there, naming what the table has instead."""
+    """Renames a table's columns to a format's names and checks, on the first row, that the required ones
+    are there. A name is found as itself, as ``--columns NAME=COLUMN`` says, or as the one alias the
+    table has (two aliases present is an error: the table must say which)."""
 
-    def __init__(self, required: Iterable[str], mapping: dict[str, str] | Any, path: Path):
+    def __init__(
+        self,
+        required: Iterable[str],
+        mapping: Mapping[str, str],
+        path: Path,
+        *,
+        aliases: Mapping[str, tuple[str, ...]] | None = None,
+    ):
         self.required = tuple(required)
         self.mapping = dict(mapping)
+        self.aliases = dict(aliases or {})
         self.path = path
+        self.notes: list[str] = []
         self._checked = False
 
     def _check(self, columns: list[str], where: str) -> None:
@@ -130,6 +140,18 @@ class ColumnNames:
                 f"{where}: --columns names columns the table does not have ({', '.join(absent)}); "
                 f"its columns: {', '.join(columns)}"
             )
+        for name, names in self.aliases.items():
+            if name in self.mapping or name in columns:
+                continue
+            found = [c for c in columns if c.lower() in names and c not in self.mapping.values()]
+            if len(found) > 1:
+                raise ImportFormatError(
+                    f"{where}: columns {', '.join(found)} could each be {name!r}; say which with "
+                    f"--columns {name}=COLUMN"
+                )
+            if found:
+                self.mapping[name] = found[0]
+                self.notes.append(f"column {found[0]!r} read as {name!r}")
         present = set(columns) | set(self.mapping)
         missing = [name for name in self.required if name not in present]
         if missing:
@@ -137,6 +159,7 @@ class ColumnNames:
                 f"{where}: no column {', '.join(missing)} (needed: {', '.join(self.required)}); the table "
                 f"has {', '.join(columns)}; map yours with --columns NAME=COLUMN,..."
             )
+        self.present = present
         self._checked = True
 
     def apply(self, row: dict[str, Any], where: str) -> dict[str, Any]:

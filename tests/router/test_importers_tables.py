@@ -241,15 +241,47 @@ def test_long_bad_cells_name_the_line(tmp_path, cells, message):
         import_long(table, store)
 
 
-def test_long_unknown_columns_are_named_with_a_hint(tmp_path):
+def test_long_finds_other_tables_names_and_refuses_ambiguous_or_missing_ones(tmp_path):
     other = _csv(tmp_path / "other.csv", ["prompt_id", "prompt", "model_name", "label"], [[1, "q", "m", 1]])
+    with ResultsStore(tmp_path / "r1") as store:
+        summary = import_long(other, store, task="mmlu")
+    assert summary.tasks == {"mmlu": 1} and summary.models == ["m"]
+    assert "column 'label' read as 'correct'" in summary.notes
+    both = _csv(tmp_path / "both.csv", ["prompt", "question", "model", "correct"], [["a", "b", "m", 1]])
+    with ResultsStore(tmp_path / "r2") as store, pytest.raises(ImportFormatError, match=r"--columns query="):
+        import_long(both, store)
+    with ResultsStore(tmp_path / "r3") as store:
+        assert import_long(both, store, columns={"query": "question"}).samples == 1
+    none = _csv(tmp_path / "none.csv", ["text", "who", "correct"], [["a", "m", 1]])
     with (
-        ResultsStore(tmp_path / "r2") as store,
-        pytest.raises(ImportFormatError, match=r"no column task, item"),
+        ResultsStore(tmp_path / "r4") as store,
+        pytest.raises(ImportFormatError, match=r"no column query, model"),
     ):
-        import_long(other, store)
-    with ResultsStore(tmp_path / "r3") as store, pytest.raises(ImportFormatError, match=r"task=nope"):
+        import_long(none, store)
+    with ResultsStore(tmp_path / "r5") as store, pytest.raises(ImportFormatError, match=r"task=nope"):
         import_long(other, store, columns={"task": "nope"})
+
+
+def test_long_irt_router_layout_through_the_cli(tmp_path):
+    """IRT-Router's data/train.csv: question, llm, performance, input_tokens, output_tokens (no ids)."""
+    table = _csv(
+        tmp_path / "train.csv",
+        ["question", "llm", "performance", "input_tokens", "output_tokens"],
+        [
+            ["2+2?", "gpt_4o", 1.0, 12, 3],
+            ["2+2?", "glm_4_flash", 0.0, 12, 40],
+            ["Capital?", "gpt_4o", 1, 9, 2],
+        ],
+    )
+    run = tmp_path / "run"
+    summary = route_import_cli("long", run, table, "--task", "irt")
+    assert summary["tasks"] == {"irt": 2} and summary["samples"] == 3
+    assert any("keyed by their query text" in n for n in summary["notes"])
+    with ResultsStore(run, readonly=True) as store:
+        tokens = sorted(
+            (s.model, s.prompt_tokens, s.completion_tokens) for s in store.iter_samples(graded_only=True)
+        )
+    assert tokens == [("glm_4_flash", 12, 40), ("gpt_4o", 9, 2), ("gpt_4o", 12, 3)]
 
 
 def test_long_parquet_and_hf_arrow_stream_with_column_names_and_threshold(tmp_path):
