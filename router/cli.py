@@ -209,12 +209,21 @@ def add_route_commands(subparsers) -> None:
     imp.add_argument("path", type=Path, help="the table: a folder or a file, depending on --format")
     imp.add_argument(
         "--format",
-        choices=("routerdc", "long", "wide", "embedllm", "routerbench", "llmrouter", "llmrouterbench"),
+        choices=(
+            "routerdc",
+            "long",
+            "wide",
+            "embedllm",
+            "routereval",
+            "routerbench",
+            "llmrouter",
+            "llmrouterbench",
+        ),
         required=True,
         help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: one row per (query, "
         "model) in .csv/.tsv/.jsonl/.json/.parquet/.arrow; wide: one row per query, one score column per "
         "model (RouteLLM eval responses, SPROUT); embedllm: EmbedLLM train/val/test.csv (+ question_order, "
-        "model_order) or its folder; "
+        "model_order) or its folder; routereval: <dataset>_router_dataset.pkl (or their folder) with --group; "
         "routerbench: wide .pkl/.csv/.parquet (or a folder of <name>_{train,test} tables, or the long "
         "routerbench_raw.pkl); llmrouter: default_routing_{train,test}_data.jsonl rows (a file or its "
         "folder) or a folder with train.json/test.json; llmrouterbench: LLMRouterBench/OpenRouterBench "
@@ -246,6 +255,9 @@ def add_route_commands(subparsers) -> None:
         type=float,
         default=None,
         help="long/wide/embedllm: graded scores (outside [0, 1]) count as correct when >= this; required for them",
+    )
+    imp.add_argument(
+        "--group", default=None, help="routereval: the candidate group, SIZE/COMPOSITION (e.g. 5/all_strong)"
     )
     imp.add_argument(
         "--duplicates",
@@ -535,8 +547,18 @@ def cmd_import(args) -> int:
         kinds[task] = kind
     if args.ood and args.format != "routerdc":
         raise SystemExit("route import: --ood applies to --format routerdc only")
-    generic = {"columns": args.columns, "models": args.models, "threshold": args.threshold}
-    allowed = {"long": {"columns", "threshold"}, "wide": set(generic), "embedllm": {"threshold"}}
+    generic = {
+        "columns": args.columns,
+        "models": args.models,
+        "threshold": args.threshold,
+        "group": args.group,
+    }
+    allowed = {
+        "long": {"columns", "threshold"},
+        "wide": {"columns", "models", "threshold"},
+        "embedllm": {"threshold"},
+        "routereval": {"group"},
+    }
     for option, value in generic.items():
         if value not in ("", None) and option not in allowed.get(args.format, set()):
             raise SystemExit(f"route import: --{option} does not apply to --format {args.format}")
@@ -561,6 +583,8 @@ def cmd_import(args) -> int:
                 threshold=args.threshold,
                 **duplicates,
             )
+        elif args.format == "routereval":
+            summary = importers.import_routereval(args.path, store, group=args.group)
         elif args.format == "embedllm":
             summary = importers.import_embedllm(args.path, store, threshold=args.threshold, **duplicates)
         elif args.format == "routerbench":

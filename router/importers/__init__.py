@@ -3,7 +3,7 @@
 Imported rows carry a score but no response and usually no extracted answer, so the evaluator
 treats the score as the expected correctness of that model on that item (see router/voting.py).
 Formats: ``routerdc``, ``long`` (one row per query and model: CSV/TSV/JSONL/JSON/Parquet/Arrow),
-``wide`` (one row per query, a score column per model), ``embedllm`` (EmbedLLM's correctness CSVs), ``routerbench`` (wide or raw long table),
+``wide`` (one row per query, a score column per model), ``embedllm`` (EmbedLLM's correctness CSVs), ``routereval`` (RouterEval's router_dataset pickles), ``routerbench`` (wide or raw long table),
 ``llmrouter`` (routing data rows in llmrouter_rows.py, or train.json/test.json + query file),
 ``llmrouterbench`` (LLMRouterBench / OpenRouterBench result files with tokens and cost, and
 Avengers-Pro JSONL records in avengerspro.py).
@@ -22,10 +22,11 @@ from router.importers.llmrouterbench import import_llmrouterbench
 from router.importers.long import import_long
 from router.importers.routerbench import import_routerbench
 from router.importers.routerdc import detect_score_kind, import_routerdc
+from router.importers.routereval import import_routereval
 from router.importers.tables import parse_column_map
 from router.importers.wide import import_wide
 
-FORMATS = ("routerdc", "long", "wide", "embedllm", "routerbench", "llmrouter", "llmrouterbench")
+FORMATS = ("routerdc", "long", "wide", "embedllm", "routereval", "routerbench", "llmrouter", "llmrouterbench")
 
 __all__ = [
     "FORMATS",
@@ -40,6 +41,7 @@ __all__ = [
     "import_long",
     "import_routerbench",
     "import_routerdc",
+    "import_routereval",
     "import_wide",
     "parse_column_map",
     "prompt_hash",

@@ -358,3 +358,66 @@ def test_preference_battles_are_refused_not_imported(tmp_path, fmt):
     )
     assert done.returncode != 0
     assert "pairwise preference table" in done.stderr and "train.csv: line 2" in done.stderr
+
+
+# ----------------------------------------------------------------------------- RouterEval
+
+
+def _routereval_pickle(path):
+    """The layout RouterEval's get_router_dataset.py pickles: prompts and indices per split, and per
+    candidate group the models and (prompts, candidates) score arrays."""
+    import pickle
+
+    splits = {"train": [0, 3], "val": [1], "test": [2]}
+    full = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])  # (prompts, models)
+    models = np.array(["org/a", "org/b", "org/c"])
+
+    def group(columns):
+        data = {f"{s}_score": full[np.array(i)][:, columns] for s, i in splits.items()}
+        return {"data": data, "model": models[columns]}
+
+    empty = {"data": None, "model": None}
+    dataset = {
+        "easy": {
+            3: {"all_strong": group([0, 1, 2]), "all_weak": dict(empty)},
+            5: {"all_strong": dict(empty)},
+        },
+        "hard": {10: {"strong_to_weak": group([2, 0])}},
+        "split_index": {f"{s}_indices": np.array(i) for s, i in splits.items()},
+        "embedding": {f"{s}_embed": np.zeros((len(i), 4)) for s, i in splits.items()},
+        "prompt": {f"{s}_prompt": np.array([f"gsm8k question {j}" for j in i]) for s, i in splits.items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(dataset))
+    return path
+
+
+def test_routereval_pickle_needs_a_group_and_imports_its_split(tmp_path):
+    pkl = _routereval_pickle(tmp_path / "router_dataset" / "gsm8k_router_dataset.pkl")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "route",
+            "import",
+            "--format",
+            "routereval",
+            "--run",
+            str(tmp_path / "r0"),
+            str(pkl.parent),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0 and "--group, one of 3/all_strong, 10/strong_to_weak" in done.stderr
+    summary = route_import_cli(
+        "routereval", tmp_path / "run", pkl.parent, "--group", "hard/10/strong_to_weak"
+    )
+    assert summary["models"] == ["org/a", "org/c"] and summary["tasks"] == {"gsm8k": 4}
+    assert summary["samples"] == 8 and summary["split_recorded"]
+    scores = _scores(tmp_path / "run")
+    assert scores[("gsm8k", "3", "org/c")] == 1.0 and scores[("gsm8k", "2", "org/c")] == 0.0
+    _, split = open_table(tmp_path / "run")
+    assert split is not None
