@@ -215,6 +215,7 @@ def add_route_commands(subparsers) -> None:
             "wide",
             "embedllm",
             "routereval",
+            "mixinstruct",
             "routerbench",
             "llmrouter",
             "llmrouterbench",
@@ -224,6 +225,7 @@ def add_route_commands(subparsers) -> None:
         "model) in .csv/.tsv/.jsonl/.json/.parquet/.arrow; wide: one row per query, one score column per "
         "model (RouteLLM eval responses, SPROUT); embedllm: EmbedLLM train/val/test.csv (+ question_order, "
         "model_order) or its folder; routereval: <dataset>_router_dataset.pkl (or their folder) with --group; "
+        "mixinstruct: LLM-Blender records with candidates, --metric and --threshold required; "
         "routerbench: wide .pkl/.csv/.parquet (or a folder of <name>_{train,test} tables, or the long "
         "routerbench_raw.pkl); llmrouter: default_routing_{train,test}_data.jsonl rows (a file or its "
         "folder) or a folder with train.json/test.json; llmrouterbench: LLMRouterBench/OpenRouterBench "
@@ -255,6 +257,9 @@ def add_route_commands(subparsers) -> None:
         type=float,
         default=None,
         help="long/wide/embedllm: graded scores (outside [0, 1]) count as correct when >= this; required for them",
+    )
+    imp.add_argument(
+        "--metric", default=None, help="mixinstruct: the candidate score to threshold (e.g. bertscore)"
     )
     imp.add_argument(
         "--group", default=None, help="routereval: the candidate group, SIZE/COMPOSITION (e.g. 5/all_strong)"
@@ -558,6 +563,7 @@ def cmd_import(args) -> int:
         "wide": {"columns", "models", "threshold"},
         "embedllm": {"threshold"},
         "routereval": {"group"},
+        "mixinstruct": {"metric", "threshold"},
     }
     for option, value in generic.items():
         if value not in ("", None) and option not in allowed.get(args.format, set()):
@@ -582,6 +588,10 @@ def cmd_import(args) -> int:
                 columns=columns,
                 threshold=args.threshold,
                 **duplicates,
+            )
+        elif args.format == "mixinstruct":
+            summary = importers.import_mixinstruct(
+                args.path, store, metric=args.metric, threshold=args.threshold
             )
         elif args.format == "routereval":
             summary = importers.import_routereval(args.path, store, group=args.group)

@@ -3,7 +3,8 @@
 Imported rows carry a score but no response and usually no extracted answer, so the evaluator
 treats the score as the expected correctness of that model on that item (see router/voting.py).
 Formats: ``routerdc``, ``long`` (one row per query and model: CSV/TSV/JSONL/JSON/Parquet/Arrow),
-``wide`` (one row per query, a score column per model), ``embedllm`` (EmbedLLM's correctness CSVs), ``routereval`` (RouterEval's router_dataset pickles), ``routerbench`` (wide or raw long table),
+``wide`` (one row per query, a score column per model), ``embedllm`` (EmbedLLM's correctness CSVs), ``routereval`` (RouterEval's router_dataset pickles),
+``mixinstruct`` (LLM-Blender's candidates with reference-similarity scores, thresholded), ``routerbench`` (wide or raw long table),
 ``llmrouter`` (routing data rows in llmrouter_rows.py, or train.json/test.json + query file),
 ``llmrouterbench`` (LLMRouterBench / OpenRouterBench result files with tokens and cost, and
 Avengers-Pro JSONL records in avengerspro.py).
@@ -20,13 +21,24 @@ from router.importers.embedllm import import_embedllm
 from router.importers.llmrouter import import_llmrouter
 from router.importers.llmrouterbench import import_llmrouterbench
 from router.importers.long import import_long
+from router.importers.mixinstruct import import_mixinstruct
 from router.importers.routerbench import import_routerbench
 from router.importers.routerdc import detect_score_kind, import_routerdc
 from router.importers.routereval import import_routereval
 from router.importers.tables import parse_column_map
 from router.importers.wide import import_wide
 
-FORMATS = ("routerdc", "long", "wide", "embedllm", "routereval", "routerbench", "llmrouter", "llmrouterbench")
+FORMATS = (
+    "routerdc",
+    "long",
+    "wide",
+    "embedllm",
+    "routereval",
+    "mixinstruct",
+    "routerbench",
+    "llmrouter",
+    "llmrouterbench",
+)
 
 __all__ = [
     "FORMATS",
@@ -39,6 +51,7 @@ __all__ = [
     "import_llmrouter",
     "import_llmrouterbench",
     "import_long",
+    "import_mixinstruct",
     "import_routerbench",
     "import_routerdc",
     "import_routereval",

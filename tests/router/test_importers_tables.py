@@ -15,7 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from results.store import ResultsStore
-from router.importers import ImportFormatError, import_embedllm, import_long, import_wide
+from router.importers import (
+    ImportFormatError,
+    import_embedllm,
+    import_long,
+    import_mixinstruct,
+    import_wide,
+)
 from router.runs import open_table
 from router.split import SPLIT_META_KEY
 from tests.router.helpers import route_import_cli
@@ -421,3 +427,80 @@ def test_routereval_pickle_needs_a_group_and_imports_its_split(tmp_path):
     assert scores[("gsm8k", "3", "org/c")] == 1.0 and scores[("gsm8k", "2", "org/c")] == 0.0
     _, split = open_table(tmp_path / "run")
     assert split is not None
+
+
+# ----------------------------------------------------------------------------- MixInstruct
+
+
+def _mix_record(n, scores):
+    return {
+        "id": f"unified_chip2/{n}",
+        "instruction": f"Explain thing {n}",
+        "input": "",
+        "output": "reference",
+        "candidates": [
+            {
+                "decoding_method": "top_p_sampling",
+                "model": model,
+                "text": "...",
+                "scores": {"bertscore": s, "bleu": 3.0},
+            }
+            for model, s in scores.items()
+        ],
+    }
+
+
+def test_mixinstruct_needs_metric_and_threshold_and_reads_its_splits(tmp_path):
+    folder = tmp_path / "mixinstruct"
+    folder.mkdir()
+    (folder / "train_data_prepared.json").write_text(
+        json.dumps(
+            [_mix_record(0, {"vicuna": 0.8, "koala": 0.2}), _mix_record(1, {"vicuna": 0.1, "koala": 0.9})]
+        )
+    )
+    rows = [_mix_record(2, {"vicuna": 0.75, "koala": None})]
+    pq.write_table(pa.Table.from_pylist(rows), folder / "test_data_prepared.parquet")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "route",
+            "import",
+            "--format",
+            "mixinstruct",
+            "--run",
+            str(tmp_path / "r0"),
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0 and "--metric" in done.stderr and "--threshold" in done.stderr
+    summary = route_import_cli(
+        "mixinstruct", tmp_path / "run", folder, "--metric", "bertscore", "--threshold", "0.7"
+    )
+    assert summary["models"] == ["koala", "vicuna"] and summary["tasks"] == {"unified_chip2": 3}
+    assert summary["samples"] == 5 and summary["split_recorded"]
+    assert _scores(tmp_path / "run") == {
+        ("unified_chip2", "unified_chip2/0", "vicuna"): 1.0,
+        ("unified_chip2", "unified_chip2/0", "koala"): 0.0,
+        ("unified_chip2", "unified_chip2/1", "vicuna"): 0.0,
+        ("unified_chip2", "unified_chip2/1", "koala"): 1.0,
+        ("unified_chip2", "unified_chip2/2", "vicuna"): 1.0,
+    }
+    with (
+        ResultsStore(tmp_path / "r2") as store,
+        pytest.raises(ImportFormatError, match=r"entry 0: candidates\[0\]: no score 'rouge1'"),
+    ):
+        import_mixinstruct(folder / "train_data_prepared.json", store, metric="rouge1", threshold=0.5)
+
+
+def test_the_cli_offers_every_importer_format():
+    from harness.cli import build_parser
+    from router.importers import FORMATS
+
+    for fmt in FORMATS:
+        args = build_parser().parse_args(["route", "import", "--format", fmt, "--run", "r", "p"])
+        assert args.format == fmt
