@@ -216,6 +216,7 @@ def add_route_commands(subparsers) -> None:
             "embedllm",
             "routereval",
             "mixinstruct",
+            "graphrouter",
             "routerbench",
             "llmrouter",
             "llmrouterbench",
@@ -225,7 +226,8 @@ def add_route_commands(subparsers) -> None:
         "model) in .csv/.tsv/.jsonl/.json/.parquet/.arrow; wide: one row per query, one score column per "
         "model (RouteLLM eval responses, SPROUT); embedllm: EmbedLLM train/val/test.csv (+ question_order, "
         "model_order) or its folder; routereval: <dataset>_router_dataset.pkl (or their folder) with --group; "
-        "mixinstruct: LLM-Blender records with candidates, --metric and --threshold required; "
+        "mixinstruct: LLM-Blender records with candidates, --metric and --threshold required; graphrouter: "
+        "GraphRouter's router_data.csv/.parquet (normalised cost not read as money); "
         "routerbench: wide .pkl/.csv/.parquet (or a folder of <name>_{train,test} tables, or the long "
         "routerbench_raw.pkl); llmrouter: default_routing_{train,test}_data.jsonl rows (a file or its "
         "folder) or a folder with train.json/test.json; llmrouterbench: LLMRouterBench/OpenRouterBench "
@@ -564,6 +566,7 @@ def cmd_import(args) -> int:
         "embedllm": {"threshold"},
         "routereval": {"group"},
         "mixinstruct": {"metric", "threshold"},
+        "graphrouter": {"threshold"},
     }
     for option, value in generic.items():
         if value not in ("", None) and option not in allowed.get(args.format, set()):
@@ -593,6 +596,8 @@ def cmd_import(args) -> int:
             summary = importers.import_mixinstruct(
                 args.path, store, metric=args.metric, threshold=args.threshold
             )
+        elif args.format == "graphrouter":
+            summary = importers.import_graphrouter(args.path, store, threshold=args.threshold)
         elif args.format == "routereval":
             summary = importers.import_routereval(args.path, store, group=args.group)
         elif args.format == "embedllm":

@@ -4,7 +4,8 @@ Imported rows carry a score but no response and usually no extracted answer, so 
 treats the score as the expected correctness of that model on that item (see router/voting.py).
 Formats: ``routerdc``, ``long`` (one row per query and model: CSV/TSV/JSONL/JSON/Parquet/Arrow),
 ``wide`` (one row per query, a score column per model), ``embedllm`` (EmbedLLM's correctness CSVs), ``routereval`` (RouterEval's router_dataset pickles),
-``mixinstruct`` (LLM-Blender's candidates with reference-similarity scores, thresholded), ``routerbench`` (wide or raw long table),
+``mixinstruct`` (LLM-Blender's candidates with reference-similarity scores, thresholded),
+``graphrouter`` (GraphRouter's router_data.csv), ``routerbench`` (wide or raw long table),
 ``llmrouter`` (routing data rows in llmrouter_rows.py, or train.json/test.json + query file),
 ``llmrouterbench`` (LLMRouterBench / OpenRouterBench result files with tokens and cost, and
 Avengers-Pro JSONL records in avengerspro.py).
@@ -18,6 +19,7 @@ from router.importers.common import (
     prompt_hash,
 )
 from router.importers.embedllm import import_embedllm
+from router.importers.graphrouter import import_graphrouter
 from router.importers.llmrouter import import_llmrouter
 from router.importers.llmrouterbench import import_llmrouterbench
 from router.importers.long import import_long
@@ -48,6 +50,7 @@ __all__ = [
     "category_of",
     "detect_score_kind",
     "import_embedllm",
+    "import_graphrouter",
     "import_llmrouter",
     "import_llmrouterbench",
     "import_long",

@@ -71,6 +71,7 @@ class LongRow(BaseModel):
 
 
 REQUIRED = ("query", "model", "correct")
+GRAPHROUTER_COLUMNS = {"query_embedding", "effect", "cost"}
 # Other tables' names for this format's columns (IRT-Router: question, llm, performance, input_tokens;
 # EmbedLLM: prompt_id, model_name, label; LLMRouter: task_name, model_name, performance).
 ALIASES = {
@@ -103,15 +104,24 @@ def import_long(
     threshold: float | None = None,
     duplicates: DuplicatePolicy = "error",
     batch_size: int = 5000,
+    source: str = "long table",
+    drop: tuple[str, ...] = (),
 ) -> ImportSummary:
     """``columns`` maps this format's names to the table's (``{"query": "prompt", "correct": "label"}``);
     ``threshold`` turns graded scores into right/wrong (see graded_score). Without an item column the
     item is the query text's hash; without a task column the task is ``task`` or the file's stem."""
     path = Path(path)
-    writer = TableWriter(store, "long table", batch_size=batch_size, duplicates=duplicates)
+    writer = TableWriter(store, source, batch_size=batch_size, duplicates=duplicates)
     names = ColumnNames(REQUIRED, columns or {}, path, aliases=ALIASES)
     default_task = task or path.stem
     for where, raw in long_rows(path):
+        if "cost" not in drop and raw.keys() >= GRAPHROUTER_COLUMNS:
+            raise ImportFormatError(
+                f"{where}: this is GraphRouter's router_data table (query_embedding, effect, cost): its cost is "
+                "min-max normalised per task, not money; import it with --format graphrouter"
+            )
+        for name in drop:  # table columns this caller knows to be something else than their name says
+            raw.pop(name, None)
         raw = names.apply(raw, where)
         if "task" not in names.present:
             raw["task"] = default_task

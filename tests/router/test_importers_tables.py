@@ -504,3 +504,45 @@ def test_the_cli_offers_every_importer_format():
     for fmt in FORMATS:
         args = build_parser().parse_args(["route", "import", "--format", fmt, "--run", "r", "p"])
         assert args.format == fmt
+
+
+# ----------------------------------------------------------------------------- GraphRouter
+
+GRAPHROUTER_HEADER = [
+    "task_id",
+    "query",
+    "query_embedding",
+    "ground_truth",
+    "metric",
+    "llm",
+    "effect",
+    "cost",
+]
+
+
+def test_graphrouter_router_data_keeps_effect_and_never_reads_normalised_cost_as_money(tmp_path):
+    table = _csv(
+        tmp_path / "router_data.csv",
+        GRAPHROUTER_HEADER,
+        [
+            ["GSM8K", "2+2?", "[[0.1 0.2]]", "4", "GSM8K", "LLaMA-3 (8b)", 1.0, 0.0],
+            ["GSM8K", "2+2?", "[[0.1 0.2]]", "4", "GSM8K", "Mixtral-8x7B", 0.0, 1.0],
+            ["SQUAD", "Who?", "[[0.3 0.1]]", "Bob", "f1_score", "LLaMA-3 (8b)", 0.4, 0.5],
+        ],
+    )
+    with (
+        ResultsStore(tmp_path / "r0") as store,
+        pytest.raises(ImportFormatError, match="--format graphrouter"),
+    ):
+        import_long(table, store, columns={"model": "llm", "correct": "effect", "task": "task_id"})
+    summary = route_import_cli("graphrouter", tmp_path / "run", table)
+    assert summary["tasks"] == {"GSM8K": 1, "SQUAD": 1} and summary["costs"] == 0
+    assert any("normalised per task" in n for n in summary["notes"])
+    scores = _scores(tmp_path / "run")
+    assert sorted(scores.values()) == [0.0, 0.4, 1.0]
+    with_usd = _csv(
+        tmp_path / "bench_router_data.csv",
+        [*GRAPHROUTER_HEADER, "cost_usd"],
+        [["aime", "x?", "[[1]]", "1", "em", "gpt-5", 1.0, 1.0, 0.0123]],
+    )
+    assert route_import_cli("graphrouter", tmp_path / "run2", with_usd)["costs"] == 1
