@@ -132,6 +132,18 @@ def is_blank(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value)
 
 
+def id_text(value: Any) -> Any:
+    """An id cell as text: ints as they are, integral floats (pandas writes ids of a column with a blank
+    as 3.0) without the ".0"; anything else unchanged, for the caller's own check."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
 def text_field(value) -> str:
     """The loader's normalisation: None -> "", lists/objects -> JSON text, anything else -> str."""
     if value is None:

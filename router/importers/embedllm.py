@@ -22,6 +22,7 @@ from router.importers.common import (
     TableWriter,
     category_of,
     graded_score,
+    id_text,
     is_blank,
     part_of,
 )
@@ -104,9 +105,7 @@ class _Joins:
 def _id(value: Any, where: str, column: str) -> str:
     if is_blank(value):
         raise ImportFormatError(f"{where}: empty {column}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    return str(id_text(value)).strip()
 
 
 def import_embedllm(

@@ -21,6 +21,7 @@ from router.importers.common import (
     TableWriter,
     category_of,
     graded_score,
+    id_text,
     part_of,
     prompt_hash,
 )
@@ -47,8 +48,8 @@ class LongRow(BaseModel):
     @field_validator("task", "item", "model", mode="before")
     @classmethod
     def _ids_as_text(cls, value: Any) -> Any:
-        # Parquet/JSON ids are often integers; the store keys them as text.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        # Parquet/JSON ids are often numbers; the store keys them as text.
+        return id_text(value)
 
     @field_validator("query", "task", "item", "model")
     @classmethod

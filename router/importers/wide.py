@@ -21,6 +21,7 @@ from router.importers.common import (
     TableWriter,
     category_of,
     graded_score,
+    id_text,
     is_blank,
     optional_cost,
     optional_count,
@@ -147,6 +148,17 @@ def import_wide(
     where0, row0 = first
     header = [str(c) for c in row0]
     refuse_preference_table(header, where0)
+    lower = {c.lower() for c in header}
+    if lower & {"model", "model_name", "llm", "model_id"} and lower & {
+        "correct",
+        "score",
+        "label",
+        "performance",
+    }:
+        raise ImportFormatError(
+            f"{where0}: this table has a model column and a score column, one row per (query, model): "
+            "import it with --format long (or embedllm / llmrouter for theirs)"
+        )
     roles = _role_columns(header, mapping, where0)
     taken = set(roles.values())
     notes: list[str] = []
@@ -188,7 +200,7 @@ def import_wide(
         if split is not None and split not in ("train", "calibration", "test"):
             raise ImportFormatError(f"{where}: column {roles['split']!r}: split {split!r} is not train/test")
         category = None if "category" not in roles else row.get(roles["category"])
-        task_name, item_name = str(row_task), str(item_id)
+        task_name, item_name = str(row_task), str(id_text(item_id))
         writer.item(
             task_name,
             item_name,

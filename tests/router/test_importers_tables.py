@@ -546,3 +546,20 @@ def test_graphrouter_router_data_keeps_effect_and_never_reads_normalised_cost_as
         [["aime", "x?", "[[1]]", "1", "em", "gpt-5", 1.0, 1.0, 0.0123]],
     )
     assert route_import_cli("graphrouter", tmp_path / "run2", with_usd)["costs"] == 1
+
+
+def test_float_ids_from_pandas_exports_and_a_long_table_given_to_wide(tmp_path):
+    rows = [
+        {"task": "t", "item": 3.0, "query": "q3", "model": "m", "correct": True},
+        {"task": "t", "item": None, "query": "q?", "model": "m", "correct": False},
+    ]
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.Table.from_pylist(rows[:1]), path)
+    with ResultsStore(tmp_path / "r1") as store:
+        import_long(path, store)
+    assert _scores(tmp_path / "r1") == {("t", "3", "m"): 1.0}
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with ResultsStore(tmp_path / "r2") as store, pytest.raises(ImportFormatError, match=r"row 1: item"):
+        import_long(path, store)
+    with ResultsStore(tmp_path / "r3") as store, pytest.raises(ImportFormatError, match="--format long"):
+        import_wide(path, store)
