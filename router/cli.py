@@ -210,6 +210,7 @@ def add_route_commands(subparsers) -> None:
     imp.add_argument(
         "--format",
         choices=(
+            "auto",
             "routerdc",
             "long",
             "wide",
@@ -221,8 +222,9 @@ def add_route_commands(subparsers) -> None:
             "llmrouter",
             "llmrouterbench",
         ),
-        required=True,
-        help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: one row per (query, "
+        default="auto",
+        help="auto (default): told from file names and columns when only one format fits, else an error; "
+        "routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: one row per (query, "
         "model) in .csv/.tsv/.jsonl/.json/.parquet/.arrow; wide: one row per query, one score column per "
         "model (RouteLLM eval responses, SPROUT); embedllm: EmbedLLM train/val/test.csv (+ question_order, "
         "model_order) or its folder; routereval: <dataset>_router_dataset.pkl (or their folder) with --group; "
@@ -545,6 +547,9 @@ def cmd_import(args) -> int:
     from router import importers
     from router.runs import run_dir_for_import
 
+    if args.format == "auto":
+        args.format = importers.detect_format(args.path)
+        print(f"route import: {args.path} read as --format {args.format}", file=sys.stderr)
     run_dir = run_dir_for_import(args.run)
     kinds = {}
     for entry in args.score_kind:
@@ -610,7 +615,7 @@ def cmd_import(args) -> int:
             )
         else:
             summary = importers.import_llmrouterbench(args.path, store)
-    print(json.dumps({"run": str(run_dir), **summary.model_dump()}, indent=2))
+    print(json.dumps({"run": str(run_dir), "format": args.format, **summary.model_dump()}, indent=2))
     return 0
 
 

@@ -18,6 +18,7 @@ from router.importers.common import (
     category_of,
     prompt_hash,
 )
+from router.importers.detect import detect_format
 from router.importers.embedllm import import_embedllm
 from router.importers.graphrouter import import_graphrouter
 from router.importers.llmrouter import import_llmrouter
@@ -48,6 +49,7 @@ __all__ = [
     "ImportFormatError",
     "ImportSummary",
     "category_of",
+    "detect_format",
     "detect_score_kind",
     "import_embedllm",
     "import_graphrouter",

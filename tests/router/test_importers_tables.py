@@ -563,3 +563,47 @@ def test_float_ids_from_pandas_exports_and_a_long_table_given_to_wide(tmp_path):
         import_long(path, store)
     with ResultsStore(tmp_path / "r3") as store, pytest.raises(ImportFormatError, match="--format long"):
         import_wide(path, store)
+
+
+# ----------------------------------------------------------------------------- --format auto
+
+
+def _auto(tmp_path, path, name="auto"):
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "route", "import", "--run", str(tmp_path / name), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_auto_format_picks_the_one_layout_that_fits_and_refuses_otherwise(tmp_path):
+    from router.importers import detect_format
+
+    embedllm = _csv(tmp_path / "e" / "train.csv", EMBEDLLM_HEADER, [[0, 0, 1, 1, "m", "gsm8k", "q"]])
+    graph = _csv(
+        tmp_path / "router_data.csv", GRAPHROUTER_HEADER, [["t", "q", "[[1]]", "a", "em", "m", 1, 0]]
+    )
+    irt = _csv(tmp_path / "irt.csv", ["question", "llm", "performance"], [["q", "m", 1]])
+    routellm = _csv(tmp_path / "gsm8k_responses.csv", ["prompt", "gpt-4"], [["q", "True"]])
+    assert [detect_format(p) for p in (embedllm, embedllm.parent, graph, irt, routellm)] == [
+        "embedllm",
+        "embedllm",
+        "graphrouter",
+        "long",
+        "wide",
+    ]
+    assert (
+        detect_format(_routereval_pickle(tmp_path / "re" / "mmlu_router_dataset.pkl").parent) == "routereval"
+    )
+    done = _auto(tmp_path, irt)
+    assert done.returncode == 0, done.stderr
+    assert "read as --format long" in done.stderr and json.loads(done.stdout)["format"] == "long"
+    unknown = _csv(tmp_path / "unknown.csv", ["text", "who"], [["a", "b"]])
+    done = _auto(tmp_path, unknown, "r2")
+    assert done.returncode != 0 and "unknown.csv: cannot tell the format" in done.stderr
+    mixed = tmp_path / "mixed"
+    _csv(mixed / "question_order.csv", ["prompt_id", "prompt"], [[0, "q"]])
+    _csv(mixed / "default_routing_train_data.csv", ["task_name", "query"], [["t", "q"]])
+    with pytest.raises(ImportFormatError, match=r"cannot tell the format \(embedllm, llmrouter\)"):
+        detect_format(mixed)
