@@ -30,6 +30,8 @@ _LONG = {
     "correct": {"correct", "score", "performance", "label", "is_correct", "accuracy"},
 }
 _QUERY = {"prompt", "query", "question", "instruction"}
+# What datasets.save_to_disk writes beside the .arrow shards.
+_HF_METADATA = {"dataset_info.json", "state.json", "dataset_dict.json"}
 # Formats whose importer takes a folder (long, wide and graphrouter read one file).
 FOLDER_FORMATS = {
     "embedllm",
@@ -105,7 +107,9 @@ def _folder_format(folder: Path) -> str:
         found.add("llmrouterbench")
     if len(found) == 1:
         return found.pop()
-    tables = [p for p in files if p.suffix.lower() in (*TABLE_SUFFIXES, ".pkl")]
+    tables = [
+        p for p in files if p.suffix.lower() in (*TABLE_SUFFIXES, ".pkl") and p.name not in _HF_METADATA
+    ]
     if not found and tables:
         formats = {_table_format(t) for t in tables[:20]}
         if len(formats) == 1 and formats <= FOLDER_FORMATS:

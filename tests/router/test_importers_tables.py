@@ -607,3 +607,25 @@ def test_auto_format_picks_the_one_layout_that_fits_and_refuses_otherwise(tmp_pa
     _csv(mixed / "default_routing_train_data.csv", ["task_name", "query"], [["t", "q"]])
     with pytest.raises(ImportFormatError, match=r"cannot tell the format \(embedllm, llmrouter\)"):
         detect_format(mixed)
+
+
+def test_hf_datasets_exports_read_as_the_same_wide_table(tmp_path):
+    """What `datasets` itself writes: save_to_disk's Arrow stream shard, to_parquet and to_json."""
+    import datasets
+
+    ds = datasets.Dataset.from_list(
+        [{"prompt": "q1", "gpt-4": True, "mixtral": False}, {"prompt": "q2", "gpt-4": False, "mixtral": None}]
+    )
+    ds.save_to_disk(str(tmp_path / "saved"))
+    ds.to_parquet(str(tmp_path / "rows.parquet"))
+    ds.to_json(str(tmp_path / "rows.jsonl"))
+    shard = next((tmp_path / "saved").glob("*.arrow"))
+    for n, path in enumerate((shard, tmp_path / "rows.parquet", tmp_path / "rows.jsonl")):
+        with ResultsStore(tmp_path / f"r{n}") as store:
+            summary = import_wide(path, store, task="t")
+        assert summary.models == ["gpt-4", "mixtral"] and summary.samples == 3
+        assert _scores(tmp_path / f"r{n}") == {
+            ("t", "0", "gpt-4"): 1.0,
+            ("t", "0", "mixtral"): 0.0,
+            ("t", "1", "gpt-4"): 0.0,
+        }
