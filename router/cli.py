@@ -218,6 +218,7 @@ def add_route_commands(subparsers) -> None:
             "routereval",
             "mixinstruct",
             "graphrouter",
+            "routerarena",
             "routerbench",
             "llmrouter",
             "llmrouterbench",
@@ -229,7 +230,8 @@ def add_route_commands(subparsers) -> None:
         "model (RouteLLM eval responses, SPROUT); embedllm: EmbedLLM train/val/test.csv (+ question_order, "
         "model_order) or its folder; routereval: <dataset>_router_dataset.pkl (or their folder) with --group; "
         "mixinstruct: LLM-Blender records with candidates, --metric and --threshold required; graphrouter: "
-        "GraphRouter's router_data.csv/.parquet (normalised cost not read as money); "
+        "GraphRouter's router_data.csv/.parquet (normalised cost not read as money); routerarena: "
+        "RouterArena cached_results/<model>.jsonl (a file or the folder); "
         "routerbench: wide .pkl/.csv/.parquet (or a folder of <name>_{train,test} tables, or the long "
         "routerbench_raw.pkl); llmrouter: default_routing_{train,test}_data.jsonl rows (a file or its "
         "folder) or a folder with train.json/test.json; llmrouterbench: LLMRouterBench/OpenRouterBench "
@@ -601,6 +603,8 @@ def cmd_import(args) -> int:
             summary = importers.import_mixinstruct(
                 args.path, store, metric=args.metric, threshold=args.threshold
             )
+        elif args.format == "routerarena":
+            summary = importers.import_routerarena(args.path, store)
         elif args.format == "graphrouter":
             summary = importers.import_graphrouter(args.path, store, threshold=args.threshold)
         elif args.format == "routereval":

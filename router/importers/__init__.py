@@ -5,7 +5,7 @@ treats the score as the expected correctness of that model on that item (see rou
 Formats: ``routerdc``, ``long`` (one row per query and model: CSV/TSV/JSONL/JSON/Parquet/Arrow),
 ``wide`` (one row per query, a score column per model), ``embedllm`` (EmbedLLM's correctness CSVs), ``routereval`` (RouterEval's router_dataset pickles),
 ``mixinstruct`` (LLM-Blender's candidates with reference-similarity scores, thresholded),
-``graphrouter`` (GraphRouter's router_data.csv), ``routerbench`` (wide or raw long table),
+``graphrouter`` (GraphRouter's router_data.csv), ``routerarena`` (cached_results/<model>.jsonl), ``routerbench`` (wide or raw long table),
 ``llmrouter`` (routing data rows in llmrouter_rows.py, or train.json/test.json + query file),
 ``llmrouterbench`` (LLMRouterBench / OpenRouterBench result files with tokens and cost, and
 Avengers-Pro JSONL records in avengerspro.py).
@@ -25,6 +25,7 @@ from router.importers.llmrouter import import_llmrouter
 from router.importers.llmrouterbench import import_llmrouterbench
 from router.importers.long import import_long
 from router.importers.mixinstruct import import_mixinstruct
+from router.importers.routerarena import import_routerarena
 from router.importers.routerbench import import_routerbench
 from router.importers.routerdc import detect_score_kind, import_routerdc
 from router.importers.routereval import import_routereval
@@ -57,6 +58,7 @@ __all__ = [
     "import_llmrouterbench",
     "import_long",
     "import_mixinstruct",
+    "import_routerarena",
     "import_routerbench",
     "import_routerdc",
     "import_routereval",

@@ -23,6 +23,7 @@ _SIGNATURES = (
     ("llmrouterbench", {"query", "records", "usages"}),
     ("llmrouter", {"task_name", "query", "model_name", "performance"}),
     ("mixinstruct", {"id", "candidates"}),
+    ("routerarena", {"global_index", "llm_selected", "evaluation_result"}),
 )
 _LONG = {
     "query": {"query", "prompt", "question", "instruction"},
@@ -34,6 +35,7 @@ _QUERY = {"prompt", "query", "question", "instruction"}
 _HF_METADATA = {"dataset_info.json", "state.json", "dataset_dict.json"}
 # Formats whose importer takes a folder (long, wide and graphrouter read one file).
 FOLDER_FORMATS = {
+    "routerarena",
     "embedllm",
     "mixinstruct",
     "routereval",

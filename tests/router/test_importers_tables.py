@@ -629,3 +629,58 @@ def test_hf_datasets_exports_read_as_the_same_wide_table(tmp_path):
             ("t", "0", "mixtral"): 0.0,
             ("t", "1", "gpt-4"): 0.0,
         }
+
+
+# ----------------------------------------------------------------------------- RouterArena
+
+
+def _arena_line(index, model, score, cost=0.0001, evaluated=True):
+    return {
+        "global_index": index,
+        "question": f"Please solve {index}",
+        "llm_selected": model,
+        "generated_answer": "\\boxed{42}",
+        "token_usage": {"input_tokens": 90, "output_tokens": 200, "total_tokens": 290},
+        "success": evaluated,
+        "provider": "google",
+        "error": None if evaluated else "timeout",
+        "evaluation_result": (
+            {
+                "extracted_answer": "42",
+                "ground_truth": "42",
+                "score": score,
+                "metric": "math_metric",
+                "inference_cost": cost,
+            }
+            if evaluated
+            else None
+        ),
+    }
+
+
+def test_routerarena_cached_results_folder_with_costs_and_failed_calls(tmp_path):
+    folder = tmp_path / "cached_results"
+    folder.mkdir()
+    lines = {
+        "gemini-2.0-flash-001": [
+            _arena_line("AIME_112", "gemini-2.0-flash-001", 0.0),
+            _arena_line("SuperGLUE-QA_7", "gemini-2.0-flash-001", 0.6),
+        ],
+        "gpt-4o-mini": [
+            _arena_line("AIME_112", "gpt-4o-mini", 1.0, cost=0.002),
+            _arena_line("SuperGLUE-QA_7", "gpt-4o-mini", None, evaluated=False),
+        ],
+    }
+    for model, rows in lines.items():
+        (folder / f"{model}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = route_import_cli("auto", tmp_path / "run", folder)
+    assert summary["format"] == "routerarena"
+    assert (
+        summary["tasks"] == {"AIME": 1, "SuperGLUE-QA": 1}
+        and summary["samples"] == 3
+        and summary["costs"] == 3
+    )
+    assert any("1 lines without an evaluation score" in n for n in summary["notes"])
+    scores = _scores(tmp_path / "run")
+    assert scores[("SuperGLUE-QA", "SuperGLUE-QA_7", "gemini-2.0-flash-001")] == pytest.approx(0.6)
+    assert ("SuperGLUE-QA", "SuperGLUE-QA_7", "gpt-4o-mini") not in scores
