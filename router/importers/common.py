@@ -189,11 +189,32 @@ def _utf8_lines(path: Path, fh) -> Iterator[str]:
             ) from exc
 
 
+def open_binary(path: Path):
+    """The file's bytes, gunzipped for ``*.gz`` (``rows.jsonl.gz``, ``train.csv.gz``)."""
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def table_suffix(path: Path) -> str:
+    """The table's own suffix: ``.csv`` for both ``rows.csv`` and ``rows.csv.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    return suffixes[-2] if len(suffixes) > 1 and suffixes[-1] == ".gz" else path.suffix.lower()
+
+
+def table_stem(path: Path) -> str:
+    """The name without its table suffix: ``train`` for ``train.csv`` and ``train.csv.gz``."""
+    name = path.name[: -len(".gz")] if path.suffix.lower() == ".gz" else path.name
+    return Path(name).stem
+
+
 def json_line_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(``"<file>: line N"``, object) per non-blank line of a JSON-lines file; a line that is not a JSON
     object, or a file that cannot be read, is an ImportFormatError naming it."""
     try:
-        with path.open("rb") as fh:
+        with open_binary(path) as fh:
             for number, line in enumerate(_utf8_lines(path, fh), start=1):
                 if not line.strip():
                     continue
@@ -205,7 +226,7 @@ def json_line_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 if not isinstance(row, dict):
                     raise ImportFormatError(f"{where}: expected a JSON object")
                 yield where, row
-    except OSError as exc:
+    except (OSError, EOFError) as exc:  # gzip's BadGzipFile is an OSError, a cut-off stream an EOFError
         raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
 
 
@@ -217,7 +238,7 @@ def csv_rows(path: Path, *, delimiter: str = ",") -> Iterator[tuple[str, dict[st
     """(``"<file>: line N"``, row) per CSV record, N being the line the record ends on; a record with
     more fields than the header, a NUL byte or a line that is not UTF-8 is an error naming the line."""
     try:
-        with path.open("rb") as fh:
+        with open_binary(path) as fh:
             reader = csv.DictReader(_utf8_lines(path, fh), delimiter=delimiter)
             try:
                 for row in reader:
@@ -230,7 +251,7 @@ def csv_rows(path: Path, *, delimiter: str = ",") -> Iterator[tuple[str, dict[st
                     yield where, row
             except csv.Error as exc:
                 raise ImportFormatError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from exc
-    except OSError as exc:
+    except (OSError, EOFError) as exc:  # gzip's BadGzipFile is an OSError, a cut-off stream an EOFError
         raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
 
 

@@ -12,7 +12,7 @@ import itertools
 import json
 from pathlib import Path
 
-from router.importers.common import ImportFormatError
+from router.importers.common import ImportFormatError, open_binary, table_suffix
 from router.importers.routerdc import ROUTERDC_FILE
 from router.importers.tables import TABLE_SUFFIXES, refuse_preference_table, table_rows
 
@@ -58,7 +58,7 @@ def _columns(path: Path) -> list[str]:
 def _table_format(path: Path) -> str:
     if path.suffix.lower() == ".pkl":
         return "routereval" if path.stem.endswith("_router_dataset") else "routerbench"
-    if path.suffix.lower() == ".json" and _is_json_object(path):
+    if table_suffix(path) == ".json" and _is_json_object(path):
         return "llmrouterbench"  # a result file: one JSON object, not a list of rows
     columns = _columns(path)
     names = {c.lower() for c in columns}
@@ -80,7 +80,7 @@ def _table_format(path: Path) -> str:
 
 
 def _is_json_object(path: Path) -> bool:
-    with path.open("rb") as fh:
+    with open_binary(path) as fh:
         head = fh.read(4096).lstrip()
     if not head.startswith(b"{"):
         return False

@@ -25,6 +25,8 @@ from router.importers.common import (
     id_text,
     is_blank,
     part_of,
+    table_stem,
+    table_suffix,
 )
 from router.importers.tables import TABLE_SUFFIXES, refuse_preference_table, table_rows
 
@@ -33,7 +35,7 @@ REQUIRED = ("prompt_id", "model_id", "label")
 
 
 def _split_of(path: Path) -> str | None:
-    for name in (path.stem.lower().removesuffix("_ours"), path.parent.name.lower()):
+    for name in (table_stem(path).lower().removesuffix("_ours"), path.parent.name.lower()):
         if name in SPLIT_FILES:
             return SPLIT_FILES[name]
     return None
@@ -47,7 +49,7 @@ def _tables(path: Path) -> list[Path]:
     found = sorted(
         p
         for p in path.rglob("*")
-        if p.suffix.lower() in TABLE_SUFFIXES and _split_of(p) is not None and "order" not in p.stem
+        if table_suffix(p) in TABLE_SUFFIXES and _split_of(p) is not None and "order" not in table_stem(p)
     )
     if not found:
         raise ImportFormatError(

@@ -24,6 +24,7 @@ from router.importers.common import (
     id_text,
     part_of,
     prompt_hash,
+    table_stem,
 )
 from router.importers.tables import ColumnNames, table_rows
 
@@ -114,7 +115,7 @@ def import_long(
     path = Path(path)
     writer = TableWriter(store, source, batch_size=batch_size, duplicates=duplicates)
     names = ColumnNames(REQUIRED, columns or {}, path, aliases=ALIASES)
-    default_task = task or path.stem
+    default_task = task or table_stem(path)
     for where, raw in long_rows(path):
         if "cost" not in drop and raw.keys() >= GRAPHROUTER_COLUMNS:
             raise ImportFormatError(

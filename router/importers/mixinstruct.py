@@ -21,6 +21,8 @@ from router.importers.common import (
     category_of,
     graded_score,
     is_blank,
+    table_stem,
+    table_suffix,
 )
 from router.importers.tables import TABLE_SUFFIXES, table_rows
 
@@ -28,14 +30,14 @@ _PARTS = {"train": "calibration", "val": "calibration", "dev": "calibration", "t
 
 
 def _part(path: Path) -> str | None:
-    words = path.stem.lower().replace("-", "_").split("_")
+    words = table_stem(path).lower().replace("-", "_").split("_")
     return next((_PARTS[w] for w in words if w in _PARTS), None)
 
 
 def _files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.glob("*") if p.suffix.lower() in TABLE_SUFFIXES) if path.is_dir() else []
+    files = sorted(p for p in path.glob("*") if table_suffix(p) in TABLE_SUFFIXES) if path.is_dir() else []
     if not files:
         raise ImportFormatError(f"{path}: no MixInstruct file (.json/.jsonl/.parquet) here")
     return files

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from router.importers.common import ImportFormatError, csv_rows, json_line_rows
+from router.importers.common import ImportFormatError, csv_rows, json_line_rows, open_binary, table_suffix
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".arrow", ".feather")
 _BATCH_ROWS = 4096
@@ -20,7 +20,8 @@ _BATCH_ROWS = 4096
 
 def _json_list_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        with open_binary(path) as fh:
+            rows = json.loads(fh.read().decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ImportFormatError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except ValueError as exc:
@@ -34,8 +35,8 @@ def _json_list_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _json_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    if path.suffix.lower() == ".json":
-        with path.open("rb") as fh:
+    if table_suffix(path) == ".json":
+        with open_binary(path) as fh:
             is_list = fh.read(4096).lstrip().startswith(b"[")
         if is_list:
             yield from _json_list_rows(path)
@@ -81,10 +82,14 @@ def _arrow_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def table_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(location, raw row) pairs of one table file, chosen by its suffix."""
-    suffix = path.suffix.lower()
+    """(location, raw row) pairs of one table file, chosen by its suffix (text tables may be gzipped)."""
+    suffix = table_suffix(path)
     if suffix not in TABLE_SUFFIXES:
-        raise ImportFormatError(f"{path}: a table must be one of {', '.join(TABLE_SUFFIXES)}")
+        raise ImportFormatError(
+            f"{path}: a table must be one of {', '.join(TABLE_SUFFIXES)} (text ones also .gz)"
+        )
+    if path.suffix.lower() == ".gz" and suffix in (".parquet", ".arrow", ".feather"):
+        raise ImportFormatError(f"{path}: gunzip it first: Parquet and Arrow files are read in place")
     if not path.is_file():
         raise ImportFormatError(f"{path}: no such file")
     if suffix in (".csv", ".tsv"):

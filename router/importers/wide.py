@@ -26,6 +26,7 @@ from router.importers.common import (
     optional_cost,
     optional_count,
     part_of,
+    table_stem,
 )
 from router.importers.tables import parse_column_map, refuse_preference_table, table_rows
 
@@ -185,7 +186,7 @@ def import_wide(
     writer.notes.extend(notes)
     if "item" not in roles:
         writer.notes.append("no item id column: items are numbered by row")
-    default_task = task or path.stem
+    default_task = task or table_stem(path)
     for number, (where, row) in enumerate(table_rows(path)):
         query = row.get(roles["query"])
         if is_blank(query) or not isinstance(query, str):

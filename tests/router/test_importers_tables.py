@@ -684,3 +684,29 @@ def test_routerarena_cached_results_folder_with_costs_and_failed_calls(tmp_path)
     scores = _scores(tmp_path / "run")
     assert scores[("SuperGLUE-QA", "SuperGLUE-QA_7", "gemini-2.0-flash-001")] == pytest.approx(0.6)
     assert ("SuperGLUE-QA", "SuperGLUE-QA_7", "gpt-4o-mini") not in scores
+
+
+def test_gzipped_text_tables_and_a_truncated_gzip(tmp_path):
+    import gzip
+
+    rows = "prompt_id,model_id,label,model_name,prompt\n0,0,1,m,q0\n0,1,0,n,q0\n"
+    folder = tmp_path / "e"
+    folder.mkdir()
+    (folder / "test.csv.gz").write_bytes(gzip.compress(rows.encode()))
+    with ResultsStore(tmp_path / "r1") as store:
+        summary = import_embedllm(folder, store)
+    assert summary.samples == 2 and summary.split_recorded
+    jsonl = tmp_path / "rows.jsonl.gz"
+    jsonl.write_bytes(
+        gzip.compress(b'{"task": "t", "item": "1", "query": "q", "model": "m", "correct": 1}\n')
+    )
+    with ResultsStore(tmp_path / "r2") as store:
+        assert import_long(jsonl, store).samples == 1
+    jsonl.write_bytes(
+        gzip.compress(b'{"task": "t", "item": "1", "query": "q", "model": "m", "correct": 1}\n' * 50)[:40]
+    )
+    with (
+        ResultsStore(tmp_path / "r3") as store,
+        pytest.raises(ImportFormatError, match=r"rows\.jsonl\.gz: cannot read"),
+    ):
+        import_long(jsonl, store)
