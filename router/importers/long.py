@@ -77,7 +77,8 @@ GRAPHROUTER_COLUMNS = {"query_embedding", "effect", "cost"}
 # Other tables' names for this format's columns (IRT-Router: question, llm, performance, input_tokens;
 # EmbedLLM: prompt_id, model_name, label; LLMRouter: task_name, model_name, performance).
 ALIASES = {
-    "task": ("dataset", "task_name", "benchmark", "eval_name", "dataset_id", "category"),
+    # "category" is not among them: it is this format's own (coarser) column.
+    "task": ("dataset", "task_name", "benchmark", "eval_name", "dataset_id"),
     "item": ("id", "prompt_id", "question_id", "sample_id", "qid", "index"),
     "query": ("prompt", "question", "instruction"),
     "model": ("model_name", "llm", "model_id", "llm_name"),

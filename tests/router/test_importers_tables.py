@@ -710,3 +710,16 @@ def test_gzipped_text_tables_and_a_truncated_gzip(tmp_path):
         pytest.raises(ImportFormatError, match=r"rows\.jsonl\.gz: cannot read"),
     ):
         import_long(jsonl, store)
+
+
+def test_long_dataset_is_the_task_and_category_stays_the_category(tmp_path):
+    table = _csv(
+        tmp_path / "rows.csv",
+        ["dataset", "category", "question", "model_name", "score"],
+        [["gsm8k", "math", "2+2?", "m", 1], ["humaneval", "code", "def f", "m", 0]],
+    )
+    with ResultsStore(tmp_path / "run") as store:
+        summary = import_long(table, store)
+    assert summary.tasks == {"gsm8k": 1, "humaneval": 1}
+    table_, _ = open_table(tmp_path / "run")
+    assert table_.categories == {"gsm8k": "math", "humaneval": "code"}
