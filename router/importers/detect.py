@@ -64,6 +64,8 @@ def _table_format(path: Path) -> str:
     names = {c.lower() for c in columns}
     if any("|model_response" in c or "|total_cost" in c for c in columns):
         return "routerbench"
+    if {"question", "scores"} <= names and table_suffix(path) == ".json":
+        raise ImportFormatError(f"{path}: a RouterDC task file: import its folder (--format routerdc)")
     specific = [fmt for fmt, needed in _SIGNATURES if needed <= names]
     if len(specific) == 1:
         return specific[0]

@@ -723,3 +723,13 @@ def test_long_dataset_is_the_task_and_category_stays_the_category(tmp_path):
     assert summary.tasks == {"gsm8k": 1, "humaneval": 1}
     table_, _ = open_table(tmp_path / "run")
     assert table_.categories == {"gsm8k": "math", "humaneval": "code"}
+
+
+def test_auto_points_a_single_routerdc_file_to_its_folder(tmp_path):
+    from router.importers import detect_format
+
+    task_file = tmp_path / "gsm8k_train.json"
+    task_file.write_text(json.dumps([{"question": "q", "scores": {"m1": 1.0}}]))
+    with pytest.raises(ImportFormatError, match="import its folder"):
+        detect_format(task_file)
+    assert detect_format(tmp_path) == "routerdc"
