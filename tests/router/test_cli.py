@@ -237,9 +237,7 @@ def test_route_frontier_diagnose_and_alpha_end_to_end(tmp_path, long_table, monk
 
 
 @pytest.mark.slow
-def test_fit_on_a_small_store_names_the_k_fitted_and_says_it_was_capped(
-    tmp_path, long_table, monkeypatch, capsys
-):
+def test_fit_on_a_small_store_names_the_k_fitted_and_says_it_was_capped(tmp_path, long_table, monkeypatch, capsys):
     pytest.importorskip("sentence_transformers")
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
