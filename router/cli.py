@@ -552,6 +552,25 @@ def cmd_import(args) -> int:
     if args.format == "auto":
         args.format = importers.detect_format(args.path)
         print(f"route import: {args.path} read as --format {args.format}", file=sys.stderr)
+    given = {
+        "columns": args.columns,
+        "models": args.models,
+        "threshold": args.threshold,
+        "group": args.group,
+        "metric": args.metric,
+        "duplicates": args.duplicates,
+    }
+    allowed = {
+        "long": {"columns", "threshold", "duplicates"},
+        "wide": {"columns", "models", "threshold", "duplicates"},
+        "embedllm": {"threshold", "duplicates"},
+        "routereval": {"group"},
+        "mixinstruct": {"metric", "threshold"},
+        "graphrouter": {"threshold"},
+    }
+    for option, value in given.items():
+        if value not in ("", None) and option not in allowed.get(args.format, set()):
+            raise SystemExit(f"route import: --{option} does not apply to --format {args.format}")
     run_dir = run_dir_for_import(args.run)
     kinds = {}
     for entry in args.score_kind:
@@ -561,23 +580,7 @@ def cmd_import(args) -> int:
         kinds[task] = kind
     if args.ood and args.format != "routerdc":
         raise SystemExit("route import: --ood applies to --format routerdc only")
-    generic = {
-        "columns": args.columns,
-        "models": args.models,
-        "threshold": args.threshold,
-        "group": args.group,
-    }
-    allowed = {
-        "long": {"columns", "threshold"},
-        "wide": {"columns", "models", "threshold"},
-        "embedllm": {"threshold"},
-        "routereval": {"group"},
-        "mixinstruct": {"metric", "threshold"},
-        "graphrouter": {"threshold"},
-    }
-    for option, value in generic.items():
-        if value not in ("", None) and option not in allowed.get(args.format, set()):
-            raise SystemExit(f"route import: --{option} does not apply to --format {args.format}")
+
     columns = importers.parse_column_map(args.columns)
     duplicates = {} if args.duplicates is None else {"duplicates": args.duplicates}
     with ResultsStore(run_dir) as store:

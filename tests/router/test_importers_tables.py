@@ -733,3 +733,27 @@ def test_auto_points_a_single_routerdc_file_to_its_folder(tmp_path):
     with pytest.raises(ImportFormatError, match="import its folder"):
         detect_format(task_file)
     assert detect_format(tmp_path) == "routerdc"
+
+
+def test_an_option_of_another_format_is_refused(tmp_path):
+    table = _csv(tmp_path / "rows.csv", LONG_HEADER, [["t", "1", "q", "m", 1]])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "route",
+            "import",
+            "--format",
+            "routerdc",
+            "--duplicates",
+            "max",
+            "--run",
+            str(tmp_path / "run"),
+            str(table),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0 and "--duplicates does not apply to --format routerdc" in done.stderr
