@@ -757,3 +757,26 @@ def test_an_option_of_another_format_is_refused(tmp_path):
         check=False,
     )
     assert done.returncode != 0 and "--duplicates does not apply to --format routerdc" in done.stderr
+
+
+def test_wide_split_column_repeated_ids_and_a_bad_cell_in_a_named_model(tmp_path):
+    table = _csv(
+        tmp_path / "wide.csv",
+        ["id", "prompt", "split", "a", "b"],
+        [["1", "q1", "train", 1, 0], ["2", "q2", "test", 0, 1]],
+    )
+    with ResultsStore(tmp_path / "r1") as store:
+        summary = import_wide(table, store, task="t")
+    assert summary.split_recorded and summary.models == ["a", "b"]
+    repeated = _csv(tmp_path / "rep.csv", ["id", "prompt", "a"], [["1", "q1", 1], ["1", "q1", 0]])
+    with (
+        ResultsStore(tmp_path / "r2") as store,
+        pytest.raises(ImportFormatError, match=r"line 3: t/1, model a"),
+    ):
+        import_wide(repeated, store, task="t")
+    bad = _csv(tmp_path / "bad.csv", ["id", "prompt", "a"], [["1", "q1", "oops"]])
+    with (
+        ResultsStore(tmp_path / "r3") as store,
+        pytest.raises(ImportFormatError, match=r"line 2: column 'a': score"),
+    ):
+        import_wide(bad, store, task="t", models=["a"])
