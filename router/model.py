@@ -391,9 +391,7 @@ class Router:
             )
 
         levels = [Level(level.centroids, cut(level.profiles), level.labels) for level in self.levels]
-        local = (
-            None if self.local is None else LocalData(self.local.embeddings, self.local.scores[:, positions])
-        )
+        local = None if self.local is None else LocalData(self.local.embeddings, self.local.scores[:, positions])
         return self._with_models(models, levels, local)
 
     def _with_models(self, models: Sequence[str], levels: list[Level], local: LocalData | None) -> Router:
