@@ -93,8 +93,16 @@ def long_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     return table_rows(path)
 
 
-def validation_message(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+def _named(field: str, mapping: Mapping[str, str]) -> str:
+    """A field as the table calls it: ``correct (column 'rating')`` when it was renamed."""
+    source = mapping.get(field)
+    return field if source is None or source == field else f"{field} (column {source!r})"
+
+
+def validation_message(exc: ValidationError, mapping: Mapping[str, str] | None = None) -> str:
+    return "; ".join(
+        f"{_named('.'.join(map(str, e['loc'])), mapping or {})}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def import_long(
@@ -133,8 +141,8 @@ def import_long(
         try:
             row = LongRow.model_validate(raw)
         except ValidationError as exc:
-            raise ImportFormatError(f"{where}: {validation_message(exc)}") from exc
-        score = graded_score(row.correct, f"{where}: correct", threshold)
+            raise ImportFormatError(f"{where}: {validation_message(exc, names.mapping)}") from exc
+        score = graded_score(row.correct, f"{where}: {_named('correct', names.mapping)}", threshold)
         writer.item(
             row.task,
             row.item,

@@ -311,7 +311,7 @@ def test_long_parquet_and_hf_arrow_stream_with_column_names_and_threshold(tmp_pa
     for n, path in enumerate((parquet, arrow)):
         with (
             ResultsStore(tmp_path / f"r{n}") as store,
-            pytest.raises(ImportFormatError, match="row 0: correct"),
+            pytest.raises(ImportFormatError, match=r"row 0: correct \(column 'rating'\): score 9\.0"),
         ):
             import_long(path, store, columns=mapping)
         with ResultsStore(tmp_path / f"ok{n}") as store:
