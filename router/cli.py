@@ -209,9 +209,29 @@ def add_route_commands(subparsers) -> None:
     imp.add_argument("path", type=Path, help="the table: a folder or a file, depending on --format")
     imp.add_argument(
         "--format",
-        choices=("routerdc", "long", "routerbench", "llmrouter", "llmrouterbench"),
-        required=True,
-        help="routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: .csv/.jsonl/.json rows; "
+        choices=(
+            "auto",
+            "routerdc",
+            "long",
+            "wide",
+            "embedllm",
+            "routereval",
+            "mixinstruct",
+            "graphrouter",
+            "routerarena",
+            "routerbench",
+            "llmrouter",
+            "llmrouterbench",
+        ),
+        default="auto",
+        help="auto (default): told from file names and columns when only one format fits, else an error; "
+        "routerdc: folder of <task>_{train,test}.json (+ OOD <task>.json); long: one row per (query, "
+        "model) in .csv/.tsv/.jsonl/.json/.parquet/.arrow; wide: one row per query, one score column per "
+        "model (RouteLLM eval responses, SPROUT); embedllm: EmbedLLM train/val/test.csv (+ question_order, "
+        "model_order) or its folder; routereval: <dataset>_router_dataset.pkl (or their folder) with --group; "
+        "mixinstruct: LLM-Blender records with candidates, --metric and --threshold required; graphrouter: "
+        "GraphRouter's router_data.csv/.parquet (normalised cost not read as money); routerarena: "
+        "RouterArena cached_results/<model>.jsonl (a file or the folder); "
         "routerbench: wide .pkl/.csv/.parquet (or a folder of <name>_{train,test} tables, or the long "
         "routerbench_raw.pkl); llmrouter: default_routing_{train,test}_data.jsonl rows (a file or its "
         "folder) or a folder with train.json/test.json; llmrouterbench: LLMRouterBench/OpenRouterBench "
@@ -226,7 +246,36 @@ def add_route_commands(subparsers) -> None:
         default=[],
         help="llmrouter: query file(s) (query_data_*.jsonl) whose task_name labels the questions",
     )
-    imp.add_argument("--task", default="llmrouter", help="llmrouter without --queries: the one task name")
+    imp.add_argument(
+        "--task",
+        default=None,
+        help="llmrouter without --queries, or wide without a task column: the one task",
+    )
+    imp.add_argument(
+        "--columns",
+        default="",
+        metavar="NAME=COLUMN,...",
+        help="long/wide: the table's names for this format's columns, e.g. query=prompt,correct=label",
+    )
+    imp.add_argument("--models", default="", help="wide: comma-separated model columns (default: detected)")
+    imp.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="long/wide/embedllm: graded scores (outside [0, 1]) count as correct when >= this; required for them",
+    )
+    imp.add_argument(
+        "--metric", default=None, help="mixinstruct: the candidate score to threshold (e.g. bertscore)"
+    )
+    imp.add_argument(
+        "--group", default=None, help="routereval: the candidate group, SIZE/COMPOSITION (e.g. 5/all_strong)"
+    )
+    imp.add_argument(
+        "--duplicates",
+        choices=("error", "max"),
+        default=None,
+        help="a repeated (query, model, sample) with another score: error (default; embedllm: max, as its loader)",
+    )
     imp.add_argument(
         "--score-kind",
         action="append",
@@ -500,6 +549,28 @@ def cmd_import(args) -> int:
     from router import importers
     from router.runs import run_dir_for_import
 
+    if args.format == "auto":
+        args.format = importers.detect_format(args.path)
+        print(f"route import: {args.path} read as --format {args.format}", file=sys.stderr)
+    given = {
+        "columns": args.columns,
+        "models": args.models,
+        "threshold": args.threshold,
+        "group": args.group,
+        "metric": args.metric,
+        "duplicates": args.duplicates,
+    }
+    allowed = {
+        "long": {"columns", "threshold", "duplicates"},
+        "wide": {"columns", "models", "threshold", "duplicates"},
+        "embedllm": {"threshold", "duplicates"},
+        "routereval": {"group"},
+        "mixinstruct": {"metric", "threshold"},
+        "graphrouter": {"threshold"},
+    }
+    for option, value in given.items():
+        if value not in ("", None) and option not in allowed.get(args.format, set()):
+            raise SystemExit(f"route import: --{option} does not apply to --format {args.format}")
     run_dir = run_dir_for_import(args.run)
     kinds = {}
     for entry in args.score_kind:
@@ -509,19 +580,49 @@ def cmd_import(args) -> int:
         kinds[task] = kind
     if args.ood and args.format != "routerdc":
         raise SystemExit("route import: --ood applies to --format routerdc only")
+
+    columns = importers.parse_column_map(args.columns)
+    duplicates = {} if args.duplicates is None else {"duplicates": args.duplicates}
     with ResultsStore(run_dir) as store:
         if args.format == "routerdc":
             ood = {t.strip().lower() for t in args.ood.split(",") if t.strip()}
             summary = importers.import_routerdc(args.path, store, score_kinds=kinds, ood_tasks=ood)
         elif args.format == "long":
-            summary = importers.import_long(args.path, store)
+            summary = importers.import_long(
+                args.path, store, columns=columns, task=args.task, threshold=args.threshold, **duplicates
+            )
+        elif args.format == "wide":
+            models = [m.strip() for m in args.models.split(",") if m.strip()] or None
+            summary = importers.import_wide(
+                args.path,
+                store,
+                task=args.task,
+                models=models,
+                columns=columns,
+                threshold=args.threshold,
+                **duplicates,
+            )
+        elif args.format == "mixinstruct":
+            summary = importers.import_mixinstruct(
+                args.path, store, metric=args.metric, threshold=args.threshold
+            )
+        elif args.format == "routerarena":
+            summary = importers.import_routerarena(args.path, store)
+        elif args.format == "graphrouter":
+            summary = importers.import_graphrouter(args.path, store, threshold=args.threshold)
+        elif args.format == "routereval":
+            summary = importers.import_routereval(args.path, store, group=args.group)
+        elif args.format == "embedllm":
+            summary = importers.import_embedllm(args.path, store, threshold=args.threshold, **duplicates)
         elif args.format == "routerbench":
             summary = importers.import_routerbench(args.path, store)
         elif args.format == "llmrouter":
-            summary = importers.import_llmrouter(args.path, store, query_files=args.queries, task=args.task)
+            summary = importers.import_llmrouter(
+                args.path, store, query_files=args.queries, task=args.task or "llmrouter"
+            )
         else:
             summary = importers.import_llmrouterbench(args.path, store)
-    print(json.dumps({"run": str(run_dir), **summary.model_dump()}, indent=2))
+    print(json.dumps({"run": str(run_dir), "format": args.format, **summary.model_dump()}, indent=2))
     return 0
 
 

@@ -8,9 +8,10 @@ import json
 import math
 import numbers
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -53,6 +54,9 @@ def part_of(split: str | None) -> Part | None:
     return None if split is None else PART_OF_SPLIT[split]
 
 
+DuplicatePolicy = Literal["error", "max"]
+
+
 class ImportFormatError(ValueError):
     """An input table is malformed; the message names the file and the row."""
 
@@ -93,6 +97,32 @@ def checked_score(value: Any, where: str) -> float:
     return float(value)
 
 
+def graded_score(value: Any, where: str, threshold: float | None = None) -> float:
+    """A correctness score from a cell: booleans and "true"/"false" are 1/0; numbers must lie in [0, 1]
+    unless ``threshold`` is given, when a score >= threshold counts as right (1) and any other as 0."""
+    if type(value) in (int, float) and threshold is None and 0 <= value <= 1:  # the common case, fast
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        value = value.strip().lower() == "true"
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ImportFormatError(f"{where}: score {value!r} is not a number") from None
+    if not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ImportFormatError(f"{where}: score is not a finite number ({value!r})")
+    if threshold is not None:
+        return 1.0 if value >= threshold else 0.0
+    if not 0.0 <= value <= 1.0:
+        raise ImportFormatError(
+            f"{where}: score {value!r} is outside [0, 1]; for graded scores (ratings, BLEU, rewards) "
+            "pass --threshold T: a score >= T counts as correct"
+        )
+    return float(value)
+
+
 def is_blank(value: Any) -> bool:
     """None, NaN (float, numpy or pandas NA/NaT) or an empty/whitespace string: a missing cell."""
     if value is None or type(value).__name__ in {"NAType", "NaTType"}:
@@ -100,6 +130,18 @@ def is_blank(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value)
+
+
+def id_text(value: Any) -> Any:
+    """An id cell as text: ints as they are, integral floats (pandas writes ids of a column with a blank
+    as 3.0) without the ".0"; anything else unchanged, for the caller's own check."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    return value
 
 
 def text_field(value) -> str:
@@ -136,12 +178,44 @@ def score_or_zero(value, where: str) -> tuple[float, bool]:
     return checked_score(value, where), False
 
 
+def _utf8_lines(path: Path, fh) -> Iterator[str]:
+    """The lines of a binary file as text; a line that is not UTF-8 is an error naming it."""
+    for number, raw in enumerate(fh, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(
+                f"{path}: line {number}: not UTF-8 text (byte {exc.start} of the line)"
+            ) from exc
+
+
+def open_binary(path: Path):
+    """The file's bytes, gunzipped for ``*.gz`` (``rows.jsonl.gz``, ``train.csv.gz``)."""
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def table_suffix(path: Path) -> str:
+    """The table's own suffix: ``.csv`` for both ``rows.csv`` and ``rows.csv.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    return suffixes[-2] if len(suffixes) > 1 and suffixes[-1] == ".gz" else path.suffix.lower()
+
+
+def table_stem(path: Path) -> str:
+    """The name without its table suffix: ``train`` for ``train.csv`` and ``train.csv.gz``."""
+    name = path.name[: -len(".gz")] if path.suffix.lower() == ".gz" else path.name
+    return Path(name).stem
+
+
 def json_line_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(``"<file>: line N"``, object) per non-blank line of a JSON-lines file; a line that is not a JSON
     object, or a file that cannot be read, is an ImportFormatError naming it."""
     try:
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
+        with open_binary(path) as fh:
+            for number, line in enumerate(_utf8_lines(path, fh), start=1):
                 if not line.strip():
                     continue
                 where = f"{path}: line {number}"
@@ -152,28 +226,58 @@ def json_line_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 if not isinstance(row, dict):
                     raise ImportFormatError(f"{where}: expected a JSON object")
                 yield where, row
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError) as exc:  # gzip's BadGzipFile is an OSError, a cut-off stream an EOFError
         raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
 
 
-def csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(``"<file>: line N"``, row) per CSV record, N being the line the record ends on."""
+# Public tables keep whole model responses in a cell; the csv module's default cap is 128 KiB.
+csv.field_size_limit(1 << 30)
+
+
+def csv_rows(path: Path, *, delimiter: str = ",") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(``"<file>: line N"``, row) per CSV record, N being the line the record ends on; a record with
+    more fields than the header, a NUL byte or a line that is not UTF-8 is an error naming the line."""
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                yield f"{path}: line {reader.line_num}", row
-    except (OSError, UnicodeDecodeError) as exc:
+        with open_binary(path) as fh:
+            reader = csv.DictReader(_utf8_lines(path, fh), delimiter=delimiter)
+            try:
+                for row in reader:
+                    where = f"{path}: line {reader.line_num}"
+                    if None in row:
+                        raise ImportFormatError(
+                            f"{where}: {len(reader.fieldnames or []) + len(row[None])} fields, "
+                            f"the header has {len(reader.fieldnames or [])}"
+                        )
+                    yield where, row
+            except csv.Error as exc:
+                raise ImportFormatError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from exc
+    except (OSError, EOFError) as exc:  # gzip's BadGzipFile is an OSError, a cut-off stream an EOFError
         raise ImportFormatError(f"{path}: cannot read ({exc})") from exc
+
+
+_IMPORTED_PARAMS = SamplingParams()
 
 
 class TableWriter:
     """Collects items, samples, split membership and costs of one import and writes them in batches."""
 
-    def __init__(self, store: ResultsStore, source: str, *, batch_size: int = 5000):
+    def __init__(
+        self,
+        store: ResultsStore,
+        source: str,
+        *,
+        batch_size: int = 5000,
+        duplicates: DuplicatePolicy = "error",
+    ):
         self.store = store
         self.source = source
         self.batch_size = batch_size
+        self.duplicates = duplicates
+        # (task, item, model, sample) -> score written: a repeated cell is skipped if equal, else an
+        # error ("error") or the higher score kept ("max"); the store itself would keep the last silently.
+        self._seen: dict[tuple[str, str, str, int], float] = {}
+        self.n_repeats = 0
+        self.n_conflicts = 0
         self.items: dict[ItemKey, ItemRecord] = {}
         self.parts: dict[ItemKey, Part] = {}
         self.costs: dict[CostKey, float] = {}
@@ -227,17 +331,37 @@ class TableWriter:
         cost: float | None = None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
+        where: str | None = None,
     ) -> None:
+        record = self.items[(task, item_id)]
+        key = (record.task, record.item_id, sys.intern(model), index)
+        known = self._seen.get(key)
+        if known is not None:
+            if known == score:
+                self.n_repeats += 1
+                return
+            if self.duplicates == "error":
+                raise ImportFormatError(
+                    f"{where or self.source}: {task}/{item_id}, model {model}, sample {index} has score "
+                    f"{score!r} here and {known!r} in an earlier row (conflicting duplicate; pass "
+                    "--duplicates max to keep the higher score)"
+                )
+            self.n_conflicts += 1
+            if score < known:
+                return
+        self._seen[key] = score
         self._pending.append(
-            SampleRecord(
-                task=task,
-                item_id=item_id,
-                model=model,
-                sample_index=index,
-                prompt_hash=self.items[(task, item_id)].prompt_hash,
-                params=SamplingParams(),
+            # Built without re-validation: every field was checked on its way here, and validating
+            # them again was about a tenth of a large import's time.
+            SampleRecord.model_construct(
+                task=record.task,
+                item_id=record.item_id,
+                model=key[2],
+                sample_index=int(index),
+                prompt_hash=record.prompt_hash,
+                params=_IMPORTED_PARAMS,
                 extracted=extracted,
-                score=score,
+                score=float(score),
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 grade_reason="right" if score >= 1.0 else "wrong",
@@ -256,8 +380,21 @@ class TableWriter:
             self._pending_items = []
         if self._pending:
             self.store.write_samples(self._pending)
-            self.n_samples += len(self._pending)
             self._pending = []
+        self.n_samples = len(self._seen)
+
+    def _note_coverage(self) -> None:
+        if self.n_repeats:
+            self.notes.append(f"{self.n_repeats} repeated rows with the same score as an earlier row skipped")
+        if self.n_conflicts:
+            self.notes.append(f"{self.n_conflicts} repeated rows with a different score: the higher kept")
+        cells = len({key[:3] for key in self._seen})
+        total = len(self.items) * len(self.models)
+        if cells < total:
+            self.notes.append(
+                f"{total - cells} of {total} (item, model) cells have no score: some models are missing "
+                "on some queries (those cells are left without a score)"
+            )
 
     def finish(self, *, where: str, score_kinds: Mapping[str, str] | None = None) -> ImportSummary:
         if not self.items:
@@ -274,6 +411,7 @@ class TableWriter:
                 merge_split_meta(self.store.get_meta(SPLIT_META_KEY), self.parts, self.source),
             )
         record_costs(self.store, self.costs)
+        self._note_coverage()
         per_task: dict[str, int] = {}
         for task, _ in self.items:
             per_task[task] = per_task.get(task, 0) + 1

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from results.store import ResultsStore
 from router.importers.common import PART_OF_SPLIT, ImportFormatError, ImportSummary, TableWriter, category_of
-from router.importers.llmrouter_rows import import_llmrouter_rows
+from router.importers.llmrouter_rows import ROW_SUFFIXES, import_llmrouter_rows
 from router.importers.routerdc import load_routerdc_rows
 
 SPLIT_FILES = {"train.json": "train", "test.json": "test"}
@@ -69,11 +69,11 @@ def import_llmrouter(
     categories: Mapping[str, str] | None = None,
 ) -> ImportSummary:
     folder = Path(folder)
-    if folder.is_file() and folder.suffix.lower() in {".jsonl", ".csv"}:
+    if folder.is_file() and folder.suffix.lower() in ROW_SUFFIXES:
         return import_llmrouter_rows(folder, store, task=task, categories=categories)
     if not folder.is_dir():
         raise ImportFormatError(
-            f"{folder}: not a routing data file (.jsonl/.csv) nor a folder holding one or train.json / test.json"
+            f"{folder}: not a routing data file (.jsonl/.csv/.parquet) nor a folder holding one or train.json / test.json"
         )
     files = {part: folder / name for name, part in SPLIT_FILES.items() if (folder / name).is_file()}
     if not files:

@@ -27,16 +27,15 @@ from router.importers.common import (
     TableWriter,
     category_of,
     checked_score,
-    csv_rows,
     is_blank,
-    json_line_rows,
     optional_cost,
     optional_count,
     part_of,
     split_in_name,
 )
+from router.importers.tables import table_rows
 
-ROW_SUFFIXES = {".jsonl", ".csv"}
+ROW_SUFFIXES = {".jsonl", ".csv", ".parquet"}  # .parquet: a Hub export of the same rows
 
 
 def routing_files(path: Path) -> tuple[list[Path], list[str]]:
@@ -46,8 +45,8 @@ def routing_files(path: Path) -> tuple[list[Path], list[str]]:
     folder = path / "routing_data" if (path / "routing_data").is_dir() else path
     tables = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ROW_SUFFIXES)
     jsonl_stems = {p.stem for p in tables if p.suffix.lower() == ".jsonl"}
-    copies = [p for p in tables if p.suffix.lower() == ".csv" and p.stem in jsonl_stems]
-    notes = [f"skipped {p.name}: a CSV copy of {p.stem}.jsonl" for p in copies]
+    copies = [p for p in tables if p.suffix.lower() != ".jsonl" and p.stem in jsonl_stems]
+    notes = [f"skipped {p.name}: a {p.suffix[1:].upper()} copy of {p.stem}.jsonl" for p in copies]
     others = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() not in ROW_SUFFIXES)
     if others:
         notes.append(f"not imported (not routing tables): {', '.join(others)}")
@@ -76,7 +75,7 @@ def llm_prices(path: Path) -> tuple[dict[str, tuple[float, float]], str | None]:
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    return csv_rows(path) if path.suffix.lower() == ".csv" else json_line_rows(path)
+    return table_rows(path)
 
 
 def _number(value, where: str, name: str):

@@ -55,10 +55,22 @@ def two_topic_table(n_per_topic: int = 40, dim: int = 8, seed: int = 0) -> tuple
     return table, embeddings
 
 
-def route_import_cli(fmt: str, run: Path, path: Path) -> dict:
+def route_import_cli(fmt: str, run: Path, path: Path, *options: str) -> dict:
     """`python -m harness route import` in a subprocess, as a user runs it; its JSON summary."""
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "route", "import", "--format", fmt, "--run", str(run), str(path)],
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "route",
+            "import",
+            "--format",
+            fmt,
+            "--run",
+            str(run),
+            str(path),
+            *options,
+        ],
         capture_output=True,
         text=True,
         check=False,

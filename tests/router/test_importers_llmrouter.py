@@ -122,3 +122,19 @@ def test_bad_rows_name_file_line_and_field(tmp_path, row, message):
         pytest.raises(ImportFormatError, match=f"routing.jsonl: {message}"),
     ):
         import_llmrouter(path, store)
+
+
+def test_routing_data_as_a_hub_parquet_export(tmp_path, example_data):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = example_data / "routing_data"
+    pq.write_table(pa.Table.from_pylist(TRAIN), folder / "default_routing_train_data.parquet")
+    summary = route_import_cli("llmrouter", tmp_path / "run", folder)
+    assert summary["samples"] == 5 and any("PARQUET copy" in n for n in summary["notes"])
+    only = tmp_path / "only" / "default_routing_train_data.parquet"
+    only.parent.mkdir()
+    pq.write_table(pa.Table.from_pylist(TRAIN), only)
+    with ResultsStore(tmp_path / "run2") as store:
+        summary = import_llmrouter(only, store)
+    assert summary.samples == 4 and summary.tasks == {"gsm8k": 1, "natural_qa": 1}
