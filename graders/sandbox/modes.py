@@ -86,17 +86,17 @@ def started_run(
 ) -> Iterator[tuple[Channel, str, int | None]]:
     """A forked run, its home directory (the private /tmp when jailed, a temp dir in plain mode) and its
     uid (root mode: one no other live run has, swept for stragglers before reuse)."""
-    cap = limits.message_mb * 1024 * 1024
+    caps = limits.output_bytes, limits.message_mb * 1024 * 1024, limits.message_values
     if mode == "plain":
         home = tempfile.mkdtemp(prefix="harness-sandbox-")
         try:
-            yield Channel(zygote(mode), deadline, limits.output_bytes, cap), home, None
+            yield Channel(zygote(mode), deadline, *caps), home, None
         finally:
             shutil.rmtree(home, ignore_errors=True)
         return
     slot = UidSlot() if mode == "namespaces" else contextlib.nullcontext()
     with slot as uid:
-        yield Channel(zygote(mode), deadline, limits.output_bytes, cap), "/tmp", uid
+        yield Channel(zygote(mode), deadline, *caps), "/tmp", uid
 
 
 _PROBE_PROGRAM = "import json, math, collections\n\ndef probe(x):\n    return math.isqrt(x)\n"
