@@ -411,6 +411,18 @@ def _run_jailed(fds, libc, alive_fd):
     _become_untrusted(payload, libc, vm_size)
 
 
+def _first_for_the_oom_killer():
+    """RLIMIT_AS bounds each process, not a run (nproc of them, each up to the limit): should memory run out,
+    the kernel kills the zygote's runs before the harness or anything else on the machine. Every run inherits
+    this; as root it is also the floor (the kernel's oom_score_adj_min), which no run without
+    CAP_SYS_RESOURCE can lower. In "userns" mode a run could set it back to the harness's value."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
+
+
 def _clone_into_namespaces(libc):
     """fork() straight into new mount, PID, network, IPC and UTS namespaces (one process per run,
     instead of fork + unshare + fork); CPython's own before/after-fork steps run around it."""
@@ -437,6 +449,7 @@ def _zygote(sock_fd, mode, layout):
 
     for name in _PRELOAD:  # modules most solutions import: loaded once here, inherited by every fork
         __import__(name)
+    _first_for_the_oom_killer()
     libc = ctypes.CDLL(None, use_errno=True)
     if mode != "plain":
         _build_template_root(libc, loads(layout), mode)
