@@ -58,7 +58,8 @@ class Session:
     def decode_counted(self, data: Any) -> tuple[Any, int]:
         """The value and how many values it holds (itself and everything nested in it)."""
         value = wire.from_wire(data, self._remote)
-        size = wire.check_hash_spread(value)  # the tests may build sets and dicts from it here, in the harness
+        # The tests may build sets and dicts from it here, in the harness.
+        size = wire.check_hash_spread(value)
         return value, size
 
     def _remote(self, ref: int) -> Remote:

@@ -115,6 +115,63 @@ def test_runs_are_first_for_the_oom_killer_and_cannot_step_back(mode: str) -> No
     assert result.passed, result.why
 
 
+# Each call as the kernel would take it from a run; PTRACE_SEIZE of the parent (the fork server) does not stop it
+# should it succeed. Before the syscall filter every one but ptrace worked in the jail (a user namespace gave the
+# run mount, pivot_root and a /proc of its own), and in "plain" mode ptrace of the fork server worked too.
+ESCAPE_SYSCALLS = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+X86 = os.uname().machine == "x86_64"
+def errno_of(result):
+    return 0 if result >= 0 else ctypes.get_errno()
+def add(xs, k):
+    ring = ctypes.create_string_buffer(120)
+    calls = {
+        "unshare(CLONE_NEWUSER)": lambda: libc.unshare(0x10000000),
+        "unshare(CLONE_NEWNS)": lambda: libc.unshare(0x00020000),
+        "clone(CLONE_NEWUSER)": lambda: libc.syscall(56 if X86 else 220, 0x10000000 | 17, 0, 0, 0, 0),
+        "mount": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None),
+        "ptrace(PTRACE_SEIZE, parent)": lambda: libc.ptrace(0x4206, os.getppid(), 0, 0),
+        "io_uring_setup": lambda: libc.syscall(425, 4, ring),
+        "bpf": lambda: libc.syscall(321 if X86 else 280, 0, None, 0),
+        "keyctl": lambda: libc.syscall(250 if X86 else 219, 0, 0, 0, 0, 0),
+        "userfaultfd": lambda: libc.syscall(323 if X86 else 282, 0),
+        "process_vm_readv(parent)": lambda: libc.syscall(310 if X86 else 270, os.getppid(), ring, 1, ring, 1, 0),
+    }
+    found = {}
+    for name, call in calls.items():
+        result = call()
+        if result == 0 and name.startswith("clone"):
+            os._exit(0)
+        found[name] = errno_of(result)
+    return found
+"""
+LEGIT_PROCESSES = """
+import multiprocessing, os, subprocess, threading
+from concurrent.futures import ThreadPoolExecutor
+def add(xs, k):
+    thread = threading.Thread(target=lambda: None)
+    thread.start()
+    thread.join()
+    assert subprocess.run(["/bin/echo", "hi"], capture_output=True).stdout == b"hi\\n"
+    pid = os.fork()
+    if pid == 0:
+        os._exit(3)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 3
+    with multiprocessing.Pool(2) as pool, ThreadPoolExecutor(2) as threads:
+        return pool.map(abs, xs) + list(threads.map(abs, [k]))
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_namespace_mount_ptrace_and_kernel_surface_syscalls_are_refused(mode: str) -> None:
+    tests = "import errno\nfound = add([], 0)\nassert set(found.values()) == {errno.EPERM}, found\n"
+    result = judge(ESCAPE_SYSCALLS, tests, mode)
+    assert result.passed, result.why
+    legit = judge(LEGIT_PROCESSES, "assert add([-1, -2], -3) == [1, 2, 3]\n", mode)
+    assert legit.passed, legit.why + legit.stderr[-500:]
+
+
 # ---- this round's verdict attacks, as completions of real items ---------------------------------
 
 ALWAYS_EQUAL = "class E:\n    def __eq__(s, o): return True\n    def __ne__(s, o): return False\n    __hash__ = object.__hash__\n"
