@@ -30,7 +30,8 @@ class SandboxLimits(StrictModel):
         gt=0,
         description="most values one reply may hold (brackets, braces and commas of its JSON), and all the "
         "items of one iteration over a sandbox object together: decoding costs the harness ~100 bytes and "
-        "~3 us per value, against 2-3 bytes of JSON",
+        "~3 us per value, against 2-3 bytes of JSON. The largest MBPP+ output under the byte limit has 650k "
+        "(Mbpp/630); Mbpp/255's biggest are over both (up to 935 MB)",
     )
 
 
