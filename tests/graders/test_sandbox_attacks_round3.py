@@ -1,9 +1,10 @@
 """Round 3 of hostile programs against the code grader.
 
-The holes this round found were in the harness, not in the verdict: replies that are cheap to send and costly
-to decode (the tests run in the harness's process, where no deadline can stop one C-level parse), an endless
-generator drained into the harness's memory, and the OOM killer's choice when a run's processes together take
-the machine's memory. Each test below failed before its fix.
+The holes this round found were in the harness and the kernel surface, not in the verdict: replies that are
+cheap to send and costly to decode (the tests run in the harness's process, where no deadline can stop one
+C-level parse), an endless generator drained into the harness's memory, the OOM killer's choice when a run's
+processes together take the machine's memory, and syscalls no answer needs (a jailed run could make a user
+namespace and mount in it, or set up io_uring). Each test below failed before its fix.
 
 The last test replays this round's verdict attacks (always-equal objects, patched builtins, tracing, frame and
 gc tampering, early exits, forged frames, reading the tests) as completions of real HumanEval and MBPP items:
