@@ -22,9 +22,15 @@ _OPEN = re.compile(
 )
 _PYTHON_TAGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
 _CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@\w|[A-Za-z_]\w* = )")
-_MAX_PARSES = (
-    4000  # the longest-span search parses O(starts x lines) candidates; replies are a few hundred lines
-)
+# The span searches try O(starts x lines) candidates and ast.parse reads each in full (0.5-1 MB/s on a busy
+# core; the grader runs in a thread of the harness, holding the GIL): each search may parse this many
+# characters in all. A count of parses was not a bound: 1,000 one-line functions then a line of prose (32 KB)
+# took 38 s within 4,000 parses. Real replies (a few hundred lines) need a few hundred KB at most.
+_PARSE_BUDGET = 2_000_000
+
+
+def _cost(candidate: str) -> int:
+    return len(candidate) + 100
 
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:
@@ -80,19 +86,23 @@ def longest_parsable_span(text: str) -> str | None:
     """The longest run of lines that parses as Python and starts like code (def/class/import/decorator)."""
     lines = text.split("\n")
     starts = [n for n, line in enumerate(lines) if _CODE_START.match(line)]
-    best, best_size, budget = None, 0, _MAX_PARSES
+    nonblank = [0]  # nonblank[i]: the non-blank lines among lines[:i]
+    for line in lines:
+        nonblank.append(nonblank[-1] + bool(line.strip()))
+    best, best_size, budget = None, 0, _PARSE_BUDGET
     for start in starts:
         for end in range(len(lines), start, -1):
-            if budget <= 0:
-                return best
+            size = nonblank[end] - nonblank[start]
+            if size <= best_size:  # this and every shorter span could not replace the best one
+                break
             if not lines[end - 1].strip():
                 continue
-            budget -= 1
             candidate = "\n".join(lines[start:end])
+            budget -= _cost(candidate)
+            if budget < 0:
+                return best
             if _parses(candidate) is not None:
-                size = sum(1 for line in lines[start:end] if line.strip())
-                if size > best_size:
-                    best, best_size = candidate, size
+                best, best_size = candidate, size
                 break
     return best
 
@@ -101,18 +111,19 @@ def parsable_spans(text: str) -> list[str]:
     """The stretches of code among prose, in order: from each line that starts like code and is not inside
     an earlier stretch, the longest run of lines that parses ("def helper" ... prose ... "def main")."""
     lines = text.split("\n")
-    spans, covered, budget = [], 0, _MAX_PARSES
+    spans, covered, budget = [], 0, _PARSE_BUDGET
     for start in (n for n, line in enumerate(lines) if _CODE_START.match(line)):
         if start < covered:
             continue
         for end in range(len(lines), start, -1):
-            if budget <= 0:
-                return spans
             if not lines[end - 1].strip():
                 continue
-            budget -= 1
-            if _parses("\n".join(lines[start:end])) is not None:
-                spans.append("\n".join(lines[start:end]))
+            candidate = "\n".join(lines[start:end])
+            budget -= _cost(candidate)
+            if budget < 0:
+                return spans
+            if _parses(candidate) is not None:
+                spans.append(candidate)
                 covered = end
                 break
     return spans
@@ -208,8 +219,13 @@ def complete_prefix(code: str) -> str | None:
     example call, ``print(f(``); None when the cut fell in a definition or an indented block (the program
     is unfinished) or nothing before it parses."""
     lines = code.split("\n")
+    budget = _PARSE_BUDGET
     for end in range(len(lines) - 1, 0, -1):
-        if _parses("\n".join(lines[:end])) is None:
+        candidate = "\n".join(lines[:end])
+        budget -= _cost(candidate)
+        if budget < 0:  # nothing near the cut parses: the program is unfinished
+            return None
+        if _parses(candidate) is None:
             continue
         rest = next((line for line in lines[end:] if line.strip()), "")
         unfinished_definition = rest[:1] in (" ", "\t") or re.match(r"(?:async\s+def|def|class)\b|@", rest)

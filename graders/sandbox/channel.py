@@ -28,9 +28,11 @@ class RunBroken(BaseException):  # noqa: N818 - BaseException so that a test's `
 class Channel:
     """Pipes to one forked run: requests out, replies in (4-byte length + JSON), stdout/stderr in."""
 
-    def __init__(self, zygote: Zygote, deadline: float, output_cap: int, message_cap: int) -> None:
+    def __init__(
+        self, zygote: Zygote, deadline: float, output_cap: int, message_cap: int, value_cap: int
+    ) -> None:
         self.zygote, self.deadline = zygote, deadline
-        self.output_cap, self.message_cap = output_cap, message_cap
+        self.output_cap, self.message_cap, self.value_cap = output_cap, message_cap, value_cap
         pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, requests (run reads), replies (run writes)
         child_ends = [pipes[0][1], pipes[1][1], pipes[2][0], pipes[3][1]]
         self.out_fd, self.err_fd, self.request_fd, self.reply_fd = (
@@ -41,6 +43,7 @@ class Channel:
         )
         self.output = {self.out_fd: bytearray(), self.err_fd: bytearray()}
         self.inbox = bytearray()
+        self.reply_bytes = 0  # all replies so far, framing included
         self.closed: set[int] = set()
         self.broken: RunBroken | None = None
         try:
@@ -115,6 +118,9 @@ class Channel:
             return None
         frame = bytes(self.inbox[4 : 4 + size])
         del self.inbox[: 4 + size]
+        self.reply_bytes += 4 + size
+        if wire.structure_count(frame) > self.value_cap:
+            raise RunBroken(f"a reply of more than {self.value_cap} values")
         return frame
 
     def _write_some(self) -> None:

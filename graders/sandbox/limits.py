@@ -25,6 +25,14 @@ class SandboxLimits(StrictModel):
     message_mb: int = Field(
         default=64, gt=0, description="largest reply the run may send (one returned value)"
     )
+    message_values: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="most values one reply may hold (brackets, braces and commas of its JSON), and all the "
+        "items of one iteration over a sandbox object together: decoding costs the harness ~100 bytes and "
+        "~3 us per value, against 2-3 bytes of JSON. The largest MBPP+ output under the byte limit has 650k "
+        "(Mbpp/630); Mbpp/255's biggest are over both (up to 935 MB)",
+    )
 
 
 class SandboxResult(BaseModel):

@@ -9,11 +9,15 @@
   the harness's user; the run keeps that user's uid (no other uid is mapped), with no capabilities.
   RLIMIT_NPROC then counts the user's other processes too (allowed for).
 - "plain": no namespaces. Only the rlimits, a Python-level socket block (bypassable), a temp
-  directory as cwd/HOME and a process-group kill protect the host: the program can read and write
-  every file the harness's user can, reach the network through raw syscalls, leave setsid daemons
-  and SysV IPC objects behind, and signal the user's other processes (the harness too, kill(-1)).
-  The verdict is still decided outside the program (graders/sandbox/judge.py), but where
-  kernel.yama.ptrace_scope is 0 it could trace the harness itself. Logged as a warning when chosen.
+  directory as cwd/HOME, a process-group kill and the syscall filter (no ptrace, process_vm_readv,
+  namespaces or mounts) protect the host: the program can read and write every file the harness's
+  user can, reach the network through raw syscalls, leave setsid daemons and SysV IPC objects behind,
+  and signal the user's other processes (the harness too, kill(-1)). The verdict is still decided
+  outside the program (graders/sandbox/judge.py). Logged as a warning when chosen.
+
+Every mode installs the same seccomp filter in the run (runner._filter_syscalls): syscalls no answer needs
+that widen the kernel surface (new namespaces, mounts, ptrace, bpf, io_uring, keyctl, perf, userfaultfd)
+fail with EPERM.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ PLAIN_MODE_WARNING = (
     "code sandbox: no Linux namespaces here (run as root, or allow unprivileged user namespaces); "
     "falling back to 'plain' mode, which does NOT hide the host's files from model-written code, does "
     "not stop raw-syscall network access, SysV IPC or setsid daemons, and lets it signal this user's "
-    "processes (the harness too) and, where kernel.yama.ptrace_scope is 0, trace the harness itself."
+    "processes (the harness too)."
 )
 
 
@@ -86,17 +90,17 @@ def started_run(
 ) -> Iterator[tuple[Channel, str, int | None]]:
     """A forked run, its home directory (the private /tmp when jailed, a temp dir in plain mode) and its
     uid (root mode: one no other live run has, swept for stragglers before reuse)."""
-    cap = limits.message_mb * 1024 * 1024
+    caps = limits.output_bytes, limits.message_mb * 1024 * 1024, limits.message_values
     if mode == "plain":
         home = tempfile.mkdtemp(prefix="harness-sandbox-")
         try:
-            yield Channel(zygote(mode), deadline, limits.output_bytes, cap), home, None
+            yield Channel(zygote(mode), deadline, *caps), home, None
         finally:
             shutil.rmtree(home, ignore_errors=True)
         return
     slot = UidSlot() if mode == "namespaces" else contextlib.nullcontext()
     with slot as uid:
-        yield Channel(zygote(mode), deadline, limits.output_bytes, cap), "/tmp", uid
+        yield Channel(zygote(mode), deadline, *caps), "/tmp", uid
 
 
 _PROBE_PROGRAM = "import json, math, collections\n\ndef probe(x):\n    return math.isqrt(x)\n"

@@ -53,9 +53,14 @@ class Session:
         raise wire.WireError(f"a {type(value).__name__} cannot be passed into the sandbox (only plain data)")
 
     def decode(self, data: Any) -> Any:
+        return self.decode_counted(data)[0]
+
+    def decode_counted(self, data: Any) -> tuple[Any, int]:
+        """The value and how many values it holds (itself and everything nested in it)."""
         value = wire.from_wire(data, self._remote)
-        wire.check_hash_spread(value)  # the tests may build sets and dicts from it here, in the harness
-        return value
+        # The tests may build sets and dicts from it here, in the harness.
+        size = wire.check_hash_spread(value)
+        return value, size
 
     def _remote(self, ref: int) -> Remote:
         self.remote_objects += 1
@@ -140,14 +145,24 @@ class Remote:
         iterator = self._session.value("iter", self._target)
         if not isinstance(iterator, Remote):
             raise RunBroken("iter() of a sandbox object was not an iterator")
+        # What one iteration brings back stays in the harness (list(f()) keeps it all), so all its batches
+        # together get the limits of one reply: an endless generator would otherwise fill the harness's memory.
+        channel = self._session.channel
+        values, first_byte = 0, channel.reply_bytes
         while True:
             reply = self._session.request("next", iterator._target)
             try:
-                items = self._session.decode(reply["ok"])
+                items, size = self._session.decode_counted(reply["ok"])
             except wire.WireError as exc:
                 raise RunBroken(f"a reply that is not plain data: {exc}") from exc
             if type(items) is not list:
                 raise RunBroken("a malformed batch of items")
+            values += size
+            if values > channel.value_cap or channel.reply_bytes - first_byte > channel.message_cap:
+                raise RunBroken(
+                    f"an iteration over a sandbox object gave more than one reply's worth of values "
+                    f"({channel.value_cap} values, {channel.message_cap} bytes)"
+                )
             yield from items
             if reply.get("done") is not False:
                 return

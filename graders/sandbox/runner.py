@@ -31,6 +31,30 @@ _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _MNT_DETACH = 2
 _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _SYS_PIVOT_ROOT, _SYS_CLONE = {"x86_64": (155, 56), "aarch64": (41, 220)}[os.uname().machine]
+# The syscall filter (see _filter_syscalls): the architecture's audit id, and the syscalls no run needs that
+# widen what a kernel bug could be reached through (from asm/unistd_64.h and asm-generic/unistd.h).
+_SECCOMP_ARCH = {
+    "x86_64": (0xC000003E, {
+        "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308,
+        "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kexec_load": 246,
+        "kexec_file_load": 320, "init_module": 175, "finit_module": 313, "delete_module": 176, "bpf": 321,
+        "perf_event_open": 298, "userfaultfd": 323, "keyctl": 250, "add_key": 248, "request_key": 249,
+        "open_by_handle_at": 304, "name_to_handle_at": 303, "swapon": 167, "swapoff": 168, "reboot": 169,
+        "acct": 163, "quotactl": 179, "syslog": 103, "lookup_dcookie": 212, "io_uring_setup": 425,
+        "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
+        "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+    }, 56, 435),
+    "aarch64": (0xC00000B7, {
+        "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, "unshare": 97, "setns": 268,
+        "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "kexec_load": 104,
+        "kexec_file_load": 294, "init_module": 105, "finit_module": 273, "delete_module": 106, "bpf": 280,
+        "perf_event_open": 241, "userfaultfd": 282, "keyctl": 219, "add_key": 217, "request_key": 218,
+        "open_by_handle_at": 265, "name_to_handle_at": 264, "swapon": 224, "swapoff": 225, "reboot": 142,
+        "acct": 89, "quotactl": 60, "syslog": 116, "lookup_dcookie": 18, "io_uring_setup": 425,
+        "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
+        "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+    }, 220, 435),
+}  # fmt: skip
 _PRELOAD = ("typing", "re", "math", "collections", "itertools", "functools", "heapq", "bisect", "string")
 _REQUESTS_FD, _REPLIES_FD, _ALIVE_FD = 3, 4, 5
 _SCRATCH_MOUNTS = ("/tmp", "/run", "/dev/shm", "/var/tmp")
@@ -347,6 +371,50 @@ def _block_sockets():
     sys.modules["_socket"].socket = refuse
 
 
+def _filter_syscalls(libc):
+    """A seccomp filter, inherited by every process of the run and never lifted: the syscalls in _SECCOMP_ARCH,
+    clone() into new namespaces, the x32 ABI and other architectures fail with EPERM; clone3() fails with
+    ENOSYS (its flags are behind a pointer the filter cannot read; glibc then uses clone()). In "namespaces"
+    mode this takes user namespaces (and with them mount, pivot_root, a new /proc) and ptrace away from the
+    run; in "plain" mode ptrace and process_vm_readv of the harness's processes."""
+    import ctypes
+    import errno
+
+    arch, denied, clone, clone3 = _SECCOMP_ARCH[os.uname().machine]
+    load_word, jump_eq, jump_ge, jump_set, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM
+    new_namespaces = 0x7E020000  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+    program = [(load_word, 0, 0, 4), (jump_eq, 1, 0, arch), (ret, 0, 0, deny), (load_word, 0, 0, 0)]
+    if arch == 0xC000003E:
+        program += [(jump_ge, 0, 1, 0x40000000), (ret, 0, 0, deny)]  # __X32_SYSCALL_BIT
+    for number in sorted(denied.values()):
+        program += [(jump_eq, 0, 1, number), (ret, 0, 0, deny)]
+    program += [(jump_eq, 0, 1, clone3), (ret, 0, 0, 0x00050000 | errno.ENOSYS)]
+    program += [
+        (jump_eq, 0, 3, clone),
+        (load_word, 0, 0, 16),
+        (jump_set, 0, 1, new_namespaces),
+        (ret, 0, 0, deny),
+    ]
+    program += [(ret, 0, 0, allow)]
+
+    class Instruction(ctypes.Structure):
+        _fields_ = [
+            ("code", ctypes.c_uint16),
+            ("jt", ctypes.c_uint8),
+            ("jf", ctypes.c_uint8),
+            ("k", ctypes.c_uint32),
+        ]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(Instruction))]
+
+    instructions = (Instruction * len(program))(*program)
+    _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)", libc)
+    prog = Program(len(program), instructions)
+    _check(libc.prctl(22, 2, ctypes.byref(prog), 0, 0), "prctl(PR_SET_SECCOMP)", libc)  # SECCOMP_MODE_FILTER
+
+
 def _become_untrusted(payload, libc, vm_size):
     os.environ.clear()
     os.environ.update(payload["env"])
@@ -360,6 +428,7 @@ def _become_untrusted(payload, libc, vm_size):
     _set_limits(payload["limits"], vm_size)
     if payload["mode"] == "plain":
         _block_sockets()
+    _filter_syscalls(libc)
     _serve(payload.pop("parts"))
 
 
@@ -411,6 +480,18 @@ def _run_jailed(fds, libc, alive_fd):
     _become_untrusted(payload, libc, vm_size)
 
 
+def _first_for_the_oom_killer():
+    """RLIMIT_AS bounds each process, not a run (nproc of them, each up to the limit): should memory run out,
+    the kernel kills the zygote's runs before the harness or anything else on the machine. Every run inherits
+    this; as root it is also the floor (the kernel's oom_score_adj_min), which no run without
+    CAP_SYS_RESOURCE can lower. In "userns" mode a run could set it back to the harness's value."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
+
+
 def _clone_into_namespaces(libc):
     """fork() straight into new mount, PID, network, IPC and UTS namespaces (one process per run,
     instead of fork + unshare + fork); CPython's own before/after-fork steps run around it."""
@@ -437,6 +518,7 @@ def _zygote(sock_fd, mode, layout):
 
     for name in _PRELOAD:  # modules most solutions import: loaded once here, inherited by every fork
         __import__(name)
+    _first_for_the_oom_killer()
     libc = ctypes.CDLL(None, use_errno=True)
     if mode != "plain":
         _build_template_root(libc, loads(layout), mode)

@@ -20,6 +20,10 @@ _SMALL_INT = 1 << 53
 # the tests that build them (``set(f(x)) == {...}``) run in the harness, where the deadline cannot stop a
 # single C-level set construction: 30,000 such ints took 8 s there, a message's worth would take hours.
 MAX_SAME_HASH = 8
+# Hashing a tuple walks all of it (CPython keeps no tuple hashes), so hashing every nested value costs the sum
+# of their depths: 5,000 chains of 199 nested tuples (8 MB of JSON) took 12 s. Values this deep and this many
+# are no benchmark's output.
+MAX_HASH_WORK = 16_000_000
 _HASH_MODULUS = (1 << 61) - 1  # sys.hash_info.modulus: an int smaller than this in magnitude hashes to itself
 _BUILTIN_KINDS = (type,)
 
@@ -59,20 +63,32 @@ def to_wire(value, other, depth=0):
     return other(value, depth)
 
 
+def structure_count(raw):
+    """An upper bound on how many values the JSON text `raw` holds: its brackets, braces and commas (those in
+    strings counted too). Parsing costs the harness memory per value, not per byte: 60 MB of ``[[],[],...]``
+    became 3 GB and a minute of decoding there, so a reply is measured by this before it is parsed."""
+    return raw.count(b"[") + raw.count(b"{") + raw.count(b",")
+
+
 def check_hash_spread(value):
     """Raise WireError when more than MAX_SAME_HASH different hashable values anywhere in `value` share one
-    hash (see MAX_SAME_HASH). Linear in the size of `value`."""
-    items, stack = [], [value]
+    hash (see MAX_SAME_HASH), or when hashing every nested value would take more than MAX_HASH_WORK steps.
+    Returns the number of values in `value` (itself and everything nested in it)."""
+    items, stack, work = [], [(value, 1)], 0
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         items.append(item)
+        work += depth
         kind = type(item)
         if kind is list or kind is tuple or kind is set or kind is frozenset:
-            stack.extend(item)
+            stack.extend((member, depth + 1) for member in item)
         elif kind is dict:
-            stack.extend(item)
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((member, depth + 1) for member in item.values())
+    if work > MAX_HASH_WORK:
+        raise WireError(f"a value nested too deeply to check ({work} steps to hash its parts)")
     _check_hashes(items)
+    return len(items)
 
 
 def _check_hashes(items):
