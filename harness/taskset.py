@@ -112,6 +112,9 @@ SANDBOX_CEILINGS: dict[str, float] = {
     "fsize_mb": 1024,
     "nofile": 4096,
     "output_bytes": 16 * 1024 * 1024,
+    "tmpfs_mb": 1024,  # RAM: the run's private /tmp, /run and /dev/shm
+    "message_mb": 512,
+    "message_values": 10_000_000,  # decoding costs the harness ~100 bytes and ~3 us per value
 }
 
 

@@ -115,6 +115,19 @@ def test_sandbox_limits_in_a_task_file_have_ceilings(toy_env):
     assert "field 'grader.options.sandbox.nproc'" in message
 
 
+def test_every_sandbox_limit_has_a_ceiling_a_task_file_cannot_pass(toy_env):
+    from graders.sandbox.limits import SandboxLimits
+    from harness.taskset import SANDBOX_CEILINGS
+
+    assert set(SandboxLimits.model_fields) == set(SANDBOX_CEILINGS)
+    options = ", ".join(f"{key}: {int(ceiling) + 1}" for key, ceiling in SANDBOX_CEILINGS.items())
+    text = _toy_variant("greedy", "grader: {name: math}", f"grader: {{name: code, options: {{sandbox: {{{options}}}}}}}")
+    with pytest.raises(ConfigFileError) as refused:
+        Task.from_file(_write_task(toy_env, "greedy", text))
+    for key in SANDBOX_CEILINGS:
+        assert f"field 'grader.options.sandbox.{key}'" in str(refused.value), key
+
+
 # ----- item 9: errors that name the task and the file --------------------------------------------------
 
 
