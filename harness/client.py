@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import time
 from collections.abc import Callable
@@ -80,6 +81,8 @@ def _retry_after_seconds(value: str | None) -> float | None:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
+    if math.isnan(seconds):  # float() reads "nan", and a sleep of nan seconds never ends
+        return None
     return max(seconds, 0.0)
 
 
@@ -187,9 +190,23 @@ class EndpointClient:
 
     async def _exchange(self, body: dict) -> bytes:
         """POST the body; the response body, or EndpointError for an HTTP error status."""
+        # Redirects are not followed: aiohttp would turn a 301/302 POST into a GET, and would send the
+        # prompt (and, on the same host, the key) wherever a Location header points.
         async with self.session.post(
-            self.base_url + self._path, json=body, headers=self._headers, timeout=self._timeout
+            self.base_url + self._path,
+            json=body,
+            headers=self._headers,
+            timeout=self._timeout,
+            allow_redirects=False,
         ) as response:
+            if 300 <= response.status < 400:
+                location = redact_credentials(response.headers.get("Location", "(no Location header)"))
+                raise EndpointError(
+                    "client",
+                    f"HTTP {response.status}: the endpoint redirects to {location}; redirects are not "
+                    "followed, set the model's base URL to where the server really answers",
+                    response.status,
+                )
             raw = await self._read_body(response)
             if response.status >= 400:
                 message = raw.decode("utf-8", "replace")[:2000]
@@ -210,7 +227,10 @@ class EndpointClient:
         """The body, refusing (before or while reading) one larger than max_response_bytes."""
         limit = self.spec.max_response_bytes
         length = response.content_length
-        if length is not None:
+        # A compressed body's Content-Length says nothing of what it inflates to (a gzip bomb): it is
+        # read chunk by chunk like a body of unknown length, counting the inflated bytes.
+        compressed = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if length is not None and not compressed:
             if length > limit:
                 raise EndpointError(
                     "malformed",
@@ -232,6 +252,8 @@ class EndpointClient:
     def _parse(self, raw: bytes, latency: float) -> Completion:
         try:
             payload = json.loads(raw)
+        except RecursionError:
+            raise _malformed("JSON nested too deeply to read", raw) from None
         except ValueError as exc:
             # A body that is not JSON is usually a proxy or an overloaded server: worth another try.
             raise EndpointError("transient", f"malformed response (not JSON: {exc}): {_excerpt(raw)}") from exc
@@ -261,6 +283,10 @@ class EndpointClient:
             usage = {}
         elif not isinstance(usage, dict):
             raise _malformed(f"usage is a {type(usage).__name__}, not an object", raw)
+        indices = [index for index, _ in parsed]
+        if len(set(indices)) != len(indices):
+            # Two choices claiming one index: one is a duplicate, and which is which cannot be told.
+            raise _malformed(f"choices carry the same index more than once ({indices})", raw)
         parsed.sort(key=lambda pair: pair[0])
         return Completion(
             choices=[choice for _, choice in parsed],

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import random
 import signal
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -30,7 +31,7 @@ from harness.config import ModelSpec
 from harness.progress import RunProgress
 from harness.taskset import Task, TaskItem
 from results.records import SampleKey, SampleRecord, SamplingParams
-from results.store import ResultsStore
+from results.store import ResultsStore, StoreError
 
 WRITE_BATCH = 512
 WRITE_INTERVAL_S = 0.05
@@ -156,6 +157,7 @@ class Scheduler:
         self._params: dict[str, SamplingParams] = {}  # per task, set by run()
         self._workers: list[asyncio.Task] = []
         self._grade_slots = asyncio.Semaphore(GRADE_BACKLOG)
+        self._write_failure: BaseException | None = None  # set when the store refused a write
 
     # ----- public -------------------------------------------------------------------------------
 
@@ -201,6 +203,13 @@ class Scheduler:
                 await asyncio.gather(*workers, *self._background, return_exceptions=True)
                 await self._out.put(_FLUSH)
                 await writer
+        if self._write_failure is not None:
+            raise StoreError(
+                f"cannot write to {self.store.path} ({self._write_failure}); the run stopped there: "
+                f"{self.stats.samples_written} samples were stored by this command, the answers received "
+                "since were not kept. Fix the cause (disk space, permissions, another process holding "
+                "the database), then run the same command to resume."
+            ) from self._write_failure
         if self.progress:
             self.progress.finish()
         return self.stats
@@ -399,7 +408,15 @@ class Scheduler:
                         entry = await asyncio.wait_for(self._out.get(), remaining)
                     except TimeoutError:
                         break
-            self._flush(samples, grades)
+            try:
+                self._flush(samples, grades)
+            except (sqlite3.Error, OSError) as exc:
+                # Nothing more can be kept: stop requesting now instead of paying for answers that are lost.
+                self._write_failure = exc
+                self._stop.set()
+                for job in [*self._workers, *self._background]:
+                    job.cancel()
+                return
             samples, grades = [], []
 
     def _flush(self, samples: list[SampleRecord], grades: list[tuple[SampleKey, GradeResult, str | None]]) -> None:
