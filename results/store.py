@@ -458,6 +458,10 @@ class ResultsStore:
         )
         return _item_from_row(rows[0]) if rows else None
 
+    def item_counts(self) -> dict[str, int]:
+        """Items per task in the items table: what a run set out to evaluate (its --limit applied)."""
+        return {task: int(n) for task, n in self._query("SELECT task, COUNT(*) FROM items GROUP BY task")}
+
     def models(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT model FROM samples ORDER BY model")]
 
