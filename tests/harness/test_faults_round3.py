@@ -1,0 +1,192 @@
+"""Fault round 3: answers no earlier round sent (a gzip bomb, Retry-After: nan, JSON nested past the parser,
+duplicate choice indices, redirects) from real TCP servers, and a store that refuses writes (RLIMIT_FSIZE on a
+real `harness eval` subprocess), each checked for its result, its message, the store and what resume does."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import resource
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from harness.client import Completion, EndpointClient, RequestFailure, RetryPolicy
+from harness.config import ModelSpec
+from harness.serving.loopback_server import LoopbackServer
+from harness.taskset import ChatMessage
+from results.records import SamplingParams
+from tests.harness.conftest import toy_answer
+
+REPO = Path(__file__).resolve().parents[2]
+MESSAGES = [ChatMessage(role="user", content="What is 6*7?")]
+PARAMS = SamplingParams(max_tokens=16)
+FAST_RETRY = RetryPolicy(max_attempts=2, initial_backoff_s=0.01, max_backoff_s=0.02)
+HANG_GUARD_S = 20  # a client that never gives up fails the test instead of hanging it
+OK_BODY = json.dumps({"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "42"}}]}).encode()
+
+
+def http_response(body: bytes, status: int = 200, **headers: str) -> bytes:
+    fields = {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close"}
+    fields.update({name.replace("_", "-"): value for name, value in headers.items()})
+    head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+    return head.encode() + body
+
+
+class RawServer:
+    """A real TCP server on loopback that answers every request with the bytes `answer()` gives: what no
+    framework would send (a lying header, a bomb). Counts the requests it saw."""
+
+    def __init__(self, answer: Callable[[], bytes]):
+        self.answer = answer
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            self.requests += 1
+            writer.write(self.answer())
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1"
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+
+async def _complete(base_url: str, retry: RetryPolicy = FAST_RETRY, **spec_fields) -> Completion | RequestFailure:
+    spec = ModelSpec(name="m", base_urls=[base_url], **spec_fields)
+    async with aiohttp.ClientSession() as session:
+        client = EndpointClient(session, spec, spec.urls()[0], retry)
+        return await asyncio.wait_for(client.complete(MESSAGES, PARAMS), HANG_GUARD_S)
+
+
+# ----- answers of the wrong kind -------------------------------------------------------------------------
+
+
+async def test_a_gzip_bomb_is_bounded_by_its_inflated_size_and_not_retried():
+    # 32 MB of spaces in 32 KB of gzip: the Content-Length (32 KB) is far under the 1 MB limit.
+    bomb = gzip.compress(b" " * (32 * 1024 * 1024), compresslevel=9)
+    async with RawServer(lambda: http_response(bomb, Content_Encoding="gzip")) as server:
+        result = await _complete(server.base_url, max_response_bytes=1024 * 1024)
+    assert isinstance(result, RequestFailure) and result.kind == "malformed", result
+    assert "exceeds max_response_bytes (1048576)" in result.message
+    assert server.requests == 1, "an oversized answer comes back oversized: it is not asked again"
+
+
+async def test_a_compressed_answer_within_the_limit_is_read():
+    async with RawServer(lambda: http_response(gzip.compress(OK_BODY), Content_Encoding="gzip")) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, Completion) and result.choices[0].text == "42"
+
+
+async def test_retry_after_nan_falls_back_to_backoff_instead_of_sleeping_forever():
+    answers = iter([http_response(b'{"error": "busy"}', status=429, Retry_After="nan"), http_response(OK_BODY)])
+    async with RawServer(lambda: next(answers)) as server:
+        result = await _complete(server.base_url, max_retry_after_s=30)
+    assert isinstance(result, Completion) and server.requests == 2
+
+
+async def test_json_nested_past_the_parser_is_a_malformed_answer_not_a_crash():
+    body = b'{"choices": [{"index": 0, "message": {"content": "42"}}], "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    async with RawServer(lambda: http_response(body)) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, RequestFailure) and result.kind == "malformed"
+    assert "nested too deeply" in result.message and server.requests == 1
+
+
+async def test_two_choices_with_one_index_are_malformed_not_two_samples():
+    choices = [{"index": 0, "message": {"content": text}} for text in ("41", "42")]
+    async with RawServer(lambda: http_response(json.dumps({"choices": choices}).encode())) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, RequestFailure) and result.kind == "malformed"
+    assert "same index more than once ([0, 0])" in result.message
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_a_redirect_is_a_clear_client_error_and_the_prompt_goes_nowhere_else(status):
+    async with LoopbackServer() as elsewhere:
+        target = f"{elsewhere.base_url}/chat/completions"
+        async with RawServer(lambda: http_response(b"", status=status, Location=target)) as server:
+            result = await _complete(server.base_url)
+    assert isinstance(result, RequestFailure) and result.kind == "client" and result.status == status
+    assert f"redirects to {target}" in result.message and "base URL" in result.message
+    assert elsewhere.request_count == 0, "neither the prompt nor the key was sent where the Location points"
+    assert server.requests == 1, "a redirect is not retried"
+
+
+# ----- a store that refuses writes: a real eval process under RLIMIT_FSIZE -------------------------------
+
+
+def _eval_command(base_url: str, runs: Path, samples: int) -> list[str]:
+    return [
+        sys.executable, "-m", "harness", "eval", "--tasks", "toy_math", "--model", f"toy={base_url}",
+        "--samples", str(samples), "--concurrency", "2", "--run", "r", "--output", str(runs),
+        "--no-progress", "--grading-workers", "1",
+    ]  # fmt: skip
+
+
+async def _run(command: list[str], file_size_limit: int | None = None) -> tuple[int, str]:
+    def limit_file_size() -> None:  # Python ignores SIGXFSZ: a write past the limit fails with EFBIG
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        preexec_fn=limit_file_size,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+    assert process.returncode is not None
+    return process.returncode, (out + err).decode()
+
+
+def _stored(db_path: Path) -> dict[tuple[str, int], tuple[int, str]]:
+    with sqlite3.connect(db_path, timeout=5) as db:
+        rows = db.execute("SELECT item_id, sample_index, seed, response FROM samples").fetchall()
+    return {(item, index): (seed, response) for item, index, seed, response in rows}
+
+
+async def test_a_full_disk_stops_the_run_at_once_with_a_clear_error_and_resume_finishes_it(toy_env):
+    n, samples = toy_env["n"], 3
+    db_path = toy_env["runs"] / "r" / "results.sqlite"
+    # 20 KB answers: the database outgrows the 400 KB file size limit after a few requests.
+    padded = lambda body: toy_answer(body) + " pad" * 5000  # noqa: E731
+    async with LoopbackServer(answer=padded, delay_s=0.05) as server:
+        code, output = await _run(_eval_command(server.base_url, toy_env["runs"], samples), 400_000)
+        first_requests = server.request_count
+        assert code == 2, output
+        assert f"cannot write to {db_path}" in output and "Traceback" not in output
+        assert "run the same command to resume" in output
+        assert first_requests < n, "the run stopped requesting when the store refused to write"
+        before = _stored(db_path)
+        assert 0 < len(before) < n * samples
+
+        code, output = await _run(_eval_command(server.base_url, toy_env["runs"], samples))
+        assert code == 0, output
+    after = _stored(db_path)
+    assert len(after) == n * samples and {k: after[k] for k in before} == before, "stored rows are untouched"
+    second = server.requests[first_requests:]
+    done_seeds = {seed for seed, _ in before.values()}
+    assert not {body["seed"] for body in second} & done_seeds, "no stored sample was asked for again"
