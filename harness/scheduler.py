@@ -205,7 +205,8 @@ class Scheduler:
                 await writer
         if self._write_failure is not None:
             raise StoreError(
-                f"cannot write to {self.store.path} ({self._write_failure}); the run stopped there: "
+                f"cannot write to {self.store.path} ({self._write_failure.__cause__ or self._write_failure}); "
+                "the run stopped there: "
                 f"{self.stats.samples_written} samples were stored by this command, the answers received "
                 "since were not kept. Fix the cause (disk space, permissions, another process holding "
                 "the database), then run the same command to resume."
@@ -227,9 +228,14 @@ class Scheduler:
             for job in [*self._workers, *self._background]:
                 job.cancel()
 
+        # A hangup (the terminal or ssh session closed) stops the run as Ctrl-C does, with what is finished
+        # stored and graded; unless the run was started to ignore it (nohup), which is kept.
+        stops = [signal.SIGINT, signal.SIGTERM]
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            stops.append(signal.SIGHUP)
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, interrupt)
-            loop.add_signal_handler(signal.SIGTERM, interrupt)
+            for stop in stops:
+                loop.add_signal_handler(stop, interrupt)
 
     def _endpoints(self, session: aiohttp.ClientSession, spec: ModelSpec) -> ModelEndpoints:
         capacity = self.overrides.concurrency or spec.max_concurrency
@@ -410,7 +416,7 @@ class Scheduler:
                         break
             try:
                 self._flush(samples, grades)
-            except (sqlite3.Error, OSError) as exc:
+            except (StoreError, sqlite3.Error, OSError) as exc:
                 # Nothing more can be kept: stop requesting now instead of paying for answers that are lost.
                 self._write_failure = exc
                 self._stop.set()

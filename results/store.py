@@ -106,7 +106,23 @@ class FailureSummary(NamedTuple):
 
 
 class StoreError(RuntimeError):
-    """The results database is missing, from a newer harness, or holds values that cannot be stored."""
+    """The results database is missing, from a newer harness, damaged, cannot be written (disk full,
+    locked), or holds values that cannot be stored."""
+
+
+_DAMAGED = ("malformed", "not a database", "corrupt")
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """An SQLite failure as one message naming the database, with what to do when the file is damaged."""
+    message = f"{path}: {exc}"
+    if any(word in str(exc).lower() for word in _DAMAGED):
+        message += (
+            f"; the file is damaged. `sqlite3 {path} .recover | sqlite3 recovered.sqlite` saves what is "
+            "readable into a new database (put it in the run directory as results.sqlite to resume from it); "
+            "or move the file aside and run again to start this run afresh"
+        )
+    return StoreError(message)
 
 
 def _gold_to_json(item: ItemRecord) -> str:
@@ -148,7 +164,7 @@ class ResultsStore:
             self._configure(fsync_every_commit)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"{self.path}: cannot open the results database ({exc})") from exc
+            raise _store_error(self.path, exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -206,25 +222,29 @@ class ResultsStore:
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _store_error(self.path, exc) from exc
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            try:
                 self._conn.execute("COMMIT")
-            except sqlite3.Error:
-                # A failed COMMIT (disk full, I/O error) can leave the transaction open: end it, so the
-                # connection is usable and a half-written batch is never committed by a later statement.
+            except BaseException as exc:
+                # A failed statement or COMMIT (disk full, I/O error) can leave the transaction open: end
+                # it, so the connection stays usable and half a batch is never committed by a later one.
                 if self._conn.in_transaction:
                     with suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _store_error(self.path, exc) from exc
                 raise
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _store_error(self.path, exc) from exc
 
     def close(self) -> None:
         with self._lock:

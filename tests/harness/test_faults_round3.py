@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 import resource
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -145,18 +146,26 @@ def _eval_command(base_url: str, runs: Path, samples: int) -> list[str]:
     ]  # fmt: skip
 
 
-async def _run(command: list[str], file_size_limit: int | None = None) -> tuple[int, str]:
-    def limit_file_size() -> None:  # Python ignores SIGXFSZ: a write past the limit fails with EFBIG
-        if file_size_limit is not None:
+async def _start(
+    command: list[str], file_size_limit: int | None = None, ignore_hangup: bool = False
+) -> asyncio.subprocess.Process:
+    def prepare() -> None:
+        if file_size_limit is not None:  # Python ignores SIGXFSZ: a write past the limit fails with EFBIG
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+        if ignore_hangup:  # as nohup starts it
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         *command,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
-        preexec_fn=limit_file_size,
+        preexec_fn=prepare,
     )
+
+
+async def _run(command: list[str], file_size_limit: int | None = None) -> tuple[int, str]:
+    process = await _start(command, file_size_limit)
     out, err = await asyncio.wait_for(process.communicate(), timeout=300)
     assert process.returncode is not None
     return process.returncode, (out + err).decode()
@@ -190,3 +199,71 @@ async def test_a_full_disk_stops_the_run_at_once_with_a_clear_error_and_resume_f
     second = server.requests[first_requests:]
     done_seeds = {seed for seed, _ in before.values()}
     assert not {body["seed"] for body in second} & done_seeds, "no stored sample was asked for again"
+
+
+# ----- a damaged database; a hangup ----------------------------------------------------------------------
+
+
+async def test_a_damaged_database_is_a_clear_error_naming_the_file_for_eval_and_report(toy_env, capsys):
+    from harness.cli import main
+
+    db_path = toy_env["runs"] / "r" / "results.sqlite"
+    async with LoopbackServer(answer=toy_answer) as server:
+        code, output = await _run(_eval_command(server.base_url, toy_env["runs"], 1))
+        assert code == 0, output
+        data = bytearray(db_path.read_bytes())
+        data[4096:] = os.urandom(len(data) - 4096)  # every page but the first (the schema) is garbage
+        db_path.write_bytes(bytes(data))
+        requests = server.request_count
+        code, output = await _run(_eval_command(server.base_url, toy_env["runs"], 1))
+        assert server.request_count == requests, "nothing is requested for a run whose store cannot be read"
+    assert code == 2 and "Traceback" not in output, output
+    assert f"{db_path}: " in output and "the file is damaged" in output and ".recover" in output
+    assert main(["report", str(db_path.parent)]) == 2
+    assert "the file is damaged" in capsys.readouterr().err
+
+
+async def _stored_count(db_path: Path, at_least: int, process: asyncio.subprocess.Process) -> None:
+    for _ in range(1200):
+        if db_path.is_file():
+            with sqlite3.connect(db_path, timeout=5) as db:
+                try:
+                    if db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] >= at_least:
+                        return
+                except sqlite3.OperationalError:  # tables not created yet
+                    pass
+        assert process.returncode is None, "the run ended before the signal could be sent"
+        await asyncio.sleep(0.05)
+    raise AssertionError("the run stored nothing")
+
+
+@pytest.mark.slow
+async def test_a_hangup_stops_the_run_like_ctrl_c_and_resume_redoes_nothing(toy_env):
+    n = toy_env["n"]
+    db_path = toy_env["runs"] / "r" / "results.sqlite"
+    async with LoopbackServer(answer=toy_answer, delay_s=0.2) as server:
+        process = await _start(_eval_command(server.base_url, toy_env["runs"], 1))
+        await _stored_count(db_path, 2, process)
+        process.send_signal(signal.SIGHUP)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 130, err.decode()
+        assert "Interrupted." in err.decode() and "--run r" in err.decode()
+        before = _stored(db_path)
+        first_requests = server.request_count
+        code, output = await _run(_eval_command(server.base_url, toy_env["runs"], 1))
+        assert code == 0, output
+    after = _stored(db_path)
+    assert len(after) == n and {k: after[k] for k in before} == before
+    assert server.request_count - first_requests == n - len(before), "only the missing samples were asked for"
+
+
+@pytest.mark.slow
+async def test_a_run_started_under_nohup_keeps_going_after_a_hangup(toy_env):
+    db_path = toy_env["runs"] / "r" / "results.sqlite"
+    async with LoopbackServer(answer=toy_answer, delay_s=0.1) as server:
+        process = await _start(_eval_command(server.base_url, toy_env["runs"], 1), ignore_hangup=True)
+        await _stored_count(db_path, 2, process)
+        process.send_signal(signal.SIGHUP)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()
+    assert len(_stored(db_path)) == toy_env["n"]
