@@ -95,6 +95,9 @@ class EvalOutcome(BaseModel):
     error_budget: list[str] = Field(
         default_factory=list, description="one line per model whose failed samples exceed max_error_rate"
     )
+    stopped_models: list[str] = Field(
+        default_factory=list, description="one line per model whose endpoint refused every request"
+    )
 
 
 def default_run_name(task_names: Sequence[str], model_names: Sequence[str], request: EvalRequest) -> str:
@@ -302,6 +305,7 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
         wall_s=time.perf_counter() - stats.started,
         grading_failures=stats.grading_failures,
         error_budget=budget,
+        stopped_models=list(stats.stopped_models.values()),
     )
 
 
@@ -319,9 +323,9 @@ def error_budget_lines(store: ResultsStore, tasks: Sequence[str], max_error_rate
 
 
 def report_failures(stats: RunStats, budget: Sequence[str], run_name: str) -> None:
-    for line in budget:
+    for line in [*stats.stopped_models.values(), *budget]:
         console.print(f"[red]error:[/] {line}")
-    if budget:
+    if budget or stats.stopped_models:
         console.print(
             f"Fix the cause, then resume with --run {run_name} (add --retry-failed to retry client errors too)."
         )
@@ -364,4 +368,5 @@ def eval_main(request: EvalRequest, out: Console | None = None) -> int:
     print_outcome(outcome, out or Console(soft_wrap=True))
     if outcome.interrupted:
         return 130
-    return RC_TOO_MANY_ERRORS if outcome.error_budget or outcome.grading_failures else 0
+    failed = outcome.error_budget or outcome.stopped_models or outcome.grading_failures
+    return RC_TOO_MANY_ERRORS if failed else 0

@@ -37,6 +37,10 @@ WRITE_BATCH = 512
 WRITE_INTERVAL_S = 0.05
 # Responses waiting for a grading worker; beyond this, generation waits (memory stays bounded).
 GRADE_BACKLOG = 2048
+# Answers that say the endpoint itself refuses (bad key, no such route or model, a redirect): after this
+# many in a row with no success between, a model's remaining samples are not requested.
+ENDPOINT_REFUSALS = frozenset({401, 403, 404, 405, 301, 302, 303, 307, 308})
+STOP_AFTER_REFUSALS = 20
 
 
 class SamplingOverrides(BaseModel):
@@ -87,6 +91,7 @@ class ModelEndpoints:
     spec: ModelSpec
     replicas: list[Replica]
     supports_n: bool | None
+    refusals_in_a_row: int = 0
 
     def least_loaded(self) -> Replica:
         return min(self.replicas, key=lambda r: r.in_flight / r.capacity)
@@ -107,6 +112,8 @@ class RunStats:
     grading_failures: int = 0
     grading_failure_example: str | None = None
     stale_grades: int = 0  # grades whose row had been rewritten with another response: not stored
+    # model -> why its remaining samples were not requested (the endpoint refused every request)
+    stopped_models: dict[str, str] = field(default_factory=dict)
 
 
 def plan_work(
@@ -287,7 +294,9 @@ class Scheduler:
         if isinstance(result, RequestFailure):
             self.stats.request_errors += 1
             self._emit([self._failure_record(unit, i, params, seed, result) for i in unit.sample_indices])
+            self._note_refusal(endpoints, queue, result)
             return
+        endpoints.refusals_in_a_row = 0
         received = len(result.choices[:n])
         if n > 1 and received < n:
             # The server ignored n (llama.cpp does): keep what came back, ask for the rest one by one.
@@ -298,6 +307,21 @@ class Scheduler:
         # Records and grading run as their own job, so this worker's slot goes straight to the next request:
         # when many responses arrive at once, requests are sent first and bookkeeping fills the wait.
         self._start_background(self._store_and_grade(unit, params, seed, result, received, pool))
+
+    def _note_refusal(self, endpoints: ModelEndpoints, queue: deque[WorkUnit], failure: RequestFailure) -> None:
+        """Stop requesting for a model whose endpoint refuses every request: each would fail the same way."""
+        if failure.kind != "client" or failure.status not in ENDPOINT_REFUSALS:
+            endpoints.refusals_in_a_row = 0
+            return
+        endpoints.refusals_in_a_row += 1
+        name = endpoints.spec.name
+        if endpoints.refusals_in_a_row >= STOP_AFTER_REFUSALS and name not in self.stats.stopped_models:
+            left = sum(len(unit.sample_indices) for unit in queue)
+            queue.clear()
+            self.stats.stopped_models[name] = (
+                f"model {name}: stopped after {endpoints.refusals_in_a_row} requests in a row were refused "
+                f"({failure.message}); its {left} remaining samples were not requested"
+            )
 
     async def _store_and_grade(
         self, unit: WorkUnit, params: SamplingParams, seed: int, result: Completion, received: int, pool: GradingPool

@@ -113,6 +113,12 @@ class StoreError(RuntimeError):
 _DAMAGED = ("malformed", "not a database", "corrupt")
 
 
+def _from_environment(exc: sqlite3.Error) -> bool:
+    """A failure of the file or the machine (disk full, I/O, locked, damaged), not of the statement: a
+    constraint violation (IntegrityError) is a bug and keeps its own type."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     """An SQLite failure as one message naming the database, with what to do when the file is damaged."""
     message = f"{path}: {exc}"
@@ -225,6 +231,8 @@ class ResultsStore:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                if not _from_environment(exc):
+                    raise
                 raise _store_error(self.path, exc) from exc
             try:
                 yield self._conn
@@ -235,7 +243,7 @@ class ResultsStore:
                 if self._conn.in_transaction:
                     with suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, sqlite3.Error) and _from_environment(exc):
                     raise _store_error(self.path, exc) from exc
                 raise
 
@@ -244,6 +252,8 @@ class ResultsStore:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
+                if not _from_environment(exc):
+                    raise
                 raise _store_error(self.path, exc) from exc
 
     def close(self) -> None:

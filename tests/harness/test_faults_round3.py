@@ -267,3 +267,33 @@ async def test_a_run_started_under_nohup_keeps_going_after_a_hangup(toy_env):
         out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, err.decode()
     assert len(_stored(db_path)) == toy_env["n"]
+
+
+# ----- an endpoint that refuses every request ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+async def test_an_endpoint_that_refuses_every_request_is_stopped_with_a_clear_error(toy_env, status):
+    from harness.evaluate import run_eval
+    from harness.scheduler import STOP_AFTER_REFUSALS
+    from harness.serving.loopback_server import FaultRule
+    from tests.harness.conftest import stored_rows, toy_request
+
+    n, samples = toy_env["n"], 3  # one request per sample: 36, more than it takes to stop
+    refusing = FaultRule("status", times=10**6, status=status, message="invalid API key")
+    spec = {"max_attempts": 1, "supports_n": False}
+    async with LoopbackServer(answer=toy_answer, faults=[refusing]) as server:
+        request = toy_request(toy_env, server.base_url, samples=samples, seed=1, concurrency=1, spec=spec)
+        outcome = await run_eval(request)
+    assert server.request_count == STOP_AFTER_REFUSALS, "the refusals stopped the requests"
+    [line] = outcome.stopped_models
+    assert f"stopped after {STOP_AFTER_REFUSALS} requests in a row were refused (HTTP {status}" in line
+    assert f"{n * samples - STOP_AFTER_REFUSALS} remaining samples were not requested" in line
+    report = (outcome.run_dir / "report.md").read_text()
+    assert f"error ({STOP_AFTER_REFUSALS}/{STOP_AFTER_REFUSALS} failed)" in report and "| 0.0" not in report
+
+    async with LoopbackServer(answer=toy_answer) as fixed:  # the key is fixed: resume, refused rows too
+        request = toy_request(toy_env, fixed.base_url, samples=samples, seed=1, spec=spec, retry_failed=True)
+        outcome = await run_eval(request)
+    assert fixed.request_count == n * samples and outcome.stopped_models == []
+    assert all(r.error is None and r.score is not None for r in stored_rows(outcome.run_dir))
