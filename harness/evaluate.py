@@ -23,6 +23,7 @@ from harness.scheduler import RunStats, SamplingOverrides, Scheduler
 from harness.shards import ShardSpec
 from harness.task_data import TaskDataError, trust_task_code
 from harness.taskset import Task, TaskItem, select_tasks
+from results.manifest import RunManifest, read_manifest
 from results.run_lock import RunLock
 from results.store import ResultsStore
 
@@ -269,9 +270,11 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
                 )
             store = ResultsStore(run_dir)
             try:
+                previous = read_manifest(run_dir)
                 for note in prepare_run_dir(run_dir, run_name, request, tasks, models):
                     console.print(f"[yellow]note:[/] {note}")
-                store.upsert_items(task.item_record(item) for task in tasks for item in items[task.name])
+                for note in forget_stale_grades(store, previous, tasks, items):
+                    console.print(f"[yellow]note:[/] {note}")
                 stored_before = int(store.counts()["samples"])
                 progress = RunProgress(f"{run_name}", console=console, enabled=request.show_progress)
                 scheduler = Scheduler(
@@ -307,6 +310,28 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
         error_budget=budget,
         stopped_models=list(stats.stopped_models.values()),
     )
+
+
+def forget_stale_grades(
+    store: ResultsStore, previous: RunManifest | None, tasks: Sequence[Task], items: dict[str, list[TaskItem]]
+) -> list[str]:
+    """Store the run's items; on a resume, drop the grades a changed task file made stale (another grader
+    or grader options for a task, another gold answer for an item) so they are graded again. The responses
+    stay: a changed prompt is what makes a response stale, and the scheduler redoes those."""
+    notes = []
+    before = previous.task_info if previous is not None else {}
+    for task in tasks:
+        old = before.get(task.name)
+        if old is not None and (old.grader, old.grader_options) != (task.grader, task.grader_options):
+            cleared = store.clear_grades(task=task.name)
+            notes.append(
+                f"grader of {task.name} changed ({old.grader} {old.grader_options} -> {task.grader} "
+                f"{task.grader_options}): its {cleared} stored samples are graded again"
+            )
+    cleared = store.upsert_items_for_resume(task.item_record(item) for task in tasks for item in items[task.name])
+    if cleared:
+        notes.append(f"gold answers changed in the task data: {cleared} stored samples are graded again")
+    return notes
 
 
 def error_budget_lines(store: ResultsStore, tasks: Sequence[str], max_error_rate: float) -> list[str]:

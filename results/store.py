@@ -110,6 +110,7 @@ class StoreError(RuntimeError):
     locked), or holds values that cannot be stored."""
 
 
+_ABSENT = object()
 _DAMAGED = ("malformed", "not a database", "corrupt")
 
 
@@ -280,6 +281,31 @@ class ResultsStore:
                 f"INSERT OR REPLACE INTO items ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
                 rows,
             )
+
+    def upsert_items_for_resume(self, items: Iterable[ItemRecord]) -> int:
+        """Store the run's items like :meth:`upsert_items`, and forget the grades of every sample whose
+        item's gold answer changed since they were graded (an edited data file: same prompt, so the
+        responses stand, but their grades were given against the old answer and are given again).
+        Returns how many samples lost their grade."""
+        records = list(items)
+        if not records:
+            return 0
+        cleared = 0
+        with self._transaction() as conn:
+            stored = dict(
+                ((task, item_id), gold)
+                for task, item_id, gold in conn.execute("SELECT task, item_id, gold FROM items")
+            )
+            for record in records:
+                before = stored.get((record.task, record.item_id), _ABSENT)
+                if before is not _ABSENT and before != _gold_to_json(record):
+                    cleared += conn.execute(
+                        "UPDATE samples SET extracted = NULL, score = NULL, grade_reason = NULL, "
+                        "grade_detail = NULL WHERE task = ? AND item_id = ?",
+                        (record.task, record.item_id),
+                    ).rowcount
+        self.upsert_items(records)
+        return cleared
 
     def write_samples(self, records: Sequence[SampleRecord]) -> None:
         """Insert or replace the records in one transaction; committed (crash-safe) when this returns."""

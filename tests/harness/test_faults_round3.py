@@ -297,3 +297,35 @@ async def test_an_endpoint_that_refuses_every_request_is_stopped_with_a_clear_er
         outcome = await run_eval(request)
     assert fixed.request_count == n * samples and outcome.stopped_models == []
     assert all(r.error is None and r.score is not None for r in stored_rows(outcome.run_dir))
+
+
+# ----- a run resumed after its task file or data changed -------------------------------------------------
+
+
+async def test_a_changed_gold_answer_or_grader_regrades_the_stored_responses_without_mixing(toy_env, capsys):
+    from harness.evaluate import run_eval
+    from tests.harness.conftest import stored_rows, toy_request
+
+    async with LoopbackServer(answer=toy_answer) as server:
+        first = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+        before = {r.item_id: r for r in stored_rows(first.run_dir)}
+        assert before["q0"].score == 1.0, "q0 asks 0 + 0 and gets 0"
+        data = toy_env["data_dir"] / "toy" / "toy.jsonl"
+        data.write_text(data.read_text().replace('"answer": "0"}', '"answer": "5"}'))  # the gold of q0 is fixed
+        capsys.readouterr()
+        second = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+        after = {r.item_id: r for r in stored_rows(second.run_dir)}
+        assert server.request_count == toy_env["n"], "the prompts did not change: no response is asked again"
+        assert after["q0"].score == 0.0, "graded again against the new gold, not kept from the old one"
+        assert after["q0"].response == before["q0"].response
+        assert {i: r.score for i, r in after.items() if i != "q0"} == {
+            i: r.score for i, r in before.items() if i != "q0"
+        }
+        assert "gold answers changed in the task data: 1 stored samples are graded again" in capsys.readouterr().err
+
+        task_file = toy_env["tasks_dir"] / "toy_math.yaml"
+        task_file.write_text(task_file.read_text().replace("{name: math}", "{name: math, options: {integer_answer: true}}"))
+        third = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+    assert third.graded == toy_env["n"], "every stored response is graded by the new grader settings"
+    assert "grader of toy_math changed" in capsys.readouterr().err
+    assert server.request_count == toy_env["n"]
