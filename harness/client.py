@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import aiohttp
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from harness.config import ApiMode, ModelSpec, redact_credentials
@@ -31,6 +31,9 @@ from results.records import SamplingParams
 ErrorKind = Literal["client", "transient", "malformed"]
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 BODY_EXCERPT_CHARS = 500
+# finish_reason values by which a server says it stopped a generation itself (vLLM's "abort" when it drops
+# a request, "error" for an engine failure): the text is not the model's answer, and another try may work.
+SERVER_STOPPED = frozenset({"abort", "error"})
 # Called before a wait a server imposed with Retry-After: (seconds waited, seconds the server asked for).
 RetryAfterHook = Callable[[float, float], None]
 
@@ -45,6 +48,7 @@ class Completion(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     latency_s: float
+    model: str | None = Field(default=None, description="the model the server says answered")
 
 
 class RequestFailure(BaseModel):
@@ -277,6 +281,12 @@ class EndpointClient:
                 raise _malformed(f"choices[{position}] has a text or finish_reason that is not a string", raw)
             if type(index) is not int:
                 raise _malformed(f"choices[{position}].index is {index!r}, not an integer", raw)
+            if finish_reason in SERVER_STOPPED:
+                raise EndpointError(
+                    "transient",
+                    f"the server stopped the generation itself (choices[{position}].finish_reason "
+                    f"{finish_reason!r}); body: {_excerpt(raw)}",
+                )
             parsed.append((index, Choice(text=text, finish_reason=finish_reason)))
         usage = payload.get("usage")
         if usage is None:
@@ -293,6 +303,7 @@ class EndpointClient:
             prompt_tokens=_token_count(usage, "prompt_tokens", raw),
             completion_tokens=_token_count(usage, "completion_tokens", raw),
             latency_s=latency,
+            model=payload["model"] if isinstance(payload.get("model"), str) else None,
         )
 
     def _delay(self, attempt: int, failure: BaseException | None) -> float:

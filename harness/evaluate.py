@@ -99,6 +99,9 @@ class EvalOutcome(BaseModel):
     stopped_models: list[str] = Field(
         default_factory=list, description="one line per model whose endpoint refused every request"
     )
+    foreign_models: list[str] = Field(
+        default_factory=list, description="one line per model whose responses name another model"
+    )
 
 
 def default_run_name(task_names: Sequence[str], model_names: Sequence[str], request: EvalRequest) -> str:
@@ -289,6 +292,9 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
                 budget = error_budget_lines(store, [t.name for t in tasks], request.max_error_rate)
             finally:
                 store.close()
+    foreign = stats.foreign_model_lines(models)
+    for line in foreign:
+        console.print(f"[yellow]warning:[/] {line}")
     if stats.interrupted:
         console.print(
             f"[yellow]Interrupted.[/] {stats.samples_written} samples were stored in {run_dir}. "
@@ -309,6 +315,7 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
         grading_failures=stats.grading_failures,
         error_budget=budget,
         stopped_models=list(stats.stopped_models.values()),
+        foreign_models=foreign,
     )
 
 

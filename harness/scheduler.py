@@ -114,6 +114,17 @@ class RunStats:
     stale_grades: int = 0  # grades whose row had been rewritten with another response: not stored
     # model -> why its remaining samples were not requested (the endpoint refused every request)
     stopped_models: dict[str, str] = field(default_factory=dict)
+    # model -> {name the server said answered instead: responses}
+    answered_as: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def foreign_model_lines(self, models: Sequence[ModelSpec]) -> list[str]:
+        by_name = {m.name: m for m in models}
+        return [
+            f"model {name}: {count} responses say they came from model {answered!r}, not the "
+            f"{by_name[name].model_id!r} that was asked for (check the endpoint serves what you think)"
+            for name, foreign in self.answered_as.items()
+            for answered, count in foreign.items()
+        ]
 
 
 def plan_work(
@@ -297,6 +308,7 @@ class Scheduler:
             self._note_refusal(endpoints, queue, result)
             return
         endpoints.refusals_in_a_row = 0
+        self._note_answering_model(endpoints.spec, result.model)
         received = len(result.choices[:n])
         if n > 1 and received < n:
             # The server ignored n (llama.cpp does): keep what came back, ask for the rest one by one.
@@ -307,6 +319,13 @@ class Scheduler:
         # Records and grading run as their own job, so this worker's slot goes straight to the next request:
         # when many responses arrive at once, requests are sent first and bookkeeping fills the wait.
         self._start_background(self._store_and_grade(unit, params, seed, result, received, pool))
+
+    def _note_answering_model(self, spec: ModelSpec, answered: str | None) -> None:
+        # A dated snapshot of the model asked for ("gpt-4o" answered by "gpt-4o-2024-08-06") is the same model.
+        if answered is None or answered == spec.model_id or answered.startswith(spec.model_id + "-"):
+            return
+        foreign = self.stats.answered_as.setdefault(spec.name, {})
+        foreign[answered] = foreign.get(answered, 0) + 1
 
     def _note_refusal(self, endpoints: ModelEndpoints, queue: deque[WorkUnit], failure: RequestFailure) -> None:
         """Stop requesting for a model whose endpoint refuses every request: each would fail the same way."""

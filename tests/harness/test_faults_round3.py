@@ -329,3 +329,41 @@ async def test_a_changed_gold_answer_or_grader_regrades_the_stored_responses_wit
     assert third.graded == toy_env["n"], "every stored response is graded by the new grader settings"
     assert "grader of toy_math changed" in capsys.readouterr().err
     assert server.request_count == toy_env["n"]
+
+
+@pytest.mark.parametrize("finish_reason", ["abort", "error"])
+async def test_a_generation_the_server_stopped_itself_is_retried_not_graded(finish_reason):
+    stopped = {"choices": [{"index": 0, "finish_reason": finish_reason, "message": {"content": "The answer is"}}]}
+    answers = iter([http_response(json.dumps(stopped).encode()), http_response(OK_BODY)])
+    async with RawServer(lambda: next(answers)) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, Completion) and result.choices[0].text == "42", "the partial text was not kept"
+    assert server.requests == 2
+    async with RawServer(lambda: http_response(json.dumps(stopped).encode())) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, RequestFailure) and result.kind == "transient"
+    assert f"finish_reason {finish_reason!r}" in result.message and "The answer is" in result.message
+
+
+@pytest.mark.parametrize("finish_reason", ["length", "content_filter", None, "tool_calls"])
+async def test_other_finish_reasons_are_the_models_answer_and_kept(finish_reason):
+    choice = {"index": 0, "finish_reason": finish_reason, "message": {"content": None, "tool_calls": []}}
+    async with RawServer(lambda: http_response(json.dumps({"choices": [choice]}).encode())) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, Completion) and result.choices[0].finish_reason == finish_reason
+
+
+@pytest.mark.parametrize("answered,warned", [("impostor-7b", True), ("toy-2024-08-06", False), ("toy", False)])
+async def test_responses_that_name_another_model_are_reported(toy_env, capsys, answered, warned):
+    from harness.evaluate import run_eval
+    from harness.serving.loopback_server import FaultRule
+    from tests.harness.conftest import toy_request
+
+    choice = {"index": 0, "finish_reason": "stop", "message": {"content": "\\\\boxed{0}"}}
+    rule = FaultRule("payload", times=10**6, payload={"model": answered, "choices": [choice]})
+    async with LoopbackServer(faults=[rule]) as server:
+        outcome = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+    n = toy_env["n"]
+    expected = [f"model toy: {n} responses say they came from model {answered!r}, not the 'toy' that was asked for"]
+    assert [line.split(" (check")[0] for line in outcome.foreign_models] == (expected if warned else [])
+    assert (expected[0] in capsys.readouterr().err) == warned
