@@ -25,7 +25,7 @@ from harness.task_data import TaskDataError, trust_task_code
 from harness.taskset import Task, TaskItem, select_tasks
 from results.manifest import RunManifest, read_manifest
 from results.run_lock import RunLock
-from results.store import ResultsStore
+from results.store import ResultsStore, StoreError
 
 RC_TOO_MANY_ERRORS = 3  # the run finished, but its figures cannot be trusted (see the summary lines)
 
@@ -254,7 +254,7 @@ async def preflight(models: Sequence[ModelSpec]) -> None:
 
 
 async def run_eval(request: EvalRequest) -> EvalOutcome:
-    from harness.manifest_io import prepare_run_dir, write_run_report
+    from harness.manifest_io import prepare_run_dir
 
     trust_task_code(request.trust_task_code)
     tasks, items = load_items(select_tasks(request.tasks), request)
@@ -301,7 +301,7 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
             f"Run the same command again (or add --run {run_name}) to resume where it stopped."
         )
     else:
-        write_run_report(run_dir)
+        write_final_report(run_dir)
         report_failures(stats, budget, run_name)
     return EvalOutcome(
         run_dir=run_dir,
@@ -339,6 +339,24 @@ def forget_stale_grades(
     if cleared:
         notes.append(f"gold answers changed in the task data: {cleared} stored samples are graded again")
     return notes
+
+
+def write_final_report(run_dir: Path) -> None:
+    """report.md and results.json for the finished run; when they cannot be written, none is left either
+    (an older one would show figures of the store before this command as if they were its result)."""
+    from harness.manifest_io import write_run_report
+    from harness.report import METRICS_FILENAME, REPORT_FILENAME
+
+    try:
+        write_run_report(run_dir)
+    except StoreError as exc:
+        for name in (REPORT_FILENAME, METRICS_FILENAME):
+            with contextlib.suppress(OSError):
+                (run_dir / name).unlink(missing_ok=True)
+        raise StoreError(
+            f"{exc}. Every sample is stored in {run_dir / 'results.sqlite'}; once that is fixed, "
+            f"`harness report {run_dir}` writes the report"
+        ) from exc
 
 
 def error_budget_lines(store: ResultsStore, tasks: Sequence[str], max_error_rate: float) -> list[str]:

@@ -384,7 +384,9 @@ def fold_sqlite_wal(run_dir: Path) -> None:
     path = Path(run_dir) / DB_FILENAME
     if not path.is_file():
         return
-    with contextlib.closing(sqlite3.connect(path, timeout=30.0)) as conn:
+    # Tidiness only: when it cannot be done (disk full, a reader holding the WAL) the -wal file stays,
+    # and SQLite reads it as part of the database.
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(path, timeout=30.0)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

@@ -27,6 +27,7 @@ from results.records import ItemRecord, SampleKey, SampleOutcome, SampleRecord, 
 SCHEMA_VERSION = 1
 DB_FILENAME = "results.sqlite"
 _PAGE_SIZE = 2000
+BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's lock before it fails
 
 KeyTuple = tuple[str, str, str, int]
 
@@ -129,6 +130,10 @@ def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
             "readable into a new database (put it in the run directory as results.sqlite to resume from it); "
             "or move the file aside and run again to start this run afresh"
         )
+    elif "locked" in str(exc).lower():
+        message += (
+            "; another process (a sqlite3 shell, a notebook) holds a write lock on it: close it and run again"
+        )
     return StoreError(message)
 
 
@@ -159,13 +164,13 @@ class ResultsStore:
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro",
                 uri=True,
-                timeout=30.0,
+                timeout=BUSY_TIMEOUT_S,
                 check_same_thread=False,
                 isolation_level=None,
             )
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
         self._conn = conn
         try:
             self._configure(fsync_every_commit)
@@ -182,7 +187,7 @@ class ResultsStore:
 
     def _configure(self, fsync_every_commit: bool) -> None:
         conn = self._conn
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if not self.readonly:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":

@@ -367,3 +367,44 @@ async def test_responses_that_name_another_model_are_reported(toy_env, capsys, a
     expected = [f"model toy: {n} responses say they came from model {answered!r}, not the 'toy' that was asked for"]
     assert [line.split(" (check")[0] for line in outcome.foreign_models] == (expected if warned else [])
     assert (expected[0] in capsys.readouterr().err) == warned
+
+
+# ----- the report cannot be written; the database is locked by another process ---------------------------
+
+
+async def test_a_report_that_cannot_be_written_is_a_clear_error_and_leaves_no_stale_report(toy_env):
+    from harness.evaluate import run_eval
+    from results.store import StoreError
+    from tests.harness.conftest import toy_request
+
+    async with LoopbackServer(answer=toy_answer) as server:
+        first = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+        assert (first.run_dir / "report.md").is_file()
+        blocked = first.run_dir / "results.json"
+        blocked.unlink()
+        (blocked / "in-the-way").mkdir(parents=True)  # the rename onto it fails, as on a full or read-only disk
+        with pytest.raises(StoreError) as failed:
+            await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+    assert f"cannot write {blocked}" in str(failed.value)
+    assert f"`harness report {first.run_dir}` writes the report" in str(failed.value)
+    assert not (first.run_dir / "report.md").exists(), "no report of an earlier state is left to be read as final"
+
+
+async def test_a_database_locked_by_another_process_is_a_clear_error_before_any_request(toy_env, monkeypatch):
+    from harness.evaluate import run_eval
+    from results.store import StoreError
+    from tests.harness.conftest import toy_request
+
+    async with LoopbackServer(answer=toy_answer) as server:
+        first = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+        holder = sqlite3.connect(first.run_dir / "results.sqlite", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # as a sqlite3 shell in a transaction holds it
+        monkeypatch.setattr("results.store.BUSY_TIMEOUT_S", 0.2)  # the store waits 30 s; the test need not
+        try:
+            with pytest.raises(StoreError) as failed:
+                await run_eval(toy_request(toy_env, server.base_url, samples=2, seed=1))
+        finally:
+            holder.close()
+        assert server.request_count == toy_env["n"], "nothing was requested while the store could not be written"
+    assert "database is locked" in str(failed.value) and "holds a write lock" in str(failed.value)
+
