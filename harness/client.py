@@ -212,6 +212,14 @@ class EndpointClient:
                     response.status,
                 )
             raw = await self._read_body(response)
+            if response.status < 300 and response.content_type == "text/event-stream":
+                # The same request gets the same stream again: not worth a retry.
+                raise _malformed(
+                    "the server streamed its answer (text/event-stream) though no stream was asked for; "
+                    "is there a stream setting in the model's extra_body or the server's defaults?",
+                    raw,
+                    response.status,
+                )
             if response.status >= 400:
                 message = raw.decode("utf-8", "replace")[:2000]
                 kind: ErrorKind = "transient" if response.status in TRANSIENT_STATUS else "client"

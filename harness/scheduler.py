@@ -37,10 +37,12 @@ WRITE_BATCH = 512
 WRITE_INTERVAL_S = 0.05
 # Responses waiting for a grading worker; beyond this, generation waits (memory stays bounded).
 GRADE_BACKLOG = 2048
-# Answers that say the endpoint itself refuses (bad key, no such route or model, a redirect): after this
-# many in a row with no success between, a model's remaining samples are not requested.
+# After this many failed requests in a row (each after its retries) with no success between, a model's
+# remaining samples are not requested: the endpoint is down, overloaded, or refuses (bad key, no such route
+# or model, a redirect), and every further request would fail the same way. A client error of another
+# status (400: this prompt is too long) says nothing of the endpoint and does not count.
 ENDPOINT_REFUSALS = frozenset({401, 403, 404, 405, 301, 302, 303, 307, 308})
-STOP_AFTER_REFUSALS = 20
+STOP_AFTER_FAILURES = 20
 
 
 class SamplingOverrides(BaseModel):
@@ -91,7 +93,7 @@ class ModelEndpoints:
     spec: ModelSpec
     replicas: list[Replica]
     supports_n: bool | None
-    refusals_in_a_row: int = 0
+    failures_in_a_row: int = 0
 
     def least_loaded(self) -> Replica:
         return min(self.replicas, key=lambda r: r.in_flight / r.capacity)
@@ -305,9 +307,9 @@ class Scheduler:
         if isinstance(result, RequestFailure):
             self.stats.request_errors += 1
             self._emit([self._failure_record(unit, i, params, seed, result) for i in unit.sample_indices])
-            self._note_refusal(endpoints, queue, result)
+            self._note_failure(endpoints, queue, result)
             return
-        endpoints.refusals_in_a_row = 0
+        endpoints.failures_in_a_row = 0
         self._note_answering_model(endpoints.spec, result.model)
         received = len(result.choices[:n])
         if n > 1 and received < n:
@@ -327,19 +329,20 @@ class Scheduler:
         foreign = self.stats.answered_as.setdefault(spec.name, {})
         foreign[answered] = foreign.get(answered, 0) + 1
 
-    def _note_refusal(self, endpoints: ModelEndpoints, queue: deque[WorkUnit], failure: RequestFailure) -> None:
-        """Stop requesting for a model whose endpoint refuses every request: each would fail the same way."""
-        if failure.kind != "client" or failure.status not in ENDPOINT_REFUSALS:
-            endpoints.refusals_in_a_row = 0
+    def _note_failure(self, endpoints: ModelEndpoints, queue: deque[WorkUnit], failure: RequestFailure) -> None:
+        """Stop requesting for a model whose endpoint fails every request (see STOP_AFTER_FAILURES)."""
+        if failure.kind == "client" and failure.status not in ENDPOINT_REFUSALS:
+            endpoints.failures_in_a_row = 0
             return
-        endpoints.refusals_in_a_row += 1
+        endpoints.failures_in_a_row += 1
         name = endpoints.spec.name
-        if endpoints.refusals_in_a_row >= STOP_AFTER_REFUSALS and name not in self.stats.stopped_models:
+        if endpoints.failures_in_a_row >= STOP_AFTER_FAILURES and name not in self.stats.stopped_models:
             left = sum(len(unit.sample_indices) for unit in queue)
             queue.clear()
             self.stats.stopped_models[name] = (
-                f"model {name}: stopped after {endpoints.refusals_in_a_row} requests in a row were refused "
-                f"({failure.message}); its {left} remaining samples were not requested"
+                f"model {name}: stopped after {endpoints.failures_in_a_row} requests in a row failed with no "
+                f"success between (the last: {failure.message}); its {left} remaining samples were not "
+                "requested: they are asked for when the run is resumed"
             )
 
     async def _store_and_grade(

@@ -272,31 +272,49 @@ async def test_a_run_started_under_nohup_keeps_going_after_a_hangup(toy_env):
 # ----- an endpoint that refuses every request ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [401, 403, 404])
-async def test_an_endpoint_that_refuses_every_request_is_stopped_with_a_clear_error(toy_env, status):
+@pytest.mark.parametrize(
+    "status,retry_failed", [(401, True), (403, True), (404, True), (503, False)], ids=["401", "403", "404", "503"]
+)
+async def test_an_endpoint_that_fails_every_request_is_stopped_with_a_clear_error(toy_env, status, retry_failed):
     from harness.evaluate import run_eval
-    from harness.scheduler import STOP_AFTER_REFUSALS
+    from harness.scheduler import STOP_AFTER_FAILURES
     from harness.serving.loopback_server import FaultRule
     from tests.harness.conftest import stored_rows, toy_request
 
     n, samples = toy_env["n"], 3  # one request per sample: 36, more than it takes to stop
-    refusing = FaultRule("status", times=10**6, status=status, message="invalid API key")
+    failing = FaultRule("status", times=10**6, status=status, message="invalid API key or overloaded")
     spec = {"max_attempts": 1, "supports_n": False}
-    async with LoopbackServer(answer=toy_answer, faults=[refusing]) as server:
+    async with LoopbackServer(answer=toy_answer, faults=[failing]) as server:
         request = toy_request(toy_env, server.base_url, samples=samples, seed=1, concurrency=1, spec=spec)
         outcome = await run_eval(request)
-    assert server.request_count == STOP_AFTER_REFUSALS, "the refusals stopped the requests"
+    assert server.request_count == STOP_AFTER_FAILURES, "the failures stopped the requests"
     [line] = outcome.stopped_models
-    assert f"stopped after {STOP_AFTER_REFUSALS} requests in a row were refused (HTTP {status}" in line
-    assert f"{n * samples - STOP_AFTER_REFUSALS} remaining samples were not requested" in line
+    assert f"stopped after {STOP_AFTER_FAILURES} requests in a row failed" in line and f"HTTP {status}" in line
+    assert f"{n * samples - STOP_AFTER_FAILURES} remaining samples were not requested" in line
     report = (outcome.run_dir / "report.md").read_text()
-    assert f"error ({STOP_AFTER_REFUSALS}/{STOP_AFTER_REFUSALS} failed)" in report and "| 0.0" not in report
+    assert f"error ({STOP_AFTER_FAILURES}/{STOP_AFTER_FAILURES} failed)" in report and "| 0.0" not in report
 
-    async with LoopbackServer(answer=toy_answer) as fixed:  # the key is fixed: resume, refused rows too
-        request = toy_request(toy_env, fixed.base_url, samples=samples, seed=1, spec=spec, retry_failed=True)
+    async with LoopbackServer(answer=toy_answer) as fixed:  # fixed: resume (client errors need --retry-failed)
+        request = toy_request(
+            toy_env, fixed.base_url, samples=samples, seed=1, spec=spec, retry_failed=retry_failed
+        )
         outcome = await run_eval(request)
     assert fixed.request_count == n * samples and outcome.stopped_models == []
     assert all(r.error is None and r.score is not None for r in stored_rows(outcome.run_dir))
+
+
+async def test_a_client_error_of_one_prompt_does_not_stop_the_model(toy_env):
+    from harness.evaluate import run_eval
+    from harness.scheduler import STOP_AFTER_FAILURES
+    from harness.serving.loopback_server import FaultRule
+    from tests.harness.conftest import toy_request
+
+    too_long = FaultRule("status", times=10**6, status=400, message="prompt too long")
+    spec = {"max_attempts": 1, "supports_n": False}
+    async with LoopbackServer(answer=toy_answer, faults=[too_long]) as server:
+        request = toy_request(toy_env, server.base_url, samples=3, seed=1, concurrency=1, spec=spec)
+        outcome = await run_eval(request)
+    assert server.request_count == toy_env["n"] * 3 > STOP_AFTER_FAILURES and outcome.stopped_models == []
 
 
 # ----- a run resumed after its task file or data changed -------------------------------------------------
@@ -408,3 +426,12 @@ async def test_a_database_locked_by_another_process_is_a_clear_error_before_any_
         assert server.request_count == toy_env["n"], "nothing was requested while the store could not be written"
     assert "database is locked" in str(failed.value) and "holds a write lock" in str(failed.value)
 
+
+
+async def test_a_streamed_answer_nobody_asked_for_is_malformed_and_not_retried():
+    stream = b'data: {"choices": [{"index": 0, "delta": {"content": "42"}}]}\n\ndata: [DONE]\n\n'
+    async with RawServer(lambda: http_response(stream, Content_Type="text/event-stream")) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, RequestFailure) and result.kind == "malformed"
+    assert "text/event-stream" in result.message and "data: [DONE]" in result.message
+    assert server.requests == 1
