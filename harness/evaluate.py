@@ -23,7 +23,7 @@ from harness.scheduler import RunStats, SamplingOverrides, Scheduler
 from harness.shards import ShardSpec
 from harness.task_data import TaskDataError, trust_task_code
 from harness.taskset import Task, TaskItem, select_tasks
-from results.manifest import RunManifest, read_manifest
+from results.manifest import ManifestError, RunManifest, read_manifest
 from results.run_lock import RunLock
 from results.store import ResultsStore, StoreError
 
@@ -274,6 +274,7 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
             store = ResultsStore(run_dir)
             try:
                 previous = read_manifest(run_dir)
+                check_same_models(previous, models, store.models(), run_name)
                 for note in prepare_run_dir(run_dir, run_name, request, tasks, models):
                     console.print(f"[yellow]note:[/] {note}")
                 for note in forget_stale_grades(store, previous, tasks, items):
@@ -317,6 +318,36 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
         stopped_models=list(stats.stopped_models.values()),
         foreign_models=foreign,
     )
+
+
+# What makes a model's answers what they are, besides sampling (checked by the manifest): another value
+# under the same model name would put two models' samples in one column.
+MODEL_IDENTITY = ("served_model_id", "mode", "extra_body")
+
+
+def check_same_models(
+    previous: RunManifest | None, models: Sequence[ModelSpec], stored: Sequence[str], run_name: str
+) -> None:
+    """Refuse to resume a run whose stored samples of a model came from another model id, API mode or
+    extra_body than the one now given under that name."""
+    before = {m.get("name"): m for m in (previous.config.get("models", []) if previous is not None else [])}
+    changes = []
+    for spec in models:
+        old = before.get(spec.name)
+        if old is None or spec.name not in stored:
+            continue
+        now = spec.model_dump(mode="json")
+        changes += [
+            f"model {spec.name}: {field} {old.get(field)!r} -> {now.get(field)!r}"
+            for field in MODEL_IDENTITY
+            if old.get(field) != now.get(field)
+        ]
+    if changes:
+        raise ManifestError(
+            f"run {run_name!r} holds samples of another model under the same name ({'; '.join(changes)}). "
+            "Resuming would mix two models' samples in one column: pick a new run name with --run, "
+            "give the model another name, or restore its settings."
+        )
 
 
 def forget_stale_grades(

@@ -435,3 +435,22 @@ async def test_a_streamed_answer_nobody_asked_for_is_malformed_and_not_retried()
     assert isinstance(result, RequestFailure) and result.kind == "malformed"
     assert "text/event-stream" in result.message and "data: [DONE]" in result.message
     assert server.requests == 1
+
+
+@pytest.mark.parametrize(
+    "change", [{"served_model_id": "other-model"}, {"mode": "completions"}, {"extra_body": {"top_k": 5}}]
+)
+async def test_a_resume_under_the_same_model_name_but_another_model_is_refused(toy_env, change):
+    from harness.evaluate import run_eval
+    from results.manifest import ManifestError
+    from tests.harness.conftest import stored_rows, toy_request
+
+    async with LoopbackServer(answer=toy_answer) as server:
+        first = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+        before = stored_rows(first.run_dir)
+        with pytest.raises(ManifestError) as refused:
+            await run_eval(toy_request(toy_env, server.base_url, samples=2, seed=1, spec=change))
+        assert server.request_count == toy_env["n"], "nothing was requested for the refused resume"
+    field = next(iter(change))
+    assert f"model toy: {field} " in str(refused.value) and "mix two models' samples" in str(refused.value)
+    assert stored_rows(first.run_dir) == before
