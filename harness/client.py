@@ -98,6 +98,18 @@ def _malformed(what: str, raw: bytes, status: int | None = None) -> EndpointErro
     return EndpointError("malformed", f"malformed response: {what}; body: {_excerpt(raw)}", status)
 
 
+def _unicode_text(text: str | None) -> str | None:
+    """The text with any lone UTF-16 surrogate (valid JSON, "\\ud800", but no character: a server that
+    split an emoji between tokens) as U+FFFD, so it can be stored and graded; other text as it is."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(char) <= 0xDFFF else char for char in text)
+    return text
+
+
 def _token_count(usage: dict, name: str, raw: bytes) -> int | None:
     value = usage.get(name)
     if value is None or (type(value) is int and value >= 0):
@@ -295,7 +307,7 @@ class EndpointClient:
                     f"the server stopped the generation itself (choices[{position}].finish_reason "
                     f"{finish_reason!r}); body: {_excerpt(raw)}",
                 )
-            parsed.append((index, Choice(text=text, finish_reason=finish_reason)))
+            parsed.append((index, Choice(text=_unicode_text(text), finish_reason=finish_reason)))
         usage = payload.get("usage")
         if usage is None:
             usage = {}

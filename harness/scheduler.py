@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import random
 import signal
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -462,8 +461,8 @@ class Scheduler:
                         break
             try:
                 self._flush(samples, grades)
-            except (StoreError, sqlite3.Error, OSError) as exc:
-                # Nothing more can be kept: stop requesting now instead of paying for answers that are lost.
+            except Exception as exc:  # noqa: BLE001 - whatever it is, nothing more can be kept
+                # Stop requesting now instead of paying for answers that are lost; run() raises it.
                 self._write_failure = exc
                 self._stop.set()
                 for job in [*self._workers, *self._background]:

@@ -454,3 +454,19 @@ async def test_a_resume_under_the_same_model_name_but_another_model_is_refused(t
     field = next(iter(change))
     assert f"model toy: {field} " in str(refused.value) and "mix two models' samples" in str(refused.value)
     assert stored_rows(first.run_dir) == before
+
+
+async def test_a_lone_surrogate_in_an_answer_is_stored_as_a_replacement_character_and_the_run_goes_on(toy_env):
+    from harness.evaluate import run_eval
+    from harness.serving.loopback_server import FaultRule
+    from tests.harness.conftest import stored_rows, toy_request
+
+    # Valid JSON ("\ud800" escapes half a UTF-16 pair) that no UTF-8 text can hold: it used to fail its
+    # whole write batch and end the run, after requesting everything, with the batch's answers lost.
+    half_emoji = '{"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "x \\ud800 \\\\boxed{8}"}}]}'
+    rule = FaultRule("payload", times=1, match="Compute 2 + 6.", payload=half_emoji)
+    async with LoopbackServer(answer=toy_answer, faults=[rule]) as server:
+        outcome = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+    rows = {r.item_id: r for r in stored_rows(outcome.run_dir)}
+    assert len(rows) == toy_env["n"] and all(r.score is not None for r in rows.values())
+    assert rows["q2"].response == "x \ufffd \\boxed{8}" and rows["q2"].score == 1.0
