@@ -31,6 +31,7 @@ from results.records import SamplingParams
 ErrorKind = Literal["client", "transient", "malformed"]
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 BODY_EXCERPT_CHARS = 500
+MAX_TOKEN_COUNT = 2**53
 # finish_reason values by which a server says it stopped a generation itself (vLLM's "abort" when it drops
 # a request, "error" for an engine failure): the text is not the model's answer, and another try may work.
 SERVER_STOPPED = frozenset({"abort", "error"})
@@ -112,7 +113,8 @@ def _unicode_text(text: str | None) -> str | None:
 
 def _token_count(usage: dict, name: str, raw: bytes) -> int | None:
     value = usage.get(name)
-    if value is None or (type(value) is int and value >= 0):
+    # Bounded: SQLite integers are 64-bit, and a count past that would fail the whole write batch.
+    if value is None or (type(value) is int and 0 <= value <= MAX_TOKEN_COUNT):
         return value
     raise _malformed(f"usage.{name} is {value!r}, not a token count", raw)
 
@@ -307,7 +309,8 @@ class EndpointClient:
                     f"the server stopped the generation itself (choices[{position}].finish_reason "
                     f"{finish_reason!r}); body: {_excerpt(raw)}",
                 )
-            parsed.append((index, Choice(text=_unicode_text(text), finish_reason=finish_reason)))
+            choice = Choice(text=_unicode_text(text), finish_reason=_unicode_text(finish_reason))
+            parsed.append((index, choice))
         usage = payload.get("usage")
         if usage is None:
             usage = {}

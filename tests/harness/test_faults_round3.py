@@ -115,6 +115,14 @@ async def test_json_nested_past_the_parser_is_a_malformed_answer_not_a_crash():
     assert "nested too deeply" in result.message and server.requests == 1
 
 
+async def test_a_token_count_past_what_sqlite_holds_is_malformed_not_a_failed_write():
+    body = {"choices": [{"index": 0, "message": {"content": "42"}}], "usage": {"completion_tokens": 2**70}}
+    async with RawServer(lambda: http_response(json.dumps(body).encode())) as server:
+        result = await _complete(server.base_url)
+    assert isinstance(result, RequestFailure) and result.kind == "malformed"
+    assert f"usage.completion_tokens is {2**70}, not a token count" in result.message
+
+
 async def test_two_choices_with_one_index_are_malformed_not_two_samples():
     choices = [{"index": 0, "message": {"content": text}} for text in ("41", "42")]
     async with RawServer(lambda: http_response(json.dumps({"choices": choices}).encode())) as server:
