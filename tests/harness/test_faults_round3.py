@@ -30,7 +30,9 @@ MESSAGES = [ChatMessage(role="user", content="What is 6*7?")]
 PARAMS = SamplingParams(max_tokens=16)
 FAST_RETRY = RetryPolicy(max_attempts=2, initial_backoff_s=0.01, max_backoff_s=0.02)
 HANG_GUARD_S = 20  # a client that never gives up fails the test instead of hanging it
-OK_BODY = json.dumps({"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "42"}}]}).encode()
+OK_BODY = json.dumps(
+    {"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "42"}}]}
+).encode()
 
 
 def http_response(body: bytes, status: int = 200, **headers: str) -> bytes:
@@ -74,7 +76,9 @@ class RawServer:
         self._server.close()
 
 
-async def _complete(base_url: str, retry: RetryPolicy = FAST_RETRY, **spec_fields) -> Completion | RequestFailure:
+async def _complete(
+    base_url: str, retry: RetryPolicy = FAST_RETRY, **spec_fields
+) -> Completion | RequestFailure:
     spec = ModelSpec(name="m", base_urls=[base_url], **spec_fields)
     async with aiohttp.ClientSession() as session:
         client = EndpointClient(session, spec, spec.urls()[0], retry)
@@ -101,14 +105,21 @@ async def test_a_compressed_answer_within_the_limit_is_read():
 
 
 async def test_retry_after_nan_falls_back_to_backoff_instead_of_sleeping_forever():
-    answers = iter([http_response(b'{"error": "busy"}', status=429, Retry_After="nan"), http_response(OK_BODY)])
+    answers = iter(
+        [http_response(b'{"error": "busy"}', status=429, Retry_After="nan"), http_response(OK_BODY)]
+    )
     async with RawServer(lambda: next(answers)) as server:
         result = await _complete(server.base_url, max_retry_after_s=30)
     assert isinstance(result, Completion) and server.requests == 2
 
 
 async def test_json_nested_past_the_parser_is_a_malformed_answer_not_a_crash():
-    body = b'{"choices": [{"index": 0, "message": {"content": "42"}}], "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    body = (
+        b'{"choices": [{"index": 0, "message": {"content": "42"}}], "x": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}"
+    )
     async with RawServer(lambda: http_response(body)) as server:
         result = await _complete(server.base_url)
     assert isinstance(result, RequestFailure) and result.kind == "malformed"
@@ -281,9 +292,13 @@ async def test_a_run_started_under_nohup_keeps_going_after_a_hangup(toy_env):
 
 
 @pytest.mark.parametrize(
-    "status,retry_failed", [(401, True), (403, True), (404, True), (503, False)], ids=["401", "403", "404", "503"]
+    "status,retry_failed",
+    [(401, True), (403, True), (404, True), (503, False)],
+    ids=["401", "403", "404", "503"],
 )
-async def test_an_endpoint_that_fails_every_request_is_stopped_with_a_clear_error(toy_env, status, retry_failed):
+async def test_an_endpoint_that_fails_every_request_is_stopped_with_a_clear_error(
+    toy_env, status, retry_failed
+):
     from harness.evaluate import run_eval
     from harness.scheduler import STOP_AFTER_FAILURES
     from harness.serving.loopback_server import FaultRule
@@ -297,12 +312,16 @@ async def test_an_endpoint_that_fails_every_request_is_stopped_with_a_clear_erro
         outcome = await run_eval(request)
     assert server.request_count == STOP_AFTER_FAILURES, "the failures stopped the requests"
     [line] = outcome.stopped_models
-    assert f"stopped after {STOP_AFTER_FAILURES} requests in a row failed" in line and f"HTTP {status}" in line
+    assert (
+        f"stopped after {STOP_AFTER_FAILURES} requests in a row failed" in line and f"HTTP {status}" in line
+    )
     assert f"{n * samples - STOP_AFTER_FAILURES} remaining samples were not requested" in line
     report = (outcome.run_dir / "report.md").read_text()
     assert f"error ({STOP_AFTER_FAILURES}/{STOP_AFTER_FAILURES} failed)" in report and "| 0.0" not in report
 
-    async with LoopbackServer(answer=toy_answer) as fixed:  # fixed: resume (client errors need --retry-failed)
+    async with LoopbackServer(
+        answer=toy_answer
+    ) as fixed:  # fixed: resume (client errors need --retry-failed)
         request = toy_request(
             toy_env, fixed.base_url, samples=samples, seed=1, spec=spec, retry_failed=retry_failed
         )
@@ -337,7 +356,9 @@ async def test_a_changed_gold_answer_or_grader_regrades_the_stored_responses_wit
         before = {r.item_id: r for r in stored_rows(first.run_dir)}
         assert before["q0"].score == 1.0, "q0 asks 0 + 0 and gets 0"
         data = toy_env["data_dir"] / "toy" / "toy.jsonl"
-        data.write_text(data.read_text().replace('"answer": "0"}', '"answer": "5"}'))  # the gold of q0 is fixed
+        data.write_text(
+            data.read_text().replace('"answer": "0"}', '"answer": "5"}')
+        )  # the gold of q0 is fixed
         capsys.readouterr()
         second = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
         after = {r.item_id: r for r in stored_rows(second.run_dir)}
@@ -347,10 +368,15 @@ async def test_a_changed_gold_answer_or_grader_regrades_the_stored_responses_wit
         assert {i: r.score for i, r in after.items() if i != "q0"} == {
             i: r.score for i, r in before.items() if i != "q0"
         }
-        assert "gold answers changed in the task data: 1 stored samples are graded again" in capsys.readouterr().err
+        assert (
+            "gold answers changed in the task data: 1 stored samples are graded again"
+            in capsys.readouterr().err
+        )
 
         task_file = toy_env["tasks_dir"] / "toy_math.yaml"
-        task_file.write_text(task_file.read_text().replace("{name: math}", "{name: math, options: {integer_answer: true}}"))
+        task_file.write_text(
+            task_file.read_text().replace("{name: math}", "{name: math, options: {integer_answer: true}}")
+        )
         third = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
     assert third.graded == toy_env["n"], "every stored response is graded by the new grader settings"
     assert "grader of toy_math changed" in capsys.readouterr().err
@@ -359,7 +385,9 @@ async def test_a_changed_gold_answer_or_grader_regrades_the_stored_responses_wit
 
 @pytest.mark.parametrize("finish_reason", ["abort", "error"])
 async def test_a_generation_the_server_stopped_itself_is_retried_not_graded(finish_reason):
-    stopped = {"choices": [{"index": 0, "finish_reason": finish_reason, "message": {"content": "The answer is"}}]}
+    stopped = {
+        "choices": [{"index": 0, "finish_reason": finish_reason, "message": {"content": "The answer is"}}]
+    }
     answers = iter([http_response(json.dumps(stopped).encode()), http_response(OK_BODY)])
     async with RawServer(lambda: next(answers)) as server:
         result = await _complete(server.base_url)
@@ -379,7 +407,9 @@ async def test_other_finish_reasons_are_the_models_answer_and_kept(finish_reason
     assert isinstance(result, Completion) and result.choices[0].finish_reason == finish_reason
 
 
-@pytest.mark.parametrize("answered,warned", [("impostor-7b", True), ("toy-2024-08-06", False), ("toy", False)])
+@pytest.mark.parametrize(
+    "answered,warned", [("impostor-7b", True), ("toy-2024-08-06", False), ("toy", False)]
+)
 async def test_responses_that_name_another_model_are_reported(toy_env, capsys, answered, warned):
     from harness.evaluate import run_eval
     from harness.serving.loopback_server import FaultRule
@@ -390,7 +420,9 @@ async def test_responses_that_name_another_model_are_reported(toy_env, capsys, a
     async with LoopbackServer(faults=[rule]) as server:
         outcome = await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
     n = toy_env["n"]
-    expected = [f"model toy: {n} responses say they came from model {answered!r}, not the 'toy' that was asked for"]
+    expected = [
+        f"model toy: {n} responses say they came from model {answered!r}, not the 'toy' that was asked for"
+    ]
     assert [line.split(" (check")[0] for line in outcome.foreign_models] == (expected if warned else [])
     assert (expected[0] in capsys.readouterr().err) == warned
 
@@ -408,12 +440,16 @@ async def test_a_report_that_cannot_be_written_is_a_clear_error_and_leaves_no_st
         assert (first.run_dir / "report.md").is_file()
         blocked = first.run_dir / "results.json"
         blocked.unlink()
-        (blocked / "in-the-way").mkdir(parents=True)  # the rename onto it fails, as on a full or read-only disk
+        (blocked / "in-the-way").mkdir(
+            parents=True
+        )  # the rename onto it fails, as on a full or read-only disk
         with pytest.raises(StoreError) as failed:
             await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
     assert f"cannot write {blocked}" in str(failed.value)
     assert f"`harness report {first.run_dir}` writes the report" in str(failed.value)
-    assert not (first.run_dir / "report.md").exists(), "no report of an earlier state is left to be read as final"
+    assert not (first.run_dir / "report.md").exists(), (
+        "no report of an earlier state is left to be read as final"
+    )
 
 
 async def test_a_database_locked_by_another_process_is_a_clear_error_before_any_request(toy_env, monkeypatch):
@@ -431,9 +467,10 @@ async def test_a_database_locked_by_another_process_is_a_clear_error_before_any_
                 await run_eval(toy_request(toy_env, server.base_url, samples=2, seed=1))
         finally:
             holder.close()
-        assert server.request_count == toy_env["n"], "nothing was requested while the store could not be written"
+        assert server.request_count == toy_env["n"], (
+            "nothing was requested while the store could not be written"
+        )
     assert "database is locked" in str(failed.value) and "holds a write lock" in str(failed.value)
-
 
 
 async def test_a_streamed_answer_nobody_asked_for_is_malformed_and_not_retried():
@@ -464,7 +501,9 @@ async def test_a_resume_under_the_same_model_name_but_another_model_is_refused(t
     assert stored_rows(first.run_dir) == before
 
 
-async def test_a_lone_surrogate_in_an_answer_is_stored_as_a_replacement_character_and_the_run_goes_on(toy_env):
+async def test_a_lone_surrogate_in_an_answer_is_stored_as_a_replacement_character_and_the_run_goes_on(
+    toy_env,
+):
     from harness.evaluate import run_eval
     from harness.serving.loopback_server import FaultRule
     from tests.harness.conftest import stored_rows, toy_request

@@ -52,9 +52,13 @@ def test_a_failed_request_is_counted_apart_never_as_a_wrong_answer(tmp_path):
     run_dir = _run_dir(tmp_path, 20, records)
     markdown = render_report(run_dir, same_answer=equal)
     assert _accuracy_cell(markdown) == "100.0 † (cov 95%)", "accuracy is over the graded samples only"
-    assert "| gsm8k | 19 / 0 / 0 / 0 / 1 |" in markdown, "the failure is in the outcome table, not among the wrong"
+    assert "| gsm8k | 19 / 0 / 0 / 0 / 1 |" in markdown, (
+        "the failure is in the outcome table, not among the wrong"
+    )
 
 
 def test_a_complete_run_shows_no_mark(tmp_path):
-    run_dir = _run_dir(tmp_path, 2, [graded("gsm8k", "0", "m", 0, "42", 1.0), graded("gsm8k", "1", "m", 0, "7", 0.0)])
+    run_dir = _run_dir(
+        tmp_path, 2, [graded("gsm8k", "0", "m", 0, "42", 1.0), graded("gsm8k", "1", "m", 0, "7", 0.0)]
+    )
     assert _accuracy_cell(render_report(run_dir, same_answer=equal)) == "50.0"
