@@ -23,7 +23,7 @@ from harness.scheduler import RunStats, SamplingOverrides, Scheduler
 from harness.shards import ShardSpec
 from harness.task_data import TaskDataError, trust_task_code
 from harness.taskset import Task, TaskItem, select_tasks
-from results.manifest import ManifestError, RunManifest, read_manifest
+from results.manifest import ManifestError, RunManifest, read_manifest, redact_secrets
 from results.run_lock import RunLock
 from results.store import ResultsStore, StoreError
 
@@ -97,7 +97,7 @@ class EvalOutcome(BaseModel):
         default_factory=list, description="one line per model whose failed samples exceed max_error_rate"
     )
     stopped_models: list[str] = Field(
-        default_factory=list, description="one line per model whose endpoint refused every request"
+        default_factory=list, description="one line per model stopped after failing every request"
     )
     foreign_models: list[str] = Field(
         default_factory=list, description="one line per model whose responses name another model"
@@ -320,9 +320,15 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
     )
 
 
-# What makes a model's answers what they are, besides sampling (checked by the manifest): another value
-# under the same model name would put two models' samples in one column.
-MODEL_IDENTITY = ("served_model_id", "mode", "extra_body")
+def _model_identity(dumped: dict) -> dict[str, object]:
+    """What makes a model's answers what they are, besides sampling (checked by the manifest), from a
+    ModelSpec as the manifest stores it (secrets redacted): another value under the same model name would
+    put two models' samples in one column."""
+    return {
+        "model id": dumped.get("served_model_id") or dumped.get("name"),
+        "mode": dumped.get("mode"),
+        "extra_body": dumped.get("extra_body") or {},
+    }
 
 
 def check_same_models(
@@ -336,12 +342,8 @@ def check_same_models(
         old = before.get(spec.name)
         if old is None or spec.name not in stored:
             continue
-        now = spec.model_dump(mode="json")
-        changes += [
-            f"model {spec.name}: {field} {old.get(field)!r} -> {now.get(field)!r}"
-            for field in MODEL_IDENTITY
-            if old.get(field) != now.get(field)
-        ]
+        was, now = _model_identity(old), _model_identity(redact_secrets(spec.model_dump(mode="json")))
+        changes += [f"model {spec.name}: {key} {was[key]!r} -> {now[key]!r}" for key in was if was[key] != now[key]]
     if changes:
         raise ManifestError(
             f"run {run_name!r} holds samples of another model under the same name ({'; '.join(changes)}). "

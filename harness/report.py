@@ -67,7 +67,8 @@ def _accuracy_cell(
     if not incomplete:
         return cell
     # Floor, not round: 99.96% graded must not read as "100%".
-    return cell + f" {INCOMPLETE_MARK}" + (f" (cov {int(100 * coverage)}%)" if coverage < 1 else "")
+    # 1e-9: 29/100 is 28.999... in floating point, and is 29%.
+    return cell + f" {INCOMPLETE_MARK}" + (f" (cov {int(100 * coverage + 1e-9)}%)" if coverage < 1 else "")
 
 
 def _is_incomplete(row: TaskModelMetrics, n: int) -> bool:

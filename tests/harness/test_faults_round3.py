@@ -496,7 +496,7 @@ async def test_a_resume_under_the_same_model_name_but_another_model_is_refused(t
         with pytest.raises(ManifestError) as refused:
             await run_eval(toy_request(toy_env, server.base_url, samples=2, seed=1, spec=change))
         assert server.request_count == toy_env["n"], "nothing was requested for the refused resume"
-    field = next(iter(change))
+    field = {"served_model_id": "model id"}.get(next(iter(change)), next(iter(change)))
     assert f"model toy: {field} " in str(refused.value) and "mix two models' samples" in str(refused.value)
     assert stored_rows(first.run_dir) == before
 
@@ -517,3 +517,15 @@ async def test_a_lone_surrogate_in_an_answer_is_stored_as_a_replacement_characte
     rows = {r.item_id: r for r in stored_rows(outcome.run_dir)}
     assert len(rows) == toy_env["n"] and all(r.score is not None for r in rows.values())
     assert rows["q2"].response == "x \ufffd \\boxed{8}" and rows["q2"].score == 1.0
+
+
+async def test_a_resume_naming_the_same_model_id_explicitly_is_not_refused(toy_env):
+    from harness.evaluate import run_eval
+    from tests.harness.conftest import toy_request
+
+    async with LoopbackServer(answer=toy_answer) as server:
+        await run_eval(toy_request(toy_env, server.base_url, samples=1, seed=1))
+        outcome = await run_eval(
+            toy_request(toy_env, server.base_url, samples=2, seed=1, spec={"served_model_id": "toy"})
+        )
+    assert outcome.samples_written == toy_env["n"], "the second sample of every item was added"
