@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import aiohttp
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from harness.config import ApiMode, ModelSpec, redact_credentials
@@ -30,6 +31,10 @@ from results.records import SamplingParams
 ErrorKind = Literal["client", "transient", "malformed"]
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 BODY_EXCERPT_CHARS = 500
+MAX_TOKEN_COUNT = 2**53
+# finish_reason values by which a server says it stopped a generation itself (vLLM's "abort" when it drops
+# a request, "error" for an engine failure): the text is not the model's answer, and another try may work.
+SERVER_STOPPED = frozenset({"abort", "error"})
 # Called before a wait a server imposed with Retry-After: (seconds waited, seconds the server asked for).
 RetryAfterHook = Callable[[float, float], None]
 
@@ -44,6 +49,7 @@ class Completion(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     latency_s: float
+    model: str | None = Field(default=None, description="the model the server says answered")
 
 
 class RequestFailure(BaseModel):
@@ -80,6 +86,8 @@ def _retry_after_seconds(value: str | None) -> float | None:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
+    if math.isnan(seconds):  # float() reads "nan", and a sleep of nan seconds never ends
+        return None
     return max(seconds, 0.0)
 
 
@@ -91,9 +99,22 @@ def _malformed(what: str, raw: bytes, status: int | None = None) -> EndpointErro
     return EndpointError("malformed", f"malformed response: {what}; body: {_excerpt(raw)}", status)
 
 
+def _unicode_text(text: str | None) -> str | None:
+    """The text with any lone UTF-16 surrogate (valid JSON, "\\ud800", but no character: a server that
+    split an emoji between tokens) as U+FFFD, so it can be stored and graded; other text as it is."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(char) <= 0xDFFF else char for char in text)
+    return text
+
+
 def _token_count(usage: dict, name: str, raw: bytes) -> int | None:
     value = usage.get(name)
-    if value is None or (type(value) is int and value >= 0):
+    # Bounded: SQLite integers are 64-bit, and a count past that would fail the whole write batch.
+    if value is None or (type(value) is int and 0 <= value <= MAX_TOKEN_COUNT):
         return value
     raise _malformed(f"usage.{name} is {value!r}, not a token count", raw)
 
@@ -187,10 +208,32 @@ class EndpointClient:
 
     async def _exchange(self, body: dict) -> bytes:
         """POST the body; the response body, or EndpointError for an HTTP error status."""
+        # Redirects are not followed: aiohttp would turn a 301/302 POST into a GET, and would send the
+        # prompt (and, on the same host, the key) wherever a Location header points.
         async with self.session.post(
-            self.base_url + self._path, json=body, headers=self._headers, timeout=self._timeout
+            self.base_url + self._path,
+            json=body,
+            headers=self._headers,
+            timeout=self._timeout,
+            allow_redirects=False,
         ) as response:
+            if 300 <= response.status < 400:
+                location = redact_credentials(response.headers.get("Location", "(no Location header)"))
+                raise EndpointError(
+                    "client",
+                    f"HTTP {response.status}: the endpoint redirects to {location}; redirects are not "
+                    "followed, set the model's base URL to where the server really answers",
+                    response.status,
+                )
             raw = await self._read_body(response)
+            if response.status < 300 and response.content_type == "text/event-stream":
+                # The same request gets the same stream again: not worth a retry.
+                raise _malformed(
+                    "the server streamed its answer (text/event-stream) though no stream was asked for; "
+                    "is there a stream setting in the model's extra_body or the server's defaults?",
+                    raw,
+                    response.status,
+                )
             if response.status >= 400:
                 message = raw.decode("utf-8", "replace")[:2000]
                 kind: ErrorKind = "transient" if response.status in TRANSIENT_STATUS else "client"
@@ -210,7 +253,10 @@ class EndpointClient:
         """The body, refusing (before or while reading) one larger than max_response_bytes."""
         limit = self.spec.max_response_bytes
         length = response.content_length
-        if length is not None:
+        # A compressed body's Content-Length says nothing of what it inflates to (a gzip bomb): it is
+        # read chunk by chunk like a body of unknown length, counting the inflated bytes.
+        compressed = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if length is not None and not compressed:
             if length > limit:
                 raise EndpointError(
                     "malformed",
@@ -232,6 +278,8 @@ class EndpointClient:
     def _parse(self, raw: bytes, latency: float) -> Completion:
         try:
             payload = json.loads(raw)
+        except RecursionError:
+            raise _malformed("JSON nested too deeply to read", raw) from None
         except ValueError as exc:
             # A body that is not JSON is usually a proxy or an overloaded server: worth another try.
             raise EndpointError("transient", f"malformed response (not JSON: {exc}): {_excerpt(raw)}") from exc
@@ -255,18 +303,30 @@ class EndpointClient:
                 raise _malformed(f"choices[{position}] has a text or finish_reason that is not a string", raw)
             if type(index) is not int:
                 raise _malformed(f"choices[{position}].index is {index!r}, not an integer", raw)
-            parsed.append((index, Choice(text=text, finish_reason=finish_reason)))
+            if finish_reason in SERVER_STOPPED:
+                raise EndpointError(
+                    "transient",
+                    f"the server stopped the generation itself (choices[{position}].finish_reason "
+                    f"{finish_reason!r}); body: {_excerpt(raw)}",
+                )
+            choice = Choice(text=_unicode_text(text), finish_reason=_unicode_text(finish_reason))
+            parsed.append((index, choice))
         usage = payload.get("usage")
         if usage is None:
             usage = {}
         elif not isinstance(usage, dict):
             raise _malformed(f"usage is a {type(usage).__name__}, not an object", raw)
+        indices = [index for index, _ in parsed]
+        if len(set(indices)) != len(indices):
+            # Two choices claiming one index: one is a duplicate, and which is which cannot be told.
+            raise _malformed(f"choices carry the same index more than once ({indices})", raw)
         parsed.sort(key=lambda pair: pair[0])
         return Completion(
             choices=[choice for _, choice in parsed],
             prompt_tokens=_token_count(usage, "prompt_tokens", raw),
             completion_tokens=_token_count(usage, "completion_tokens", raw),
             latency_s=latency,
+            model=payload["model"] if isinstance(payload.get("model"), str) else None,
         )
 
     def _delay(self, attempt: int, failure: BaseException | None) -> float:

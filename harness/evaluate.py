@@ -23,8 +23,9 @@ from harness.scheduler import RunStats, SamplingOverrides, Scheduler
 from harness.shards import ShardSpec
 from harness.task_data import TaskDataError, trust_task_code
 from harness.taskset import Task, TaskItem, select_tasks
+from results.manifest import ManifestError, RunManifest, read_manifest, redact_secrets
 from results.run_lock import RunLock
-from results.store import ResultsStore
+from results.store import ResultsStore, StoreError
 
 RC_TOO_MANY_ERRORS = 3  # the run finished, but its figures cannot be trusted (see the summary lines)
 
@@ -94,6 +95,12 @@ class EvalOutcome(BaseModel):
     grading_failures: int = 0
     error_budget: list[str] = Field(
         default_factory=list, description="one line per model whose failed samples exceed max_error_rate"
+    )
+    stopped_models: list[str] = Field(
+        default_factory=list, description="one line per model stopped after failing every request"
+    )
+    foreign_models: list[str] = Field(
+        default_factory=list, description="one line per model whose responses name another model"
     )
 
 
@@ -247,7 +254,7 @@ async def preflight(models: Sequence[ModelSpec]) -> None:
 
 
 async def run_eval(request: EvalRequest) -> EvalOutcome:
-    from harness.manifest_io import prepare_run_dir, write_run_report
+    from harness.manifest_io import prepare_run_dir
 
     trust_task_code(request.trust_task_code)
     tasks, items = load_items(select_tasks(request.tasks), request)
@@ -266,9 +273,12 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
                 )
             store = ResultsStore(run_dir)
             try:
+                previous = read_manifest(run_dir)
+                check_same_models(previous, models, store.models(), run_name)
                 for note in prepare_run_dir(run_dir, run_name, request, tasks, models):
                     console.print(f"[yellow]note:[/] {note}")
-                store.upsert_items(task.item_record(item) for task in tasks for item in items[task.name])
+                for note in forget_stale_grades(store, previous, tasks, items):
+                    console.print(f"[yellow]note:[/] {note}")
                 stored_before = int(store.counts()["samples"])
                 progress = RunProgress(f"{run_name}", console=console, enabled=request.show_progress)
                 scheduler = Scheduler(
@@ -283,13 +293,16 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
                 budget = error_budget_lines(store, [t.name for t in tasks], request.max_error_rate)
             finally:
                 store.close()
+    foreign = stats.foreign_model_lines(models)
+    for line in foreign:
+        console.print(f"[yellow]warning:[/] {line}")
     if stats.interrupted:
         console.print(
             f"[yellow]Interrupted.[/] {stats.samples_written} samples were stored in {run_dir}. "
             f"Run the same command again (or add --run {run_name}) to resume where it stopped."
         )
     else:
-        write_run_report(run_dir)
+        write_final_report(run_dir)
         report_failures(stats, budget, run_name)
     return EvalOutcome(
         run_dir=run_dir,
@@ -302,7 +315,81 @@ async def run_eval(request: EvalRequest) -> EvalOutcome:
         wall_s=time.perf_counter() - stats.started,
         grading_failures=stats.grading_failures,
         error_budget=budget,
+        stopped_models=list(stats.stopped_models.values()),
+        foreign_models=foreign,
     )
+
+
+def _model_identity(dumped: dict) -> dict[str, object]:
+    """What makes a model's answers what they are, besides sampling (checked by the manifest), from a
+    ModelSpec as the manifest stores it (secrets redacted): another value under the same model name would
+    put two models' samples in one column."""
+    return {
+        "model id": dumped.get("served_model_id") or dumped.get("name"),
+        "mode": dumped.get("mode"),
+        "extra_body": dumped.get("extra_body") or {},
+    }
+
+
+def check_same_models(
+    previous: RunManifest | None, models: Sequence[ModelSpec], stored: Sequence[str], run_name: str
+) -> None:
+    """Refuse to resume a run whose stored samples of a model came from another model id, API mode or
+    extra_body than the one now given under that name."""
+    before = {m.get("name"): m for m in (previous.config.get("models", []) if previous is not None else [])}
+    changes = []
+    for spec in models:
+        old = before.get(spec.name)
+        if old is None or spec.name not in stored:
+            continue
+        was, now = _model_identity(old), _model_identity(redact_secrets(spec.model_dump(mode="json")))
+        changes += [f"model {spec.name}: {key} {was[key]!r} -> {now[key]!r}" for key in was if was[key] != now[key]]
+    if changes:
+        raise ManifestError(
+            f"run {run_name!r} holds samples of another model under the same name ({'; '.join(changes)}). "
+            "Resuming would mix two models' samples in one column: pick a new run name with --run, "
+            "give the model another name, or restore its settings."
+        )
+
+
+def forget_stale_grades(
+    store: ResultsStore, previous: RunManifest | None, tasks: Sequence[Task], items: dict[str, list[TaskItem]]
+) -> list[str]:
+    """Store the run's items; on a resume, drop the grades a changed task file made stale (another grader
+    or grader options for a task, another gold answer for an item) so they are graded again. The responses
+    stay: a changed prompt is what makes a response stale, and the scheduler redoes those."""
+    notes = []
+    before = previous.task_info if previous is not None else {}
+    for task in tasks:
+        old = before.get(task.name)
+        if old is not None and (old.grader, old.grader_options) != (task.grader, task.grader_options):
+            cleared = store.clear_grades(task=task.name)
+            notes.append(
+                f"grader of {task.name} changed ({old.grader} {old.grader_options} -> {task.grader} "
+                f"{task.grader_options}): its {cleared} stored samples are graded again"
+            )
+    cleared = store.upsert_items_for_resume(task.item_record(item) for task in tasks for item in items[task.name])
+    if cleared:
+        notes.append(f"gold answers changed in the task data: {cleared} stored samples are graded again")
+    return notes
+
+
+def write_final_report(run_dir: Path) -> None:
+    """report.md and results.json for the finished run; when they cannot be written, none is left either
+    (an older one would show figures of the store before this command as if they were its result)."""
+    from harness.manifest_io import write_run_report
+    from harness.report import METRICS_FILENAME, REPORT_FILENAME
+
+    try:
+        write_run_report(run_dir)
+    except StoreError as exc:
+        for name in (REPORT_FILENAME, METRICS_FILENAME):
+            with contextlib.suppress(OSError):
+                (run_dir / name).unlink(missing_ok=True)
+        raise StoreError(
+            f"{exc}. Every sample is stored in {run_dir / 'results.sqlite'}; once that is fixed, "
+            f"`harness report {run_dir}` writes the report"
+        ) from exc
 
 
 def error_budget_lines(store: ResultsStore, tasks: Sequence[str], max_error_rate: float) -> list[str]:
@@ -319,9 +406,9 @@ def error_budget_lines(store: ResultsStore, tasks: Sequence[str], max_error_rate
 
 
 def report_failures(stats: RunStats, budget: Sequence[str], run_name: str) -> None:
-    for line in budget:
+    for line in [*stats.stopped_models.values(), *budget]:
         console.print(f"[red]error:[/] {line}")
-    if budget:
+    if budget or stats.stopped_models:
         console.print(
             f"Fix the cause, then resume with --run {run_name} (add --retry-failed to retry client errors too)."
         )
@@ -364,4 +451,5 @@ def eval_main(request: EvalRequest, out: Console | None = None) -> int:
     print_outcome(outcome, out or Console(soft_wrap=True))
     if outcome.interrupted:
         return 130
-    return RC_TOO_MANY_ERRORS if outcome.error_budget or outcome.grading_failures else 0
+    failed = outcome.error_budget or outcome.stopped_models or outcome.grading_failures
+    return RC_TOO_MANY_ERRORS if failed else 0

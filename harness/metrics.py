@@ -5,9 +5,11 @@ Per task x model: accuracy of sample 0, mean accuracy over samples, majority-vot
 truncated or failed. Per category x model: the macro average over the category's tasks.
 
 Conventions (stated once here, used everywhere):
-- A sample counts when it was graded, or when its request failed (after retries) - a failed
-  request scores 0 and is counted as an ``error``. Ungraded samples with a response are left out
-  and reported as ``ungraded``.
+- Accuracy is over graded samples only. A failed request (after retries) is not an answer: it is
+  counted as an ``error``, apart from wrong answers, and scores nothing either way; ungraded samples
+  with a response are left out too and reported as ``ungraded``. What a figure stands on is its
+  ``coverage``: graded samples over the samples the run asked for (every item in the store's items
+  table times the samples per item), so a figure over part of the data is never read as final.
 - Accuracy uses the grader's score (0..1), so partial credit averages in.
 - An item's mean accuracy is the mean over its counted samples; a task's is the mean over items.
 - Majority vote (SC@n) follows ``router.voting.majority``, so the harness and the router count
@@ -81,8 +83,11 @@ class TaskModelMetrics(BaseModel):
     task: str
     model: str
     category: str
-    n_items: int = Field(description="items with at least one counted sample")
-    n_samples: int = Field(description="counted samples (graded or failed)")
+    n_items: int = Field(description="items with at least one graded sample")
+    n_samples: int = Field(description="graded samples: what the accuracy figures are computed over")
+    samples_expected: int = Field(
+        default=0, description="samples the run asked for: its items times the samples per item"
+    )
     samples_per_item_min: int
     samples_per_item_max: int
     sample0_accuracy: float | None = Field(description="mean score of sample 0; None if no item has one")
@@ -92,9 +97,19 @@ class TaskModelMetrics(BaseModel):
     counts: OutcomeCounts
 
     @property
+    def stored_samples(self) -> int:
+        return self.n_samples + self.counts.ungraded + self.counts.error
+
+    @property
     def failed_fraction(self) -> float:
-        total = self.n_samples + self.counts.ungraded
+        total = self.stored_samples
         return self.counts.error / total if total else 0.0
+
+    @property
+    def coverage(self) -> float:
+        """Graded samples over the samples asked for (1.0: the figures stand on all the data)."""
+        expected = max(self.samples_expected, self.stored_samples)
+        return self.n_samples / expected if expected else 0.0
 
 
 class CategoryModelMetrics(BaseModel):
@@ -114,6 +129,12 @@ class CategoryModelMetrics(BaseModel):
         default_factory=dict, description="mean over the category's code tasks"
     )
     counts: OutcomeCounts
+    n_samples: int = Field(default=0, description="graded samples over the averaged tasks")
+    samples_expected: int = Field(default=0, description="samples asked for over the averaged tasks")
+
+    @property
+    def coverage(self) -> float:
+        return self.n_samples / self.samples_expected if self.samples_expected else 0.0
 
 
 class RunMetrics(BaseModel):
@@ -168,10 +189,11 @@ def _default_same_answer() -> SameAnswer:
     return same_answer
 
 
-def _classify(outcome: SampleOutcome) -> tuple[str, float] | None:
-    """(outcome kind, score) of a sample, or None when it is not counted (ungraded, no error)."""
+def _classify(outcome: SampleOutcome) -> tuple[str, float | None] | None:
+    """(outcome kind, score) of a sample; a failed request is ("error", None): no score, not a wrong
+    answer. None for a sample with a response that is not graded yet."""
     if outcome.score is None:
-        return ("error", 0.0) if outcome.error is not None else None
+        return ("error", None) if outcome.error is not None else None
     reason = outcome.grade_reason
     if reason not in OUTCOMES:
         reason = "right" if outcome.score >= 1.0 else "wrong"
@@ -184,6 +206,7 @@ def _task_model_metrics(
     info: TaskInfo,
     outcomes: Iterable[SampleOutcome],
     same_answer: SameAnswer,
+    samples_expected: int = 0,
 ) -> TaskModelMetrics:
     tally: dict[str, int] = defaultdict(int)
     per_item: dict[str, list[tuple[int, str | None, float]]] = defaultdict(list)
@@ -194,7 +217,8 @@ def _task_model_metrics(
             continue
         kind, score = classified
         tally[kind] += 1
-        per_item[outcome.item_id].append((outcome.sample_index, outcome.extracted, score))
+        if score is not None:
+            per_item[outcome.item_id].append((outcome.sample_index, outcome.extracted, score))
 
     def same(a: str, b: str) -> bool:
         return same_answer(info.grader, a, b, info.grader_options)
@@ -223,6 +247,7 @@ def _task_model_metrics(
         category=info.category,
         n_items=len(per_item),
         n_samples=sum(sizes),
+        samples_expected=samples_expected,
         samples_per_item_min=min(sizes, default=0),
         samples_per_item_max=max(sizes, default=0),
         sample0_accuracy=fmean(sample0) if sample0 else None,
@@ -231,6 +256,13 @@ def _task_model_metrics(
         pass_at_k=pass_k,
         counts=OutcomeCounts(**tally),
     )
+
+
+def _most_samples_of_an_item(outcomes: Sequence[SampleOutcome]) -> int:
+    counts: dict[str, int] = defaultdict(int)
+    for outcome in outcomes:
+        counts[outcome.item_id] += 1
+    return max(counts.values(), default=1)
 
 
 def _mean_or_none(values: Iterable[float | None]) -> float | None:
@@ -258,6 +290,8 @@ def _category_metrics(category: str, model: str, rows: Sequence[TaskModelMetrics
         majority_tasks=[r.task for r in rows if r.majority_accuracy is not None],
         pass_at_k=pass_k,
         counts=counts,
+        n_samples=sum(r.n_samples for r in rows),
+        samples_expected=sum(max(r.samples_expected, r.stored_samples) for r in rows),
     )
 
 
@@ -268,13 +302,17 @@ def compute_metrics(
     same_answer: SameAnswer | None = None,
     models: Sequence[str] | None = None,
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
+    samples_per_item: int | None = None,
 ) -> RunMetrics:
     """Metrics for every (task, model) with samples in ``store``.
 
     ``task_info`` must describe every task that has samples. ``same_answer`` defaults to
     ``graders.same_answer``. ``models`` fixes the column order (default: sorted names in the store).
+    ``samples_per_item`` (the run's --samples) sets the coverage's denominator with the store's items;
+    without it the most samples any model has for one of the task's items stands in.
     """
     equivalent = same_answer if same_answer is not None else _default_same_answer()
+    items_per_task = store.item_counts()
 
     # One task's outcomes in memory at a time: rows come in key order, which starts with the task.
     by_task: dict[str, dict[str, TaskModelMetrics]] = {}
@@ -286,8 +324,10 @@ def compute_metrics(
         by_model: dict[str, list[SampleOutcome]] = defaultdict(list)
         for outcome in outcomes:
             by_model[outcome.model].append(outcome)
+        per_item = samples_per_item or max(_most_samples_of_an_item(rows) for rows in by_model.values())
+        items = max(items_per_task.get(task, 0), *(len({o.item_id for o in rows}) for rows in by_model.values()))
         by_task[task] = {
-            model: _task_model_metrics(task, model, task_info[task], rows, equivalent)
+            model: _task_model_metrics(task, model, task_info[task], rows, equivalent, items * per_item)
             for model, rows in by_model.items()
         }
     if missing:

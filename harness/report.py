@@ -58,21 +58,25 @@ def _accuracy_cell(
     multi_sample: bool,
     incomplete: bool,
     sc_without_code: bool = False,
+    coverage: float = 1.0,
 ) -> str:
     sc_text = _pct(sc) + (CODE_EXCLUDED_MARK if sc_without_code and sc is not None else "")
     cell = f"{_pct(s0)} / {_pct(mean)} / {sc_text}" if multi_sample else _pct(s0)
     if pass_k:
         cell += " · " + " ".join(f"p@{k} {_pct(v)}" for k, v in sorted(pass_k.items()))
-    return cell + (f" {INCOMPLETE_MARK}" if incomplete else "")
+    if not incomplete:
+        return cell
+    # Floor, not round: 99.96% graded must not read as "100%".
+    # 1e-9: 29/100 is 28.999... in floating point, and is 29%.
+    return cell + f" {INCOMPLETE_MARK}" + (f" (cov {int(100 * coverage + 1e-9)}%)" if coverage < 1 else "")
 
 
 def _is_incomplete(row: TaskModelMetrics, n: int) -> bool:
-    return row.samples_per_item_min < n or row.counts.ungraded > 0
+    return row.samples_per_item_min < n or row.coverage < 1
 
 
 def _error_cell(row: TaskModelMetrics) -> str:
-    total = row.n_samples + row.counts.ungraded
-    return f"{ERROR_CELL} ({row.counts.error}/{total} failed)"
+    return f"{ERROR_CELL} ({row.counts.error}/{row.stored_samples} failed)"
 
 
 def _summary_cells(
@@ -89,8 +93,9 @@ def _summary_cells(
             summary.majority_accuracy,
             summary.pass_at_k,
             multi_sample,
-            len(summary.tasks) < n_tasks,
+            len(summary.tasks) < n_tasks or summary.coverage < 1,
             sc_without_code=len(summary.majority_tasks) < len(summary.tasks),
+            coverage=summary.coverage,
         )
         for summary in summaries
     ]
@@ -113,6 +118,7 @@ def _task_rows(metrics: RunMetrics, task: str, category: str, multi_sample: bool
             row.pass_at_k,
             multi_sample,
             _is_incomplete(row, n),
+            coverage=row.coverage,
         )
         for model, row in per_model.items()
     ]
@@ -132,8 +138,11 @@ def _legend(multi_sample: bool, max_error_rate: float) -> str:
     if multi_sample:
         legend += f" {CODE_EXCLUDED_MARK} = this SC@n average leaves out the code tasks (programs are not voted on)."
     return legend + (
-        f" {INCOMPLETE_MARK} = incomplete: fewer than n samples for some item, ungraded samples,"
-        " or tasks missing from an average."
+        " Accuracy is over graded samples only: a failed request is no answer, counted apart (see"
+        " Sample outcomes), never as a wrong one."
+        f" {INCOMPLETE_MARK} = incomplete: fewer than n samples for some item, samples not graded, failed"
+        " or never asked yet, or tasks missing from an average; cov = graded samples of those the run"
+        " asked for."
         f" {ERROR_CELL} = more than {max_error_rate:.0%} of the samples failed (no answer from the"
         " endpoint): no accuracy is shown, and averages over such a cell are errors too."
     )
@@ -300,6 +309,7 @@ def compute_run_metrics(
     max_error_rate = (manifest.config.get("request", {}) if manifest else {}).get(
         "max_error_rate", DEFAULT_MAX_ERROR_RATE
     )
+    samples_per_item = manifest.n_samples if manifest else None
     if task_info is None:
         if manifest is None or not manifest.task_info:
             raise ValueError(
@@ -309,7 +319,12 @@ def compute_run_metrics(
         task_info = manifest.task_info
     with ResultsStore(run_dir, readonly=True) as store:
         return compute_metrics(
-            store, task_info, same_answer=same_answer, models=models, max_error_rate=max_error_rate
+            store,
+            task_info,
+            same_answer=same_answer,
+            models=models,
+            max_error_rate=max_error_rate,
+            samples_per_item=samples_per_item,
         )
 
 
@@ -370,7 +385,9 @@ def fold_sqlite_wal(run_dir: Path) -> None:
     path = Path(run_dir) / DB_FILENAME
     if not path.is_file():
         return
-    with contextlib.closing(sqlite3.connect(path, timeout=30.0)) as conn:
+    # Tidiness only: when it cannot be done (disk full, a reader holding the WAL) the -wal file stays,
+    # and SQLite reads it as part of the database.
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(path, timeout=30.0)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

@@ -30,12 +30,18 @@ from harness.config import ModelSpec
 from harness.progress import RunProgress
 from harness.taskset import Task, TaskItem
 from results.records import SampleKey, SampleRecord, SamplingParams
-from results.store import ResultsStore
+from results.store import ResultsStore, StoreError
 
 WRITE_BATCH = 512
 WRITE_INTERVAL_S = 0.05
 # Responses waiting for a grading worker; beyond this, generation waits (memory stays bounded).
 GRADE_BACKLOG = 2048
+# After this many failed requests in a row (each after its retries) with no success between, a model's
+# remaining samples are not requested: the endpoint is down, overloaded, or refuses (bad key, no such route
+# or model, a redirect), and every further request would fail the same way. A client error of another
+# status (400: this prompt is too long) says nothing of the endpoint and does not count.
+ENDPOINT_REFUSALS = frozenset({401, 403, 404, 405, 301, 302, 303, 307, 308})
+STOP_AFTER_FAILURES = 20
 
 
 class SamplingOverrides(BaseModel):
@@ -86,6 +92,7 @@ class ModelEndpoints:
     spec: ModelSpec
     replicas: list[Replica]
     supports_n: bool | None
+    failures_in_a_row: int = 0
 
     def least_loaded(self) -> Replica:
         return min(self.replicas, key=lambda r: r.in_flight / r.capacity)
@@ -106,6 +113,19 @@ class RunStats:
     grading_failures: int = 0
     grading_failure_example: str | None = None
     stale_grades: int = 0  # grades whose row had been rewritten with another response: not stored
+    # model -> why its remaining samples were not requested (the endpoint refused every request)
+    stopped_models: dict[str, str] = field(default_factory=dict)
+    # model -> {name the server said answered instead: responses}
+    answered_as: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def foreign_model_lines(self, models: Sequence[ModelSpec]) -> list[str]:
+        by_name = {m.name: m for m in models}
+        return [
+            f"model {name}: {count} responses say they came from model {answered!r}, not the "
+            f"{by_name[name].model_id!r} that was asked for (check the endpoint serves what you think)"
+            for name, foreign in self.answered_as.items()
+            for answered, count in foreign.items()
+        ]
 
 
 def plan_work(
@@ -156,6 +176,7 @@ class Scheduler:
         self._params: dict[str, SamplingParams] = {}  # per task, set by run()
         self._workers: list[asyncio.Task] = []
         self._grade_slots = asyncio.Semaphore(GRADE_BACKLOG)
+        self._write_failure: BaseException | None = None  # set when the store refused a write
 
     # ----- public -------------------------------------------------------------------------------
 
@@ -201,6 +222,14 @@ class Scheduler:
                 await asyncio.gather(*workers, *self._background, return_exceptions=True)
                 await self._out.put(_FLUSH)
                 await writer
+        if self._write_failure is not None:
+            raise StoreError(
+                f"cannot write to {self.store.path} ({self._write_failure.__cause__ or self._write_failure}); "
+                "the run stopped there: "
+                f"{self.stats.samples_written} samples were stored by this command, the answers received "
+                "since were not kept. Fix the cause (disk space, permissions, another process holding "
+                "the database), then run the same command to resume."
+            ) from self._write_failure
         if self.progress:
             self.progress.finish()
         return self.stats
@@ -218,9 +247,14 @@ class Scheduler:
             for job in [*self._workers, *self._background]:
                 job.cancel()
 
+        # A hangup (the terminal or ssh session closed) stops the run as Ctrl-C does, with what is finished
+        # stored and graded; unless the run was started to ignore it (nohup), which is kept.
+        stops = [signal.SIGINT, signal.SIGTERM]
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            stops.append(signal.SIGHUP)
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, interrupt)
-            loop.add_signal_handler(signal.SIGTERM, interrupt)
+            for stop in stops:
+                loop.add_signal_handler(stop, interrupt)
 
     def _endpoints(self, session: aiohttp.ClientSession, spec: ModelSpec) -> ModelEndpoints:
         capacity = self.overrides.concurrency or spec.max_concurrency
@@ -272,7 +306,10 @@ class Scheduler:
         if isinstance(result, RequestFailure):
             self.stats.request_errors += 1
             self._emit([self._failure_record(unit, i, params, seed, result) for i in unit.sample_indices])
+            self._note_failure(endpoints, queue, result)
             return
+        endpoints.failures_in_a_row = 0
+        self._note_answering_model(endpoints.spec, result.model)
         received = len(result.choices[:n])
         if n > 1 and received < n:
             # The server ignored n (llama.cpp does): keep what came back, ask for the rest one by one.
@@ -283,6 +320,29 @@ class Scheduler:
         # Records and grading run as their own job, so this worker's slot goes straight to the next request:
         # when many responses arrive at once, requests are sent first and bookkeeping fills the wait.
         self._start_background(self._store_and_grade(unit, params, seed, result, received, pool))
+
+    def _note_answering_model(self, spec: ModelSpec, answered: str | None) -> None:
+        # A dated snapshot of the model asked for ("gpt-4o" answered by "gpt-4o-2024-08-06") is the same model.
+        if answered is None or answered == spec.model_id or answered.startswith(spec.model_id + "-"):
+            return
+        foreign = self.stats.answered_as.setdefault(spec.name, {})
+        foreign[answered] = foreign.get(answered, 0) + 1
+
+    def _note_failure(self, endpoints: ModelEndpoints, queue: deque[WorkUnit], failure: RequestFailure) -> None:
+        """Stop requesting for a model whose endpoint fails every request (see STOP_AFTER_FAILURES)."""
+        if failure.kind == "client" and failure.status not in ENDPOINT_REFUSALS:
+            endpoints.failures_in_a_row = 0
+            return
+        endpoints.failures_in_a_row += 1
+        name = endpoints.spec.name
+        if endpoints.failures_in_a_row >= STOP_AFTER_FAILURES and name not in self.stats.stopped_models:
+            left = sum(len(unit.sample_indices) for unit in queue)
+            queue.clear()
+            self.stats.stopped_models[name] = (
+                f"model {name}: stopped after {endpoints.failures_in_a_row} requests in a row failed with no "
+                f"success between (the last: {failure.message}); its {left} remaining samples were not "
+                "requested: they are asked for when the run is resumed"
+            )
 
     async def _store_and_grade(
         self, unit: WorkUnit, params: SamplingParams, seed: int, result: Completion, received: int, pool: GradingPool
@@ -399,7 +459,15 @@ class Scheduler:
                         entry = await asyncio.wait_for(self._out.get(), remaining)
                     except TimeoutError:
                         break
-            self._flush(samples, grades)
+            try:
+                self._flush(samples, grades)
+            except Exception as exc:  # noqa: BLE001 - whatever it is, nothing more can be kept
+                # Stop requesting now instead of paying for answers that are lost; run() raises it.
+                self._write_failure = exc
+                self._stop.set()
+                for job in [*self._workers, *self._background]:
+                    job.cancel()
+                return
             samples, grades = [], []
 
     def _flush(self, samples: list[SampleRecord], grades: list[tuple[SampleKey, GradeResult, str | None]]) -> None:

@@ -27,8 +27,19 @@ def umask_mode() -> int:
 
 
 def write_text_atomic(path: Path, text: str, *, fsync: bool = False) -> Path:
-    """Write through a temp file and a rename, so a crash never leaves half a file; mode per the policy."""
+    """Write through a temp file and a rename, so a crash never leaves half a file; mode per the policy.
+    A failure (disk full, read-only) is a StoreError naming the file; the old file, if any, is left whole."""
+    from results.store import StoreError
+
     path = Path(path)
+    try:
+        _write_atomic(path, text, fsync)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path} ({exc.strerror or exc})") from exc
+    return path
+
+
+def _write_atomic(path: Path, text: str, fsync: bool) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -41,4 +52,3 @@ def write_text_atomic(path: Path, text: str, *, fsync: bool = False) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path

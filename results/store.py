@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -27,6 +27,7 @@ from results.records import ItemRecord, SampleKey, SampleOutcome, SampleRecord, 
 SCHEMA_VERSION = 1
 DB_FILENAME = "results.sqlite"
 _PAGE_SIZE = 2000
+BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's lock before it fails
 
 KeyTuple = tuple[str, str, str, int]
 
@@ -106,7 +107,34 @@ class FailureSummary(NamedTuple):
 
 
 class StoreError(RuntimeError):
-    """The results database is missing, from a newer harness, or holds values that cannot be stored."""
+    """The results database is missing, from a newer harness, damaged, cannot be written (disk full,
+    locked), or holds values that cannot be stored."""
+
+
+_ABSENT = object()
+_DAMAGED = ("malformed", "not a database", "corrupt")
+
+
+def _from_environment(exc: sqlite3.Error) -> bool:
+    """A failure of the file or the machine (disk full, I/O, locked, damaged), not of the statement: a
+    constraint violation (IntegrityError) is a bug and keeps its own type."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """An SQLite failure as one message naming the database, with what to do when the file is damaged."""
+    message = f"{path}: {exc}"
+    if any(word in str(exc).lower() for word in _DAMAGED):
+        message += (
+            f"; the file is damaged. `sqlite3 {path} .recover | sqlite3 recovered.sqlite` saves what is "
+            "readable into a new database (put it in the run directory as results.sqlite to resume from it); "
+            "or move the file aside and run again to start this run afresh"
+        )
+    elif "locked" in str(exc).lower():
+        message += (
+            "; another process (a sqlite3 shell, a notebook) holds a write lock on it: close it and run again"
+        )
+    return StoreError(message)
 
 
 def _gold_to_json(item: ItemRecord) -> str:
@@ -136,19 +164,19 @@ class ResultsStore:
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro",
                 uri=True,
-                timeout=30.0,
+                timeout=BUSY_TIMEOUT_S,
                 check_same_thread=False,
                 isolation_level=None,
             )
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
         self._conn = conn
         try:
             self._configure(fsync_every_commit)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"{self.path}: cannot open the results database ({exc})") from exc
+            raise _store_error(self.path, exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -159,7 +187,7 @@ class ResultsStore:
 
     def _configure(self, fsync_every_commit: bool) -> None:
         conn = self._conn
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if not self.readonly:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
@@ -206,17 +234,33 @@ class ResultsStore:
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                if not _from_environment(exc):
+                    raise
+                raise _store_error(self.path, exc) from exc
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                # A failed statement or COMMIT (disk full, I/O error) can leave the transaction open: end
+                # it, so the connection stays usable and half a batch is never committed by a later one.
+                if self._conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error) and _from_environment(exc):
+                    raise _store_error(self.path, exc) from exc
                 raise
-            self._conn.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                if not _from_environment(exc):
+                    raise
+                raise _store_error(self.path, exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -242,6 +286,31 @@ class ResultsStore:
                 f"INSERT OR REPLACE INTO items ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
                 rows,
             )
+
+    def upsert_items_for_resume(self, items: Iterable[ItemRecord]) -> int:
+        """Store the run's items like :meth:`upsert_items`, and forget the grades of every sample whose
+        item's gold answer changed since they were graded (an edited data file: same prompt, so the
+        responses stand, but their grades were given against the old answer and are given again).
+        Returns how many samples lost their grade."""
+        records = list(items)
+        if not records:
+            return 0
+        cleared = 0
+        with self._transaction() as conn:
+            stored = dict(
+                ((task, item_id), gold)
+                for task, item_id, gold in conn.execute("SELECT task, item_id, gold FROM items")
+            )
+            for record in records:
+                before = stored.get((record.task, record.item_id), _ABSENT)
+                if before is not _ABSENT and before != _gold_to_json(record):
+                    cleared += conn.execute(
+                        "UPDATE samples SET extracted = NULL, score = NULL, grade_reason = NULL, "
+                        "grade_detail = NULL WHERE task = ? AND item_id = ?",
+                        (record.task, record.item_id),
+                    ).rowcount
+        self.upsert_items(records)
+        return cleared
 
     def write_samples(self, records: Sequence[SampleRecord]) -> None:
         """Insert or replace the records in one transaction; committed (crash-safe) when this returns."""
@@ -449,6 +518,10 @@ class ResultsStore:
             f"SELECT {', '.join(_ITEM_COLUMNS)} FROM items WHERE task = ? AND item_id = ?", (task, item_id)
         )
         return _item_from_row(rows[0]) if rows else None
+
+    def item_counts(self) -> dict[str, int]:
+        """Items per task in the items table: what a run set out to evaluate (its --limit applied)."""
+        return {task: int(n) for task, n in self._query("SELECT task, COUNT(*) FROM items GROUP BY task")}
 
     def models(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT model FROM samples ORDER BY model")]

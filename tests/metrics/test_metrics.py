@@ -113,7 +113,7 @@ def store(tmp_path):
                 graded("gsm8k", "3", "a", 1, "0.5", 1.0),
                 graded("gsm8k", "3", "a", 2, "3", 0.0),
                 graded("gsm8k", "3", "a", 3, "3", 0.0),
-                # model b, gsm8k: item 1 sample 0 failed (counts as error, score 0), others right
+                # model b, gsm8k: item 1 sample 0 failed (an error, no score), others right
                 sample("gsm8k", "1", "b", 0, response=None, error="503", error_kind="transient"),
                 graded("gsm8k", "1", "b", 1, "42", 1.0),
                 graded("gsm8k", "1", "b", 2, "42", 1.0),
@@ -157,14 +157,15 @@ def test_equivalence_changes_majority(store):
     assert row.majority_accuracy == pytest.approx(2 / 3)  # item 3 now votes for "3"
 
 
-def test_errors_count_as_zero_and_ungraded_are_left_out(store):
+def test_errors_and_ungraded_samples_are_left_out_of_accuracy_and_coverage_says_so(store):
     row = compute_metrics(store, TASK_INFO, same_answer=equal).task_metrics("gsm8k", "b")
-    # item 1: s0 0 (error), mean 3/4, SC 1; item 2: s0 0, mean 0, SC 0 (nobody voted)
-    assert (row.n_items, row.n_samples, row.samples_per_item_min, row.samples_per_item_max) == (2, 5, 1, 4)
+    # item 1: s0 failed (no score), mean 1, SC 1; item 2: s0 0, mean 0, SC 0 (nobody voted)
+    assert (row.n_items, row.n_samples, row.samples_per_item_min, row.samples_per_item_max) == (2, 4, 1, 3)
     assert row.sample0_accuracy == pytest.approx(0.0)
-    assert row.mean_accuracy == pytest.approx(0.375)
+    assert row.mean_accuracy == pytest.approx(0.5)
     assert row.majority_accuracy == pytest.approx(0.5)
     assert (row.counts.right, row.counts.error, row.counts.truncated, row.counts.ungraded) == (3, 1, 1, 1)
+    assert row.coverage == pytest.approx(4 / 12), "3 items x 4 samples asked for, 4 graded"
 
 
 def test_pass_at_k_for_code_tasks(store):
@@ -186,7 +187,7 @@ def test_category_macro_average(store):
     assert math_a.counts.right == 8
     math_b = metrics.category_metrics("math", "b")
     assert math_b.tasks == ["gsm8k"]
-    assert math_b.mean_accuracy == pytest.approx(0.375)
+    assert math_b.mean_accuracy == pytest.approx(0.5)
     code_a = metrics.category_metrics("code", "a")
     assert code_a.pass_at_k == pytest.approx({1: 0.7, 5: 1.0})
     assert metrics.category_metrics("code", "b") is None
