@@ -98,12 +98,16 @@ def normalise_text(text: str) -> str:
     """Lower-case words and digits only; a minus sign before a number stays, as the word "minus" (options
     "-2" and "2", "10^{-3}" and "10^{3}" are different options), while a hyphen ("2-3", "x-ray") goes;
     so do "%" (as "percent": "10%" is not "$10"), a decimal point opening a number (".15" is 0.15) and
-    thousands commas ("1,000" is "1000"); "3pm" is "3 pm"."""
-    numbers = _THOUSANDS.sub("", _BARE_DECIMAL.sub("0.", unwrap_answer(text).lower()))
+    thousands commas ("1,000" is "1000"); "3pm" is "3 pm"; a fraction ("2/3", "\\frac{2}{3}") is "2 over 3"."""
+    fractions = _SLASH_FRACTION.sub(r"\1 over \2", _FRACTION.sub(r" \1\2 over \3\4 ", unwrap_answer(text).lower()))
+    numbers = _THOUSANDS.sub("", _BARE_DECIMAL.sub("0.", fractions))
     signed = _TIMES.sub(" times ", _SIGN.sub(" minus ", numbers).replace("%", " percent "))
     return _CLOCK.sub(r"\1 \2", re.sub(r"[^a-z0-9]+", " ", signed)).strip()
 
 
+# "\\frac{2}{3}", "\\dfrac23" and "2/3" are one fraction, and not the decimal "2.3" (both would be "2 3").
+_FRACTION = re.compile(r"\\[dt]?frac\s*(?:\{([^{}]+)\}|(\w))\s*(?:\{([^{}]+)\}|(\w))")
+_SLASH_FRACTION = re.compile(r"(?<![\w/.])(\d+|[a-z])\s*/\s*(\d+|[a-z])(?![\w/])")
 _TIMES = re.compile(r"\u00d7|\\cdot|(?<=\d)\s*[x*]\s*(?=\d)")  # "5 × 10^3", "5 x 10^3" as LaTeX's "5 \times 10^3"
 _BARE_DECIMAL = re.compile(r"(?<![\w.])\.(?=\d)")  # ".15" is 0.15, not 15
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # "1,000" is 1000
@@ -219,6 +223,11 @@ def _same_option(rest: str, forms: Forms, own: int) -> int | None:
 _REMARK = re.compile(r"\((?![^()]*(?:\b(?:or|and|maybe|possibly|perhaps|also|either)\b|[/?]))[^()]*\)", re.I)
 
 
+_BARE_NUMBER = re.compile(r"(?:minus )?\d+(?: \d+)?")  # a normalised number: "1 5" is 1.5
+# " m", " kg m", but not " 10 3" (an exponent), "" or a phrase that changes the value (" or more")
+_UNIT_AFTER = re.compile(r"(?: (?!(?:or|and|more|less|than|times|over|minus|plus|to|of)\b)[a-z]+){1,3}")
+
+
 def _text_options(clause: str, forms: Forms) -> list[int]:
     """Options whose text the clause states: exactly, else the options it mentions (not after "not"), leaving
     out those mentioned only in a parenthetical remark when the rest of the clause names an option."""
@@ -228,6 +237,11 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
     exact = [i for i, fs in enumerate(forms) if said in fs]
     if exact:
         return exact[:1]
+    if _BARE_NUMBER.fullmatch(said):
+        # "Answer: 1.5" where the options read "1.5 M", "2.0 M": the one option that is this number with a unit
+        united = [i for i, fs in enumerate(forms) if any(f.startswith(said) and _UNIT_AFTER.fullmatch(f[len(said) :]) for f in fs)]
+        if len(united) == 1:
+            return united
     without_remarks = _REMARK.sub(" ", clause)
     if without_remarks != clause and (outside := _text_options(without_remarks, forms)):
         return outside
@@ -381,6 +395,9 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str, bool, int,
         # "The best is (C).", "the correct one is B", "the most likely diagnosis is C." : a verdict naming one letter
         rf"\b(?i:the)[ \t]+(?:[A-Za-z-]+[ \t]+){{0,4}}?(?i:is|would[ \t]+be)[ \t]+"
         rf"(?:(?i:option)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "... 3.0 M, which is F.", "we are left with C.": a clause closing on the one letter it names
+        rf"\b(?:(?i:which)[ \t]+(?:is|corresponds[ \t]+to|matches)|(?i:left)[ \t]+with|(?i:narrows?)[ \t]+(?:it[ \t]+)?"
+        rf"down[ \t]+to)[ \t]+(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?(?=[ \t]*(?:$|[.;!)\n*]))",
         # "Therefore, C." / "so (C)." : a conclusion that is only a letter
         rf"\b(?i:therefore|thus|hence|so)(?:,[ \t]*|[ \t]+)(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
     )
@@ -440,7 +457,8 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
 
 _MARKED = re.compile(
     r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b"
-    r"|^[^A-Za-z\n]*[A-Za-z][\)\].:][ \t*_]*(?:correct|right)\b",  # "C) Correct" among "A) Incorrect" lines
+    r"|^[^A-Za-z\n]*[A-Za-z][\)\].:][ \t*_]*(?:correct|right)\b"  # "C) Correct" among "A) Incorrect" lines
+    r"|[:\u2013\u2014-][ \t*_]*(?:correct|right)\b[ \t*_.!]*$",  # "- C. 1.5 M: correct" among "- A. 0.5 M: too low"
     re.I,
 )
 

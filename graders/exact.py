@@ -17,6 +17,7 @@ from graders.extraction import (
     declines,
     first_clause,
     last_line,
+    nonempty_lines,
     number_word_value,
     unwrap_answer,
 )
@@ -84,7 +85,7 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
         candidate = None
     else:
         # no statement, or a "Final Answer" heading over a sentence: read the closing sentence
-        candidate = stated[-1].text if stated else last_line(response)
+        candidate = stated[-1].text if stated else (_closing_word_list(response) or last_line(response))
         line = clean_statement(candidate).rstrip() if candidate else ""
         if declines(line):
             return None  # "I cannot determine whether the argument is valid."
@@ -132,11 +133,29 @@ def _listed_answer(response: str, statement: Statement) -> str | None:
     return " ".join(items) if len(items) >= 2 else None
 
 
+_WORD_ITEM = re.compile(r"(?:[-*\u2022]|\d{1,3}[.)])?[ \t]*(?:\*\*)?([A-Za-z][A-Za-z'-]*)(?:\*\*)?[.,;]?")
+
+
+def _closing_word_list(response: str) -> str | None:
+    """A reply that ends on a line leading in with ":" ("The sorted list is:") and then one word per line (BBH
+    word sorting written as a list, "1. apple" / "2. banana" / ...): the words joined by spaces. At least
+    three words; None for any other ending."""
+    lines = nonempty_lines(response)
+    words: list[str] = []
+    while lines and (item := _WORD_ITEM.fullmatch(lines[-1])):
+        words.insert(0, item.group(1))
+        lines.pop()
+    if len(words) < 3 or not lines or not clean_statement(lines[-1]).endswith(":"):
+        return None
+    return " ".join(words)
+
+
 # Without an answer statement, a last line that concludes with a two-way word or a number states it:
 # "The expression evaluates to False.", "So the total is 8.", "Result: True" (BBH's binary and numeric targets
 # only).
 _CONCLUDED_VALUE = re.compile(
-    r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
+    r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+"
+    r"(yes|no|true|false|valid|invalid|(?:not\s+)?plausible|implausible|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
 

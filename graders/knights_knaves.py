@@ -168,7 +168,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
         # "Zoey is a knave", "Zoey: Knave", "Zoey - knight", "Zoey is not a knight", "Zoey is a liar (knave)"
         rf"\b(?P<names>{listed})[)\]]?\s*"
         r"(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\(|\||->|=>|→|⇒)\s*"
-        rf"(?:definitely\s+|clearly\s+|both\s+|all\s+)?(?P<neg>not\s+)?(?:an?\s+|the\s+)?(?P<role>{role_word})\b",
+        rf"(?:(?:definitely|clearly|certainly|indeed|also|too|both|all)\s+)?(?P<neg>not\s+)?(?:an?\s+|the\s+)?(?P<role>{role_word})\b",
         # "Knights: Evelyn", "The knaves are Penelope and David", "the knight is Evelyn"
         rf"\b(?P<role>{role_word})\s*(?:are|is|:|-|=)\s*(?P<neg>)(?P<names>{listed})",
         # "Zoey is a knave and Oliver a knight", "Oliver, a knight,"

@@ -187,9 +187,11 @@ def final_quantity(stated: str) -> str | None:
     return _with_direction(clause, (not_years or numbers)[0])
 
 
-# "a decrease of 12.5%", "declined by 12.5%", "down 12.5%", "12.5% lower": an unsigned amount said to fall.
+# "a decrease of 12.5%", "declined by 12.5%", "down 12.5%", "12.5% lower", "the percentage decrease is 12.5%":
+# an unsigned amount said to fall.
 _FALL_BEFORE = re.compile(
     r"\b(?:(?:a|an)\s+)?(?:decrease|decline|drop|reduction|fall)\s+(?:of|by)\s*$"
+    r"|\b(?:decrease|decline|drop|reduction)\s+(?:is|was|would\s+be|amounts\s+to|=|:)\s*(?:approximately\s+|about\s+)?$"
     r"|\b(?:decreased|declined|dropped|fell|reduced|shrank)\s+(?:by\s+)?$|\bdown\s+(?:by\s+)?$",
     re.IGNORECASE,
 )

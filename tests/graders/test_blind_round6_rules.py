@@ -1,0 +1,132 @@
+"""Sixth probe round (all answer graders): reply styles the graders misread before (each row marked "before"
+failed before its fix), with the guard rows that keep each new rule narrow."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.graders.helpers import run
+
+MOLARITY = ["0.5 M", "1.0 M", "1.5 M", "2.0 M", "2.5 M", "3.0 M", "3.5 M", "4.0 M", "4.5 M", "5.0 M"]
+FRACTIONS = ["$\\frac{1}{2}$", "$\\frac{1}{3}$", "$\\frac{2}{3}$", "$1$"]
+TEN = "ABCDEFGHIJ"
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "choices", "letters", "correct"),
+    [
+        # an answer written as a fraction against options typeset with \frac
+        ("The probability is 2/3.\n\nAnswer: 2/3", "C", FRACTIONS, "ABCD", True),  # before
+        ("Answer: \\dfrac{2}{3}", "C", FRACTIONS, "ABCD", True),  # before
+        ("Answer: 2/3", "B", FRACTIONS, "ABCD", False),
+        ("Answer: 1/3", "C", FRACTIONS, "ABCD", False),
+        ("Answer: 2.3", "C", ["2/3", "2.3", "3/2", "1"], "ABCD", False),
+        ("Answer: 2.3", "B", ["2/3", "2.3", "3/2", "1"], "ABCD", True),  # before: "2.3" read as "2/3" (option A)
+        ("Answer: 2/3", "A", ["2/3", "2.3", "3/2", "1"], "ABCD", True),
+        # a bare number against options that are that number with a unit
+        ("Answer: 1.5", "C", MOLARITY, TEN, True),  # before
+        ("The molarity is 1.5 M.\n\nAnswer: 1.5", "C", MOLARITY, TEN, True),  # before
+        ("Answer: 1.5", "E", MOLARITY, TEN, False),
+        ("Answer: 1.7", "C", MOLARITY, TEN, False),
+        ("Answer: 1.5", "A", ["1.5 m", "1.5 mm", "2 m", "3 m"], "ABCD", False),
+        ("Answer: 1.5", "B", ["1.5 m", "1.5 mm", "2 m", "3 m"], "ABCD", False),
+        ("Answer: 2", "A", ["2 or more", "3", "4", "5"], "ABCD", False),
+        ("Answer: 5", "A", ["5 \\times 10^3", "6", "7", "8"], "ABCD", False),
+        # the one option a restated list marks correct
+        ("Among the options:\n- A. 0.5 M: too low\n- C. 1.5 M: correct\n- E. 2.5 M: too high", "C", MOLARITY, TEN,
+         True),  # before
+        ("Among the options:\n- A. 0.5 M: too low\n- C. 1.5 M: correct\n- E. 2.5 M: too high", "A", MOLARITY, TEN,
+         False),
+        ("Among the options:\n- A. 0.5 M: incorrect\n- C. 1.5 M: incorrect\n- E. 2.5 M: incorrect", "C", MOLARITY,
+         TEN, False),
+        # a clause that closes on one letter: "which is F", "we are left with C"
+        ("The answer is (C).\n\nActually, wait. I made an error: 0.3/0.1 = 3.0 M, which is F.", "F", MOLARITY, TEN,
+         True),  # before
+        ("The answer is (C).\n\nActually, wait. I made an error: 0.3/0.1 = 3.0 M, which is F.", "C", MOLARITY, TEN,
+         False),  # before
+        ("After eliminating A, B and D, we are left with C.", "C", MOLARITY, TEN, True),  # before
+        ("That narrows it down to E.", "E", MOLARITY, TEN, True),  # before
+        ("2.5 M, which is E, is too high, so the answer is C.", "C", MOLARITY, TEN, True),
+        ("2.5 M, which is E, is too high, so the answer is C.", "E", MOLARITY, TEN, False),
+        ("The molarity is 3.0 M, which corresponds to option F.\n\nAnswer: C", "C", MOLARITY, TEN, True),
+    ],
+)
+def test_choice_reading(response: str, gold: str, choices: list[str], letters: str, correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": choices}, letters=letters)
+    assert result.correct is correct, result
+
+
+BBH = {"ignore_whitespace": True, "words": True}  # tasks/bbh.yaml's grader options
+
+
+@pytest.mark.parametrize(
+    ("response", "target", "correct"),
+    [
+        # sports understanding: a closing verdict in the task's own words
+        ("This sentence is implausible.", "no", True),  # before
+        ("So the sentence is not plausible.", "no", True),  # before
+        ("Overall, the sentence is plausible.", "yes", True),  # before
+        ("This sentence is implausible.", "yes", False),
+        # word sorting: a closing list led in by a line ending in ":"
+        ("The sorted list is:\n1. apple\n2. banana\n3. cherry", "apple banana cherry", True),  # before
+        ("Sorting alphabetically, we get:\n\n- apple\n- banana\n- cherry", "apple banana cherry", True),  # before
+        ("The sorted list is:\n1. apple\n2. cherry\n3. banana", "apple banana cherry", False),
+        ("Here are the objects:\n1. piano\n2. flute\n3. violin", "3", False),  # before: the item number 3
+    ],
+)
+def test_bbh_closing_forms(response: str, target: str, correct: bool) -> None:
+    result = run("exact", response, {"answer": target}, **BBH)
+    assert result.correct is correct, result
+
+
+FINQA = {"rel_tol": 0.01, "percent": "either"}  # tasks/finqa.yaml's grader options
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        ("The percentage decrease is 5.2%.", -5.2, True),  # before
+        ("The decline in revenue was 5.2% ... Answer: the decrease is 5.2%", -5.2, True),  # before
+        ("The percentage decrease is 5.2%.", 5.2, True),
+        ("The percentage increase is 5.2%.", -5.2, False),
+        ("The percentage decrease is -5.2%.", 5.2, False),
+    ],
+)
+def test_finqa_fall_named_before_its_amount(response: str, gold: float, correct: bool) -> None:
+    result = run("numeric", response, {"answer": gold}, **FINQA)
+    assert result.correct is correct, result
+
+
+THREE = {"Mia": "knight", "Ethan": "knave", "Lily": "knight"}
+
+
+@pytest.mark.parametrize(
+    ("response", "correct"),
+    [
+        ("CONCLUSION:\n(1) Mia is a knight\n(2) Ethan is a knave\n(3) Lily is also a knight", True),  # before
+        ("CONCLUSION:\n(1) Mia is a knight\n(2) Ethan is certainly a knave\n(3) Lily is a knight", True),  # before
+        ("CONCLUSION:\n(1) Mia is a knight\n(2) Ethan is a knave\n(3) Lily is also a knave", False),
+        ("CONCLUSION:\n(1) Mia is a knight\n(2) Ethan is also not a knight\n(3) Lily is a knight", True),  # before
+    ],
+)
+def test_knights_knaves_adverb_before_role(response: str, correct: bool) -> None:
+    result = run("knights_knaves", response, THREE)
+    assert result.correct is correct, result
+
+
+def _kor(answer: str, category: str = "counterfactual", rule_id: str = "3", idx: str = "30") -> dict[str, str]:
+    return {"answer": answer, "category": category, "rule_id": rule_id, "idx": idx}
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        ("The answer is [[A]] or [[B]]", _kor("B"), False),  # before
+        ("The answer is [[A]] or [[B]]", _kor("A"), False),
+        ("The answer is [[KHOOS]], [[KHOOR]]", _kor("KHOOR", "cipher", "1", "1"), False),  # before
+        ("First try: [[A]]\nOn reflection, the answer is [[B]]", _kor("B"), True),
+        ("The answer is [[B]] or [[B]]", _kor("B"), True),
+    ],
+)
+def test_korbench_two_brackets_offered_together(response: str, gold: dict[str, str], correct: bool) -> None:
+    assert run("korbench", response, gold).correct is correct
