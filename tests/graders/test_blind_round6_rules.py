@@ -130,3 +130,53 @@ def _kor(answer: str, category: str = "counterfactual", rule_id: str = "3", idx:
 )
 def test_korbench_two_brackets_offered_together(response: str, gold: dict[str, str], correct: bool) -> None:
     assert run("korbench", response, gold).correct is correct
+
+
+MATH500 = {"decimal_gold_asks_decimal": True}  # tasks/math500.yaml's grader options
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "finish_reason", "correct"),
+    [
+        # a closing sentence: a math span with its unit, a \textbf value, a typed root sign
+        ("Thus, the area of the triangle is $12\\sqrt{3}$ square units.", "12\\sqrt{3}", "stop", True),  # before
+        ("Thus, the area of the triangle is $12\\sqrt{2}$ square units.", "12\\sqrt{3}", "stop", False),
+        ("So the length is $\\frac{5}{2}$ when $x$ is 3.", "\\frac52", "stop", False),
+        ("Hence the number of solutions is \\textbf{4}.", "4", "stop", True),  # before
+        ("Hence the number of solutions is \\textbf{5}.", "4", "stop", False),
+        ("The answer is 12√3.", "12\\sqrt{3}", "stop", True),  # before
+        ("The answer is 2√2.", "2\\sqrt{2}", "stop", True),  # before
+        ("The answer is 3√2 - 2.", "3\\sqrt{2}-2", "stop", True),  # before
+        ("The answer is √(a+5).", "\\sqrt{a + 5}", "stop", True),  # before
+        ("The answer is 2√3.", "12\\sqrt{3}", "stop", False),
+        # a phrase whose box the reply questions right away does not answer
+        ("The answer is $\\boxed{5}$.\n\nHmm wait, that's not right. Let me redo this. $x = 6$.", "5", "stop",
+         False),  # before
+        ("The answer is $\\boxed{5}$.\n\nHmm wait, that's not right.", "5", "stop", False),  # before
+        ("The answer is $\\boxed{5}$. Wait, let me verify: $2 + 3 = 5$, yes.", "5", "stop", True),
+        ("The answer is $\\boxed{5}$. Wait, let me verify", "5", "length", False),  # before
+        # cut off right after "the answer is X" while the model takes it back
+        ("The answer is 5. But wait", "5", "length", False),  # before
+        ("The answer is 5. Hmm, let me recheck the second case", "5", "length", False),  # before
+        ("The answer is 5.\n\nTo summarise the steps", "5", "length", True),
+        ("The answer is 5. But wait", "5", "stop", True),
+    ],
+)
+def test_math_closing_forms(response: str, gold: str, finish_reason: str, correct: bool) -> None:
+    result = run("math", response, {"answer": gold}, finish_reason=finish_reason, **MATH500)
+    assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        ("The answer is \\boxed{N = 2321}, so the remainder is 321.", "321", True),  # before
+        ("So $N = \\boxed{2321}$ and $N \\bmod 1000 = 321$.", "321", True),  # before
+        ("The answer is \\boxed{N = 2321}, so the remainder is 322.", "321", False),
+        ("The answer is \\boxed{2321}.", "321", False),
+        ("The answer is \\boxed{321}, so N = 2321.", "321", True),
+    ],
+)
+def test_aime_box_out_of_range_gives_way_to_closing_value(response: str, gold: str, correct: bool) -> None:
+    result = run("math", response, {"answer": gold}, integer_answer=True)
+    assert result.correct is correct, result
