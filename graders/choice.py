@@ -276,8 +276,10 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
 def _alternative(rest: str, letters: str, forms: Forms, own: int) -> list[str]:
     """A second option offered after the first one's text: "B (joy) or C (surprise)", "B, or maybe fear"."""
     clause = first_clause(rest.lstrip(" \t)].:-\u2013\u2014"))
-    match = re.search(
-        r"(?:^|\s|,)(?:or|and/or)\s+(?:maybe\s+|possibly\s+|perhaps\s+)?(?:option\s+)?(.*)$", clause, re.I
+    match = re.search(  # "B (joy) or C (surprise)", "E (Sad) / G (Scared)"
+        r"(?:(?:^|\s|,)(?:or|and/or)\s+|(?:\s|(?<=\)))/\s*)(?:maybe\s+|possibly\s+|perhaps\s+)?(?:option\s+)?(.*)$",
+        clause,
+        re.I,
     )
     if match is None:
         return []
@@ -320,6 +322,13 @@ def _position_as_letter(text: str, letters: str, forms: Forms) -> str:
     return text
 
 
+_MAINLY = re.compile(
+    r".*?,?\s+but\s+(?:(?:it'?s|it\s+is)\s+)?(?:primarily|mainly|mostly|predominantly|chiefly|largely|more\s+so)\s+"
+    r"(?!(?:because|since|as|due)\b)(\S.*)$",
+    re.IGNORECASE,
+)
+
+
 def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
     """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
 
@@ -328,6 +337,8 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
     cleaned = clean_statement(text)
     if by_letter:
         cleaned = _position_as_letter(cleaned, letters, forms)
+    if settled := _MAINLY.match(cleaned):
+        cleaned = settled.group(1)  # "a mix of Sad and Scared, but primarily Sad" settles on Sad
     body = strip_filler(cleaned)
     if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
         body = strip_filler(negated.group(1))  # "not A but C", "not A, C"

@@ -68,7 +68,7 @@ _NUMBER = re.compile(
     r"(?P<neg_paren>\(\s*)?(?P<sign>(?:[-+\u2212]|(?<![\w-])negative\b)\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
-    r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|[ \t]?(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
     r"\s*(?P<pct>%|\\%|percent)?\s*(?P<close_paren>\))?",
     re.IGNORECASE,
 )
@@ -195,7 +195,7 @@ _FALL_BEFORE = re.compile(
     r"|\b(?:decreased|declined|dropped|fell|reduced|shrank)\s+(?:by\s+)?$|\bdown\s+(?:by\s+)?$",
     re.IGNORECASE,
 )
-_FALL_AFTER = re.compile(r"^\s*(?:decrease|decline|drop|reduction|lower|less|down)\b", re.IGNORECASE)
+_FALL_AFTER = re.compile(r"^\s*\(?\s*(?:an?\s+)?(?:decrease|decline|drop|reduction|lower|less|down)\b", re.IGNORECASE)
 FALL_MARK = "decrease of "
 
 

@@ -90,9 +90,18 @@ FINQA = {"rel_tol": 0.01, "percent": "either"}  # tasks/finqa.yaml's grader opti
         ("The percentage decrease is 5.2%.", 5.2, True),
         ("The percentage increase is 5.2%.", -5.2, False),
         ("The percentage decrease is -5.2%.", 5.2, False),
+        ("Answer: 2.5 (decrease)", -2.5, True),  # before
+        ("Answer: 2.5 (a decline)", -2.5, True),  # before
+        ("Answer: 2.5 (increase)", -2.5, False),
+        ("Answer: 2.5 (decrease)", 2.5, True),
+        # a scale abbreviation after a space
+        ("Answer: 1.35 B", 1350, True),  # before
+        ("Answer: $1.35 M", 1.35, True),
+        ("Answer: 1.35 B", 1400, False),
+        ("Answer: 1.35 Billion dollars", 1350, True),
     ],
 )
-def test_finqa_fall_named_before_its_amount(response: str, gold: float, correct: bool) -> None:
+def test_finqa_direction_and_scale_words(response: str, gold: float, correct: bool) -> None:
     result = run("numeric", response, {"answer": gold}, **FINQA)
     assert result.correct is correct, result
 
@@ -179,4 +188,36 @@ def test_math_closing_forms(response: str, gold: str, finish_reason: str, correc
 )
 def test_aime_box_out_of_range_gives_way_to_closing_value(response: str, gold: str, correct: bool) -> None:
     result = run("math", response, {"answer": gold}, integer_answer=True)
+    assert result.correct is correct, result
+
+
+EMORYNLP = {
+    "letters": True,
+    "labels": ["Joyful", "Mad", "Peaceful", "Neutral", "Sad", "Powerful", "Scared"],
+    "families": {"Joyful": "joy", "Mad": "anger", "Peaceful": "peace", "Neutral": "neutral", "Sad": "sadness",
+                 "Powerful": "power", "Scared": "fear"},
+}  # tasks/emorynlp.yaml's grader options
+MELD_LABELS = ["neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear"]
+MELD = {"letters": True, "labels": MELD_LABELS, "families": {label: label for label in MELD_LABELS}}  # tasks/meld.yaml
+
+
+@pytest.mark.parametrize(
+    ("options", "response", "gold", "correct"),
+    [
+        # a mix that the statement settles ("but primarily X")
+        (EMORYNLP, "The emotion is a mix of Sad and Scared, but primarily Sad.", "Sad", True),  # before
+        (EMORYNLP, "The emotion is a mix of Sad and Scared, but primarily Sad.", "Scared", False),
+        (EMORYNLP, "The emotion is a mix of Sad and Scared.", "Sad", False),
+        (EMORYNLP, "The emotion is Sad, but mostly because of the news.", "Sad", True),
+        (MELD, "The emotion is surprise, possibly joy.", "surprise", False),
+        (MELD, "Emotion: a mix of joy and surprise, but mainly surprise.", "surprise", True),  # before
+        (MELD, "Emotion: a mix of joy and surprise, but mainly surprise.", "joy", False),
+        # two lettered labels offered with a slash
+        (EMORYNLP, "Answer: E (Sad) / G (Scared)", "Sad", False),  # before
+        (EMORYNLP, "Answer: E (Sad) / G (Scared)", "Scared", False),
+        (EMORYNLP, "Answer: E (Sad)", "Sad", True),
+    ],
+)
+def test_label_mixed_emotions(options: dict, response: str, gold: str, correct: bool) -> None:
+    result = run("label", response, {"answer": gold}, **options)
     assert result.correct is correct, result
