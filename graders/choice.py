@@ -184,7 +184,7 @@ class Reading(NamedTuple):
 def _letter_at_start(text: str, letters: str) -> tuple[str, str] | None:
     """(letter, rest) when text opens with an option letter used as a letter, else None."""
     match = re.match(
-        rf"^([\(\[]\s*|[\"'\u201c\u2018](?=.[\"'\u201d\u2019]))?([{letters}{letters.lower()}])(?![A-Za-z0-9'])\s*([\)\]\"'\u201d\u2019])?",
+        rf"^([\(\[]\s*|[\"'\u201c\u2018](?=.[\"'\u201d\u2019]))?([{letters}{letters.lower()}])(?![A-Za-z0-9]|'[A-Za-z])\s*([\)\]\"'\u201d\u2019])?",
         text,
     )
     if not match:
@@ -335,6 +335,8 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
     Options are named by their letter in `letters` (position i = forms[i]); with by_letter=False only
     their texts count (labels shown without letters)."""
     cleaned = clean_statement(text)
+    if by_letter and (copied := re.match(rf"\$([{letters}])(?![A-Za-z0-9$])", cleaned)):
+        cleaned = copied.group(1) + cleaned[copied.end() :]  # "Answer: $C", the prompt's "$LETTER" filled in
     if by_letter:
         cleaned = _position_as_letter(cleaned, letters, forms)
     if settled := _MAINLY.match(cleaned):
@@ -400,7 +402,8 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str, bool, int,
     patterns = (
         rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears)\s+"
         rf"(?:to\s+be\s+)?(?:the\s+)?(?:correct|right|best|most\s+(?:likely|accurate|appropriate))\b",
-        rf"\b(?i:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:(?i:option|choice)\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        rf"\b(?i:go(?:ing)?\s+with|choose|select|pick|opt\s+for|guess)\s+(?:(?i:the)\s+(?i:closest|best|nearest)"
+        rf"(?:\s+(?i:one|option|answer|choice))?\s*(?::|,)?\s*)?(?:(?i:option|choice)\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
         rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "The best is (C).", "the correct one is B", "the most likely diagnosis is C." : a verdict naming one letter
@@ -510,6 +513,13 @@ def read_response(
     subjects: tuple[str, ...] = (),
 ) -> Reading | None:
     """The option a response settles on: its final statement, else (unless final_only) looser signals."""
+    for invented in _NEXT_QUESTION.finditer(response):
+        # "The answer is (C).\n\nQuestion: ... The answer is (D).": a reply that goes on to write the next
+        # question itself answered the one asked before it
+        if final_reading(response[: invented.start()], letters, forms, by_letter=by_letter, subjects=subjects,
+                         cut_off=final_only):
+            response = response[: invented.start()]
+            break
     reading = final_reading(
         response, letters, forms, by_letter=by_letter, subjects=subjects, cut_off=final_only
     )
@@ -526,6 +536,7 @@ def read_response(
 
 
 _CLOSING_ANSWER_LINE = re.compile(r"^[#>\s]*(?:final\s+)?answer\s*[:：]\s*(\S.*)$", re.IGNORECASE)
+_NEXT_QUESTION = re.compile(r"\n[ \t]*(?:#{1,6}[ \t]*|\*\*)?(?:Question|Q)[ \t]*\d*[ \t]*[:.](?:\*\*)?[ \t]", re.IGNORECASE)
 
 
 def extract_choice_letter(

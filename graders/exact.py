@@ -97,6 +97,8 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
             candidate = numbers[0]  # "There are 8 objects." -> "8"
     if not candidate:
         return None
+    if _SENTENCE_VERDICT.match(candidate) and (concluded := _CONCLUDED_VALUE.search(clean_statement(candidate))):
+        candidate = concluded.group(1)  # "So the answer is: The argument is invalid." -> "invalid"
     answer = unwrap_answer(_CONFIDENCE.sub("", first_clause(clean_statement(candidate))))
     if quoted := re.fullmatch(r"[\"\u201c](.+)[\"\u201d]|'(.+)'", answer):
         answer = quoted.group(1) or quoted.group(2)  # 'So the answer is "apple banana".'
@@ -104,6 +106,7 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
         answer = signed.group(1)  # "So the answer is (-42)." (multistep arithmetic)
     if verdict := _BINARY_ANSWER.match(answer):
         answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
+    answer = _NEGATED_VERDICT.get(answer.lower(), answer)
     return _number_words_as_digits(answer) or None
 
 
@@ -154,10 +157,16 @@ def _closing_word_list(response: str) -> str | None:
 # "The expression evaluates to False.", "So the total is 8.", "Result: True" (BBH's binary and numeric targets
 # only).
 _CONCLUDED_VALUE = re.compile(
-    r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+"
-    r"(yes|no|true|false|valid|invalid|(?:not\s+)?plausible|implausible|-?\d+(?:\.\d+)?)[.!]?$",
+    r"(?:\b(?:is|are|equals|evaluates\s+to)(?:\s+(?:deductively|logically|formally))?|=|:)\s+"
+    r"(yes|no|true|false|(?:not\s+)?valid|invalid|(?:not\s+)?plausible|implausible|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
+
+
+# A stated answer that is a sentence about the argument or sentence ("The argument is invalid.")
+_SENTENCE_VERDICT = re.compile(r"^\W*(?:the|this|that)\s+(?:argument|sentence|statement|expression)\b", re.I)
+# "not valid" is BBH formal fallacies' "invalid"
+_NEGATED_VERDICT = {"not valid": "invalid", "not invalid": "valid"}
 
 
 # "So the answer is probably True", "clearly 8": an adverb of confidence before the answer is not part of it.

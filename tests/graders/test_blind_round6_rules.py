@@ -49,6 +49,25 @@ TEN = "ABCDEFGHIJ"
         ("2.5 M, which is E, is too high, so the answer is C.", "C", MOLARITY, TEN, True),
         ("2.5 M, which is E, is too high, so the answer is C.", "E", MOLARITY, TEN, False),
         ("The molarity is 3.0 M, which corresponds to option F.\n\nAnswer: C", "C", MOLARITY, TEN, True),
+        # a letter in quotes, and the prompt's "$LETTER" filled in literally
+        ("Answer: 'C'", "C", MOLARITY, TEN, True),  # before
+        ("Answer: 'C'", "E", MOLARITY, TEN, False),
+        ("Answer: C's value is too low; the answer is E.", "E", MOLARITY, TEN, True),
+        ("Answer: $C", "C", MOLARITY, TEN, True),  # before
+        ("Answer: $C", "D", MOLARITY, TEN, False),
+        ("Answer: $C$", "C", MOLARITY, TEN, True),
+        # "I'll choose the closest: C", "I'd guess C"
+        ("Since none match exactly, I'll choose the closest: C.", "C", MOLARITY, TEN, True),  # before
+        ("I'm not sure, but I'd guess C.", "C", MOLARITY, TEN, True),  # before
+        ("I'm not sure, but I'd guess C.", "E", MOLARITY, TEN, False),
+        ("I'd guess C is too low, so the answer is E.", "C", MOLARITY, TEN, False),
+        # a reply that goes on to write the next question itself
+        ("The answer is (C).\n\nQuestion: What is the molarity of 9 g of glucose in 0.1 L?\nOptions: ...\n"
+         "Answer: Let's think step by step. ... The answer is (D).", "C", MOLARITY, TEN, True),  # before
+        ("The answer is (C).\n\nQuestion: What is the molarity of 9 g of glucose in 0.1 L?\nOptions: ...\n"
+         "Answer: Let's think step by step. ... The answer is (D).", "D", MOLARITY, TEN, False),  # before
+        ("Question: What is the molarity?\n\nWe have 0.3 mol in 0.2 L.\n\nAnswer: C", "C", MOLARITY, TEN, True),
+        ("Sure, here is my reasoning.\n\nQuestion: What is the molarity?\nAnswer: C", "C", MOLARITY, TEN, True),
     ],
 )
 def test_choice_reading(response: str, gold: str, choices: list[str], letters: str, correct: bool) -> None:
@@ -72,6 +91,14 @@ BBH = {"ignore_whitespace": True, "words": True}  # tasks/bbh.yaml's grader opti
         ("Sorting alphabetically, we get:\n\n- apple\n- banana\n- cherry", "apple banana cherry", True),  # before
         ("The sorted list is:\n1. apple\n2. cherry\n3. banana", "apple banana cherry", False),
         ("Here are the objects:\n1. piano\n2. flute\n3. violin", "3", False),  # before: the item number 3
+        # formal fallacies: the verdict stated as a sentence, or as "not valid"
+        ("So the answer is: The argument is invalid.", "invalid", True),  # before
+        ("So the answer is: The argument is invalid.", "valid", False),
+        ("So the answer is: not valid.", "invalid", True),  # before
+        ("Therefore, the argument is not valid.", "invalid", True),  # before
+        ("Therefore, the argument is not valid.", "valid", False),
+        ("The argument is deductively valid.", "valid", True),  # before
+        ("So the answer is: The argument is valid.", "invalid", False),
     ],
 )
 def test_bbh_closing_forms(response: str, target: str, correct: bool) -> None:
