@@ -158,8 +158,15 @@ _CONNECTORS = frozenset(
 # Before a mention (in normalised text): "not happy", "doesn't sound happy", "rather than joy", "no fear".
 # The negation reaches over a few words ("doesn't sound happy or angry") but not past a new clause ("but").
 _NEGATED = re.compile(
-    r"(?:\b(?:not|no|never|without|nor|rather than|instead of)|n t)\s+"
+    r"(?:\b(?:not|no|never|without|nor|neither|rather than|instead of)|n t)\s+"
     r"(?:(?!(?:but|just|rather|instead|she|he|they|it|so)\s)[a-z]+\s+){0,4}$"
+)
+
+
+# After a mention: "phenol is not the answer", "benzene isn't it", "toluene is wrong": the mention is ruled out.
+_DENIED = re.compile(
+    r"\s+(?:(?:is|are|was|seems|would\s+be)\s+(?:not|incorrect|wrong|unlikely|ruled\s+out|eliminated)"
+    r"|(?:isn|aren|wasn|doesn|can)\s+t|cannot)\b"
 )
 
 
@@ -255,7 +262,7 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
     for i, fs in enumerate(forms):
         for f in fs:
             for hit in re.finditer(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said) if f else ():
-                if not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
+                if not (_NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]) or _DENIED.match(said, hit.end())):
                     hits.setdefault(i, []).append(hit.span())
     # A mention inside another option's longer mention ("emotion" in "no emotion") counts once, as the
     # longer; mentions elsewhere in the clause ("happy" beside "sad", not in "unhappy") all count.
@@ -323,7 +330,8 @@ def _position_as_letter(text: str, letters: str, forms: Forms) -> str:
 
 
 _MAINLY = re.compile(
-    r".*?,?\s+but\s+(?:(?:it'?s|it\s+is)\s+)?(?:primarily|mainly|mostly|predominantly|chiefly|largely|more\s+so)\s+"
+    r".{0,300}?(?:,[ \t]*|[ \t])but[ \t]+(?:(?:it'?s|it[ \t]+is)[ \t]+)?"
+    r"(?:primarily|mainly|mostly|predominantly|chiefly|largely|more[ \t]+so)[ \t]+"
     r"(?!(?:because|since|as|due)\b)(\S.*)$",
     re.IGNORECASE,
 )
@@ -461,6 +469,8 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>- "), letters)):
         return Reading(start[0], True)  # "A. 4 ❌ / ... / D. 7 ✅": the one option the list marks correct
     reading = _letter_signal(kept, letters, forms) if by_letter else None
+    # "Joy? No. The speaker is angry.": an option asked about is not one stated
+    kept = [line for line in (_ASKED.sub("", line).strip() if "?" in line else line for line in kept) if line]
     if reading is None and forms and kept:
         for segment in dict.fromkeys((first_clause(kept[0]), first_clause(kept[-1]), "\n".join(kept))):
             options = _text_options(segment, forms)
@@ -469,6 +479,7 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     return reading
 
 
+_ASKED = re.compile(r"(?:^|(?<=[.!?]))[^.!?\n]*\?")  # from a sentence start only: linear on a long line
 _MARKED = re.compile(
     r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b"
     r"|^[^A-Za-z\n]*[A-Za-z][\)\].:][ \t*_]*(?:correct|right)\b"  # "C) Correct" among "A) Incorrect" lines

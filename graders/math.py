@@ -291,7 +291,7 @@ def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
         # "The answer is $\boxed{5}$. Hmm wait, that's not right. ...": the phrase's box is the guess that
         # final_boxed passed over; only what the reply closes on after it can answer
         after = response[boxes(response)[-1][1] :]
-        if cut_off or _REJECTS.search(after):
+        if cut_off or _REJECTS.search(after) or re.match(r"[\s$*)\]\\]*\?", after):  # "\\boxed{11}?" asks
             return None if cut_off else final_value_line(after)
         return final_value_line(after) or strip_wrappers(_phrase_answer(tail)) or None  # "Wait, let me verify: yes."
     if cut_off and where >= 0 and retracted_after(response, _sentence_end(response, where)):

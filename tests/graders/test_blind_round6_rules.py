@@ -248,3 +248,53 @@ MELD = {"letters": True, "labels": MELD_LABELS, "families": {label: label for la
 def test_label_mixed_emotions(options: dict, response: str, gold: str, correct: bool) -> None:
     result = run("label", response, {"answer": gold}, **options)
     assert result.correct is correct, result
+
+
+BENZENES = ["Benzene", "Toluene", "Phenol", "Aniline"]
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # an option ruled out after its name is not the answer
+        ("Phenol is not the answer. Benzene is not either. I think it's aniline.", "C", False),  # before
+        ("Phenol is not the answer. Benzene is not either. I think it's aniline.", "D", True),  # before
+        ("Phenol isn't it; the spectrum fits aniline.", "C", False),  # before
+        ("Phenol is the compound: the broad peak is an O-H stretch.", "C", True),
+    ],
+)
+def test_choice_option_ruled_out_after_its_name(response: str, gold: str, correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": BENZENES})
+    assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # an emotion asked about, or named after "neither", is not the one stated
+        ("Joy? No. The speaker is angry.", "joy", False),  # before
+        ("Answer: neither joy nor anger — neutral.", "joy", False),  # before
+        ("Answer: neither joy nor anger — neutral.", "anger", False),
+        ("Is she happy? Yes, she is joyful here.", "joy", True),
+    ],
+)
+def test_label_asked_or_denied_emotion(response: str, gold: str, correct: bool) -> None:
+    result = run("label", response, {"answer": gold}, **MELD)
+    assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("grader", "response", "gold", "options", "correct"),
+    [
+        ("math", "So the answer is \\boxed{11}?", "11", {"integer_answer": True}, False),  # before
+        ("math", "So the answer is \\boxed{11}? Let me verify: 3 + 8 = 11. Yes, $m + n = 11$.", "11",
+         {"integer_answer": True}, True),
+        ("numeric", "Answer: not 5.3", 5.3, FINQA, False),  # before
+        ("numeric", "Answer: not 5.3 but 6.1", 6.1, FINQA, True),  # before
+        ("numeric", "Answer: not 5.3 but 6.1", 5.3, FINQA, False),  # before
+        ("numeric", "Answer: 5.3, not 6.1", 5.3, FINQA, True),
+    ],
+)
+def test_questioned_or_denied_value(grader: str, response: str, gold: object, options: dict, correct: bool) -> None:
+    result = run(grader, response, {"answer": gold}, **options)
+    assert result.correct is correct, result
