@@ -162,9 +162,15 @@ def _kor(answer: str, category: str = "counterfactual", rule_id: str = "3", idx:
         ("The answer is [[KHOOS]], [[KHOOR]]", _kor("KHOOR", "cipher", "1", "1"), False),  # before
         ("First try: [[A]]\nOn reflection, the answer is [[B]]", _kor("B"), True),
         ("The answer is [[B]] or [[B]]", _kor("B"), True),
+        # a conditional aside after the answer line
+        ("The answer is [[B]].\n\nHowever, in the real world it would be [[C]].", _kor("B"), True),  # before
+        ("The answer is [[B]].\n\nHowever, in the real world it would be [[C]].", _kor("C"), False),  # before
+        ("The answer is [[B]].\n\nWait, that's wrong. It would be [[C]], so the final answer is [[C]].", _kor("C"),
+         True),
+        ("I first thought [[B]].\nOn reflection it would be [[C]].", _kor("C"), True),
     ],
 )
-def test_korbench_two_brackets_offered_together(response: str, gold: dict[str, str], correct: bool) -> None:
+def test_korbench_hedged_or_aside_brackets(response: str, gold: dict[str, str], correct: bool) -> None:
     assert run("korbench", response, gold).correct is correct
 
 
