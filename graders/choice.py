@@ -342,7 +342,7 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
 
     Options are named by their letter in `letters` (position i = forms[i]); with by_letter=False only
     their texts count (labels shown without letters)."""
-    cleaned = clean_statement(text)
+    cleaned = re.sub(r"^[-*\u2022][ \t]+", "", clean_statement(text))  # "Answer:" then a bullet "- C"
     if by_letter and (copied := re.match(rf"\$([{letters}])(?![A-Za-z0-9$])", cleaned)):
         cleaned = copied.group(1) + cleaned[copied.end() :]  # "Answer: $C", the prompt's "$LETTER" filled in
     if by_letter:
@@ -408,8 +408,9 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str, bool, int,
     cls = f"[{letters}]"
     end = r"(?=\s*(?:$|[.,;!)\n*]|\s(?:as|because|since|here|instead|after|now|then|over|for|this|finally)\b))"
     patterns = (
-        rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears)\s+"
-        rf"(?:to\s+be\s+)?(?:the\s+)?(?:correct|right|best|most\s+(?:likely|accurate|appropriate))\b",
+        rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears|would\s+be)\s+"
+        rf"(?:to\s+be\s+)?(?:(?:the|my)\s+(?:final\s+)?answer\b"
+        rf"|(?:the\s+)?(?:correct|right|best|better|most\s+(?:likely|accurate|appropriate))\b)",
         rf"\b(?i:go(?:ing)?\s+with|choose|select|pick|opt\s+for|guess)\s+(?:(?i:the)\s+(?i:closest|best|nearest)"
         rf"(?:\s+(?i:one|option|answer|choice))?\s*(?::|,)?\s*)?(?:(?i:option|choice)\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
@@ -466,7 +467,7 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     listing = option_listing_lines(lines, letters) if by_letter else set()
     kept = [line for i, line in enumerate(lines) if i not in listing]
     marked = [lines[i] for i in sorted(listing) if _MARKED.search(lines[i])]
-    if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>- "), letters)):
+    if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>-| "), letters)):
         return Reading(start[0], True)  # "A. 4 ❌ / ... / D. 7 ✅": the one option the list marks correct
     reading = _letter_signal(kept, letters, forms) if by_letter else None
     # "Joy? No. The speaker is angry.": an option asked about is not one stated

@@ -304,3 +304,53 @@ def test_label_asked_or_denied_emotion(response: str, gold: str, correct: bool) 
 def test_questioned_or_denied_value(grader: str, response: str, gold: object, options: dict, correct: bool) -> None:
     result = run(grader, response, {"answer": gold}, **options)
     assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # a table of options with one row marked correct
+        ("| Option | Verdict |\n|---|---|\n| A | ✗ |\n| C | ✓ |\n| E | ✗ |", "C", True),  # before
+        ("| Option | Verdict |\n|---|---|\n| A | ✗ |\n| C | ✓ |\n| E | ✗ |", "A", False),
+        ("| Option | Value |\n|---|---|\n| A | 0.5 M |\n| C | 1.5 M |", "A", False),
+        # a bullet under "Answer:", "Final: C"
+        ("Answer:\n- C", "C", True),  # before
+        ("Answer:\n- C", "E", False),
+        ("Final: C", "C", True),  # before
+        ("Final step: divide 0.3 by 0.2.\n\nAnswer: C", "C", True),
+        # the letter as the subject of "is the answer", "would be my answer", "is better"
+        ("C is the answer.", "C", True),  # before
+        ("(C) is the answer.", "C", True),
+        ("C would be my answer.", "C", True),  # before
+        ("Both C and E could work, but C is better.", "C", True),  # before
+        ("Both C and E could work, but C is better.", "E", False),
+        ("C is the answer only for 0.2 L; here the volume is 0.1 L, so the answer is F.", "F", True),
+    ],
+)
+def test_choice_more_statement_forms(response: str, gold: str, correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": MOLARITY}, letters=TEN)
+    assert result.correct is correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "correct"),
+    [
+        # after the conclusion: a role that is the subject of a supposition, or a conditional alternative
+        ("CONCLUSION:\n(1) Mia is a knight.\n(2) Ethan is a knave.\n(3) Lily is a knight.\n\n"
+         "In this scenario, Ethan is a knight would lead to contradiction.", True),  # before
+        ("CONCLUSION:\n(1) Mia is a knight\n(2) Ethan is a knave\n(3) Lily is a knight\n\n"
+         "Alternatively, Lily could be a knave if Mia lied, but Mia is a knight.", True),  # before
+        ("CONCLUSION:\n(1) Mia is a knight\n(2) Ethan is a knave\n(3) Lily could be a knight or a knave", False),
+        ("CONCLUSION:\n(1) Mia is a knight\n(2) Ethan is a knave\n(3) Lily is a knave\n\n"
+         "Alternatively, Lily could be a knight if Mia lied.", False),
+    ],
+)
+def test_knights_knaves_suppositions_after_the_conclusion(response: str, correct: bool) -> None:
+    result = run("knights_knaves", response, THREE)
+    assert result.correct is correct, result
+
+
+def test_knights_knaves_supposition_in_parentheses() -> None:
+    response = ("CONCLUSION:\n(1) Zoey is a knave\n(2) Oliver is a knight\n\n"
+                "(Zoey is a knight would make her statement true, a contradiction.)")  # before
+    assert run("knights_knaves", response, {"Zoey": "knave", "Oliver": "knight"}).correct
