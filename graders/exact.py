@@ -154,10 +154,10 @@ def _closing_word_list(response: str) -> str | None:
 
 
 # Without an answer statement, a last line that concludes with a two-way word or a number states it:
-# "The expression evaluates to False.", "So the total is 8.", "Result: True" (BBH's binary and numeric targets
-# only).
+# "The expression evaluates to False.", "So the total is 8.", "Result: True", "Most people would say No." (BBH's
+# binary and numeric targets only).
 _CONCLUDED_VALUE = re.compile(
-    r"(?:\b(?:is|are|equals|evaluates\s+to)(?:\s+(?:deductively|logically|formally))?|=|:)\s+"
+    r"(?:\b(?:is|are|equals|evaluates\s+to|say|answer)(?:\s+(?:deductively|logically|formally))?|=|:)\s+"
     r"(yes|no|true|false|(?:not\s+)?valid|invalid|(?:not\s+)?plausible|implausible|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
@@ -173,8 +173,9 @@ _NEGATED_VERDICT = {"not valid": "invalid", "not invalid": "valid"}
 _CONFIDENCE = re.compile(r"^(?:most\s+)?(?:probably|likely|definitely|clearly|certainly|indeed|surely)\s+(?=\S)", re.I)
 # "So, yes, Ka tells the truth." : a closing sentence that opens with its verdict.
 _OPENING_VERDICT = re.compile(r"^(?:so|thus|therefore|hence)\s*,?\s*(yes|no|true|false|valid|invalid)\b", re.I)
-# "Sorted: apple banana cherry", "Final sequence: ) ]": a closing line that labels its value (one to three words).
-_LABELLED_LINE = re.compile(r"^[A-Za-z]+(?:[ \t]+[A-Za-z]+){0,2}[ \t]*:[ \t]+(\S.*)$")
+# "Sorted: apple banana cherry", "The missing closing brackets are: ) ]": a closing line that labels its value
+# (one to eight words).
+_LABELLED_LINE = re.compile(r"^[A-Za-z]+(?:[ \t]+[A-Za-z]+){0,7}[ \t]*:[ \t]+(\S.*)$")
 # A number standing on its own in a sentence ("I count 8 objects in total."), not part of a word, date or time.
 _SENTENCE_NUMBER = re.compile(r"(?<![\w.,:/-])-?\d+(?:\.\d+)?(?![\w,:/]|\.\d)")
 

@@ -99,6 +99,13 @@ BBH = {"ignore_whitespace": True, "words": True}  # tasks/bbh.yaml's grader opti
         ("Therefore, the argument is not valid.", "valid", False),
         ("The argument is deductively valid.", "valid", True),  # before
         ("So the answer is: The argument is valid.", "invalid", False),
+        # a closing line that labels its value with a longer lead, and causal judgement's "would say No"
+        ("The missing closing brackets are: ) ]", ") ]", True),  # before
+        ("The words in alphabetical order are: apple, banana, cherry.", "apple banana cherry", True),  # before
+        ("The words in alphabetical order are: apple, cherry, banana.", "apple banana cherry", False),
+        ("Most people would say No.", "No", True),  # before
+        ("A typical person would answer Yes.", "Yes", True),  # before
+        ("A typical person would answer Yes.", "No", False),
     ],
 )
 def test_bbh_closing_forms(response: str, target: str, correct: bool) -> None:
