@@ -235,6 +235,9 @@ _BARE_NUMBER = re.compile(r"(?:minus )?\d+(?: \d+)?")  # a normalised number: "1
 _UNIT_AFTER = re.compile(r"(?: (?!(?:or|and|more|less|than|times|over|minus|plus|to|of)\b)[a-z]+){1,3}")
 
 
+_CLAUSE_BREAK = re.compile(r"[.;!?\u2014]+(?=\s|$)|\s[\u2013-]\s")
+
+
 def _text_options(clause: str, forms: Forms) -> list[int]:
     """Options whose text the clause states: exactly, else the options it mentions (not after "not"), leaving
     out those mentioned only in a parenthetical remark when the rest of the clause names an option."""
@@ -259,10 +262,14 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
         if len(hedged) > 1:
             return hedged
     hits: dict[int, list[tuple[int, int]]] = {}
+    # a negation reaches to the end of its sentence or clause, not past it ("Kevin doesn't fit; the blank is Nelson")
+    sentences = [normalise_text(part) for part in _CLAUSE_BREAK.split(clause)]
+    said = " | ".join(part for part in sentences if part)
     for i, fs in enumerate(forms):
         for f in fs:
             for hit in re.finditer(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said) if f else ():
-                if not (_NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]) or _DENIED.match(said, hit.end())):
+                before = said[max(0, hit.start() - 40) : hit.start()].rsplit("|", 1)[-1]
+                if not (_NEGATED.search(before) or _DENIED.match(said, hit.end())):
                     hits.setdefault(i, []).append(hit.span())
     # A mention inside another option's longer mention ("emotion" in "no emotion") counts once, as the
     # longer; mentions elsewhere in the clause ("happy" beside "sad", not in "unhappy") all count.
@@ -307,6 +314,9 @@ _CLOSING_LETTER = re.compile(
 
 # "Option 2", "option2", "Choice #2": an option named by its position (Winogrande's own option1 / option2).
 _NUMBERED_OPTION = re.compile(r"\b(?:option|choice)\s*#?\s*([1-9])(?![\d.,]?\d)", re.IGNORECASE)
+# "the second option", "the first choice": an option named by its ordinal
+_ORDINALS = ("first", "second", "third", "fourth", "fifth")
+_ORDINAL_OPTION = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth)\s+(?:option|choice)\b", re.IGNORECASE)
 _BARE_POSITION = re.compile(r"^[\(\[]?([12])[\)\]]?[.]?$")
 
 
@@ -319,6 +329,8 @@ def _position_as_letter(text: str, letters: str, forms: Forms) -> str:
         return letters[position - 1] if position <= len(letters) else numbered.group(0)
 
     text = _NUMBERED_OPTION.sub(letter, text)  # every one: "Option 1 or Option 2" is a hedge
+    text = _ORDINAL_OPTION.sub(lambda m: letters[_ORDINALS.index(m.group(1).lower())]
+                               if _ORDINALS.index(m.group(1).lower()) < len(letters) else m.group(0), text)
     if (
         len(letters) == 2
         and (bare := _BARE_POSITION.match(text))

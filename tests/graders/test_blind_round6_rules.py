@@ -289,6 +289,8 @@ def test_choice_option_ruled_out_after_its_name(response: str, gold: str, correc
         ("Answer: neither joy nor anger — neutral.", "joy", False),  # before
         ("Answer: neither joy nor anger — neutral.", "anger", False),
         ("Is she happy? Yes, she is joyful here.", "joy", True),
+        ("Joy? No. The speaker is angry.", "anger", True),  # before
+        ("Answer: neither joy nor anger — neutral.", "neutral", True),  # before
     ],
 )
 def test_label_asked_or_denied_emotion(response: str, gold: str, correct: bool) -> None:
@@ -361,3 +363,27 @@ def test_knights_knaves_supposition_in_parentheses() -> None:
     response = ("CONCLUSION:\n(1) Zoey is a knave\n(2) Oliver is a knight\n\n"
                 "(Zoey is a knight would make her statement true, a contradiction.)")  # before
     assert run("knights_knaves", response, {"Zoey": "knave", "Oliver": "knight"}).correct
+
+
+GARDENERS = ["Kevin", "Nelson"]
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # a negation ends with its clause
+        ("Kevin doesn't fit; the blank is Nelson.", "B", True),  # before
+        ("Kevin doesn't fit; the blank is Nelson.", "A", False),
+        ("It is not Kevin or Nelson.", "B", False),
+        ("It is not Kevin - Nelson.", "B", True),  # before
+        # an option named by its ordinal
+        ("Answer: the second option", "B", True),  # before
+        ("Answer: the first option", "B", False),
+        ("Answer: The first choice (Kevin)", "A", True),
+        ("Answer: The first choice (Nelson)", "A", False),
+        ("Answer: the third option", "A", False),
+    ],
+)
+def test_winogrande_clauses_and_ordinals(response: str, gold: str, correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": GARDENERS}, letters="AB")
+    assert result.correct is correct, result
