@@ -120,8 +120,8 @@ def _line_before(text: str, start: int) -> str:
 
 
 def _aside(text: str, start: int) -> bool:
-    """A bracket in the conditional mood, not on an answer line ("in the real world it would be [[C]]")."""
-    before = _line_before(text, start)
+    """A bracket in the conditional mood, not in an answer sentence ("in the real world it would be [[C]]")."""
+    before = re.split(r"(?<=[.!?])\s+", _line_before(text, start))[-1]  # its own sentence
     return bool(re.search(r"\b(?:would|could|might)\b", before, re.I)) and not _ANSWER_LINE.search(before)
 
 

@@ -167,11 +167,12 @@ def final_quantity(stated: str) -> str | None:
     """The quantity a statement settles on: after its last "=", else after its last "is"/"was"/"of", else
     its first number that is not a year ("the change from 2019 to 2020 is 5.3%" -> 5.3%, "5.3 - 2.1 = 3.2"
     -> 3.2, "25% (from 2018 to 2019)" -> 25%). Two numbers joined by "or" are a hedge: "3.2 or 3.5"."""
-    clause = first_clause(_concluding_clause(_plain_numbers(stated)))
+    clause = _concluding_clause(_plain_numbers(stated))
     if denied := re.match(r"\s*not\s+[^,;]*?(?:[,;]\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", clause, re.I):
-        clause = denied.group(1)  # "not 5.3 but 6.1"
+        clause = denied.group(1)  # "not 5.3 but 6.1", "not 5.3%, but 6.1%"
     elif re.match(r"\s*not\s", clause, re.I):
         return None  # "Answer: not 5.3" rules a value out and states none
+    clause = first_clause(clause)
     numbers = list(_NUMBER.finditer(clause))
     for first, second in zip(numbers, numbers[1:], strict=False):
         between = clause[first.end() : second.start()]

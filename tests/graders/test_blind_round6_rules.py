@@ -175,6 +175,8 @@ def _kor(answer: str, category: str = "counterfactual", rule_id: str = "3", idx:
         ("The answer is [[B]].\n\nWait, that's wrong. It would be [[C]], so the final answer is [[C]].", _kor("C"),
          True),
         ("I first thought [[B]].\nOn reflection it would be [[C]].", _kor("C"), True),
+        ("The answer is [[B]]. If instead the rule were reversed, it would be [[C]].", _kor("B"), True),  # before
+        ("The answer is [[B]]. If instead the rule were reversed, it would be [[C]].", _kor("C"), False),  # before
     ],
 )
 def test_korbench_hedged_or_aside_brackets(response: str, gold: dict[str, str], correct: bool) -> None:
@@ -308,6 +310,8 @@ def test_label_asked_or_denied_emotion(response: str, gold: str, correct: bool) 
         ("numeric", "Answer: not 5.3 but 6.1", 6.1, FINQA, True),  # before
         ("numeric", "Answer: not 5.3 but 6.1", 5.3, FINQA, False),  # before
         ("numeric", "Answer: 5.3, not 6.1", 5.3, FINQA, True),
+        ("numeric", "Answer: not 5.3%, but 6.1%", 0.061, FINQA, True),  # before
+        ("numeric", "Answer: not 5.3%, but 6.1%", 0.053, FINQA, False),
     ],
 )
 def test_questioned_or_denied_value(grader: str, response: str, gold: object, options: dict, correct: bool) -> None:
