@@ -371,6 +371,8 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
         given = _text_options(body[: closing.start()], forms) if forms else []
         if len(given) == 1 and given[0] != letters.index(letter):
             return Reading(f"{letter} but text of {letters[given[0]]}", False)
+        if len(given) > 1:  # "Metformin (A) or, if contraindicated, sitagliptin (D)": two options named
+            return Reading(" or ".join(dict.fromkeys([*(letters[i] for i in given), letter])), False)
         if not _letter_at_start(body, letters):
             return Reading(letter, True)
     start = _letter_at_start(body, letters) if by_letter else None
@@ -484,6 +486,10 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     reading = _letter_signal(kept, letters, forms) if by_letter else None
     # "Joy? No. The speaker is angry.": an option asked about is not one stated
     kept = [line for line in (_ASKED.sub("", line).strip() if "?" in line else line for line in kept) if line]
+    if reading is None and forms and kept and (concluded := _CONCLUDING_TEXT.search(kept[-1])):
+        options = _text_options(first_clause(concluded.group(1)), forms)  # "...; so metformin."
+        if len(options) == 1:
+            return Reading(letters[options[0]], True)
     if reading is None and forms and kept:
         for segment in dict.fromkeys((first_clause(kept[0]), first_clause(kept[-1]), "\n".join(kept))):
             options = _text_options(segment, forms)
@@ -492,6 +498,7 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     return reading
 
 
+_CONCLUDING_TEXT = re.compile(r"(?:^|[,;.:]\s*|\s)(?:so|therefore|thus|hence)\b[,\s]+(?:if\s+anything,?\s+)?(?!(?:if|unless)\b)([^,;.]+)[.!]?\s*$", re.I)
 _ASKED = re.compile(r"(?:^|(?<=[.!?]))[^.!?\n]*\?")  # from a sentence start only: linear on a long line
 _MARKED = re.compile(
     r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b"

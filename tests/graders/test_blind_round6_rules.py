@@ -391,3 +391,24 @@ GARDENERS = ["Kevin", "Nelson"]
 def test_winogrande_clauses_and_ordinals(response: str, gold: str, correct: bool) -> None:
     result = run("choice", response, {"answer": gold, "choices": GARDENERS}, letters="AB")
     assert result.correct is correct, result
+
+
+DIABETES = ["Metformin", "Insulin glargine", "Glipizide", "Sitagliptin"]
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # a closing "so <option text>" after clauses naming other options
+        ("Glipizide would cause hypoglycemia; sitagliptin is second-line; so metformin.", "A", True),  # before
+        ("Glipizide would cause hypoglycemia; sitagliptin is second-line; so metformin.", "C", False),  # before
+        ("Glipizide would cause hypoglycemia, so if anything, sitagliptin.", "C", False),  # before
+        ("Glipizide would cause hypoglycemia, so if anything, sitagliptin.", "D", True),  # before
+        # a closing letter after text naming two options is no single answer
+        ("Answer: Metformin (A) or, if contraindicated, sitagliptin (D).", "D", False),  # before
+        ("Answer: Metformin, not glipizide (A).", "A", True),
+    ],
+)
+def test_medqa_closing_forms(response: str, gold: str, correct: bool) -> None:
+    result = run("choice", response, {"answer": gold, "choices": DIABETES})
+    assert result.correct is correct, result
