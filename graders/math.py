@@ -176,7 +176,7 @@ _UNIT_WORD = (
 )
 _FINAL_EQUATION = re.compile(
     r"(?:=\s*(?:\*\*)?\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)"
-    r"|\b(?:is|equals|are)\s+(?:\*\*)?\s*\$?\s*(?P<said>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3})"
+    r"|\b(?:is|equals|are)\s+(?:\*\*)?\s*\$?\s*(?P<said>[-+]?\d[\d,]*(?:\.\d+)?(?:/\d+)?)\s*\$?\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3})"
     r"\s*\$?\s*(?:\*\*)?\s*[.\u3002]?\s*$"
 )
 _MATH_SPAN = r"(?:\$\$(?P<d>[^$]+)\$\$|\$(?P<i>[^$]+)\$|\\\((?P<p>.+?)\\\)|\\\[(?P<b>.+?)\\\])"
@@ -184,7 +184,7 @@ _MATH_SPAN = r"(?:\$\$(?P<d>[^$]+)\$\$|\$(?P<i>[^$]+)\$|\\\((?P<p>.+?)\\\)|\\\[(
 # a closing line that ends in a math span after a verb of result, or in an equation.
 # "The area is $12\\sqrt{3}$ square units.": up to three words of unit may follow the span.
 _CLOSING_SPAN = re.compile(
-    r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)\b|:)\s*(?:\*\*)?\s*" + _MATH_SPAN
+    r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)\b|:|为|是|等于)\s*(?:\*\*)?\s*" + _MATH_SPAN
     + r"\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3}\s*[.\u3002]?\s*$"
 )
 _CLOSING_EQUATION = re.compile(r"(?:^|\s)\$(?P<i>[^$]*=[^$]+)\$\s*[.\u3002]?\s*$")
@@ -260,6 +260,8 @@ def final_value_line(response: str) -> str | None:
     return None
 
 
+_LETTER_BEFORE_MATH = re.compile(r"\s*(?:\*\*)?\(([A-E])\)\s*(?:\*\*)?\s*(?=\$|\\\()")
+_OPTION_PREFIX = re.compile(r"^\([A-E]\)\s+(?=\S)")
 _BOXED_PHRASE = re.compile(r"^\\text\{\s*(?:the\s+)?(?:final\s+)?answer\s+is:?\s*\}\s*", re.IGNORECASE)
 
 
@@ -297,6 +299,8 @@ def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
     if cut_off and where >= 0 and retracted_after(response, _sentence_end(response, where)):
         return None  # "The answer is 5. But wait" and cut off: the model was revising it
     answer = strip_wrappers(_phrase_answer(tail))
+    if (lettered := _LETTER_BEFORE_MATH.match(tail)) and answer and not answer.startswith("("):
+        answer = f"({lettered.group(1)}) {answer}"  # "The answer is (D) $2\\sqrt{3}$": the option and its value
     word_value = number_word_value(answer)  # "Answer: twelve"
     return str(word_value) if word_value is not None else answer or None
 
@@ -705,6 +709,7 @@ class MathGrader(Grader):
         letter = _option_letter(gold.answer, whole=True)
         if letter is not None:  # "\\text{(C)}": the option letter decides ("(C) Parabola" names option C)
             return Judgement(correct=_option_letter(extracted, whole=False) == letter)
+        extracted = _OPTION_PREFIX.sub("", extracted)  # "(D) 2\\sqrt{3}" against a gold that is the value
         if options.decimal_gold_asks_decimal and _decimal_asked_fraction_given(gold.answer, extracted):
             return Judgement(correct=False, detail="the gold is a decimal (the problem asks for one); a fraction was given")
         normal_form = _normal_form_equation_verdict(gold.answer, extracted)
@@ -717,6 +722,6 @@ class MathGrader(Grader):
             if options.integer_answer:
                 ia, ib = as_integer(a), as_integer(b)
                 return ia is not None and ia == ib
-            return answers_equivalent(a, b)
+            return answers_equivalent(_OPTION_PREFIX.sub("", a), _OPTION_PREFIX.sub("", b))
         except GradingInfrastructureError:
             return False  # a comparison that timed out is no evidence of agreement: separate votes

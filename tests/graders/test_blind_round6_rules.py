@@ -211,6 +211,16 @@ MATH500 = {"decimal_gold_asks_decimal": True}  # tasks/math500.yaml's grader opt
         ("The answer is 5. Hmm, let me recheck the second case", "5", "length", False),  # before
         ("The answer is 5.\n\nTo summarise the steps", "5", "length", True),
         ("The answer is 5. But wait", "5", "stop", True),
+        # a closing fraction written with a slash, a closing span after a Chinese verb
+        ("The probability is 3/8.", "\\frac38", "stop", True),  # before
+        ("The probability is 3/8.", "\\frac58", "stop", False),
+        ("因此，所求的值为 $\\frac{1}{2}$。", "\\frac{1}{2}", "stop", True),  # before
+        ("因此，所求的值为 $\\frac{1}{3}$。", "\\frac{1}{2}", "stop", False),
+        # an option letter before the value: right for the letter gold and for the value gold
+        ("The answer is (D) $2\\sqrt{3}$", "D", "stop", True),  # before
+        ("The answer is (D) $2\\sqrt{3}$", "2\\sqrt{3}", "stop", True),
+        ("The answer is (C) $2\\sqrt{3}$", "D", "stop", False),
+        ("The answer is (D) $3$", "2\\sqrt{3}", "stop", False),
     ],
 )
 def test_math_closing_forms(response: str, gold: str, finish_reason: str, correct: bool) -> None:
