@@ -98,12 +98,16 @@ def normalise_text(text: str) -> str:
     """Lower-case words and digits only; a minus sign before a number stays, as the word "minus" (options
     "-2" and "2", "10^{-3}" and "10^{3}" are different options), while a hyphen ("2-3", "x-ray") goes;
     so do "%" (as "percent": "10%" is not "$10"), a decimal point opening a number (".15" is 0.15) and
-    thousands commas ("1,000" is "1000"); "3pm" is "3 pm"."""
-    numbers = _THOUSANDS.sub("", _BARE_DECIMAL.sub("0.", unwrap_answer(text).lower()))
+    thousands commas ("1,000" is "1000"); "3pm" is "3 pm"; a fraction ("2/3", "\\frac{2}{3}") is "2 over 3"."""
+    fractions = _SLASH_FRACTION.sub(r"\1 over \2", _FRACTION.sub(r" \1\2 over \3\4 ", unwrap_answer(text).lower()))
+    numbers = _THOUSANDS.sub("", _BARE_DECIMAL.sub("0.", fractions))
     signed = _TIMES.sub(" times ", _SIGN.sub(" minus ", numbers).replace("%", " percent "))
     return _CLOCK.sub(r"\1 \2", re.sub(r"[^a-z0-9]+", " ", signed)).strip()
 
 
+# "\\frac{2}{3}", "\\dfrac23" and "2/3" are one fraction, and not the decimal "2.3" (both would be "2 3").
+_FRACTION = re.compile(r"\\[dt]?frac\s*(?:\{([^{}]+)\}|(\w))\s*(?:\{([^{}]+)\}|(\w))")
+_SLASH_FRACTION = re.compile(r"(?<![\w/.])(\d+|[a-z])\s*/\s*(\d+|[a-z])(?![\w/])")
 _TIMES = re.compile(r"\u00d7|\\cdot|(?<=\d)\s*[x*]\s*(?=\d)")  # "5 × 10^3", "5 x 10^3" as LaTeX's "5 \times 10^3"
 _BARE_DECIMAL = re.compile(r"(?<![\w.])\.(?=\d)")  # ".15" is 0.15, not 15
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # "1,000" is 1000
@@ -154,8 +158,15 @@ _CONNECTORS = frozenset(
 # Before a mention (in normalised text): "not happy", "doesn't sound happy", "rather than joy", "no fear".
 # The negation reaches over a few words ("doesn't sound happy or angry") but not past a new clause ("but").
 _NEGATED = re.compile(
-    r"(?:\b(?:not|no|never|without|nor|rather than|instead of)|n t)\s+"
+    r"(?:\b(?:not|no|never|without|nor|neither|rather than|instead of)|n t)\s+"
     r"(?:(?!(?:but|just|rather|instead|she|he|they|it|so)\s)[a-z]+\s+){0,4}$"
+)
+
+
+# After a mention: "phenol is not the answer", "benzene isn't it", "toluene is wrong": the mention is ruled out.
+_DENIED = re.compile(
+    r"\s+(?:(?:is|are|was|seems|would\s+be)\s+(?:not|incorrect|wrong|unlikely|ruled\s+out|eliminated)"
+    r"|(?:isn|aren|wasn|doesn|can)\s+t|cannot)\b"
 )
 
 
@@ -180,7 +191,7 @@ class Reading(NamedTuple):
 def _letter_at_start(text: str, letters: str) -> tuple[str, str] | None:
     """(letter, rest) when text opens with an option letter used as a letter, else None."""
     match = re.match(
-        rf"^([\(\[]\s*|[\"'\u201c\u2018](?=.[\"'\u201d\u2019]))?([{letters}{letters.lower()}])(?![A-Za-z0-9'])\s*([\)\]\"'\u201d\u2019])?",
+        rf"^([\(\[]\s*|[\"'\u201c\u2018](?=.[\"'\u201d\u2019]))?([{letters}{letters.lower()}])(?![A-Za-z0-9]|'[A-Za-z])\s*([\)\]\"'\u201d\u2019])?",
         text,
     )
     if not match:
@@ -219,6 +230,14 @@ def _same_option(rest: str, forms: Forms, own: int) -> int | None:
 _REMARK = re.compile(r"\((?![^()]*(?:\b(?:or|and|maybe|possibly|perhaps|also|either)\b|[/?]))[^()]*\)", re.I)
 
 
+_BARE_NUMBER = re.compile(r"(?:minus )?\d+(?: \d+)?")  # a normalised number: "1 5" is 1.5
+# " m", " kg m", but not " 10 3" (an exponent), "" or a phrase that changes the value (" or more")
+_UNIT_AFTER = re.compile(r"(?: (?!(?:or|and|more|less|than|times|over|minus|plus|to|of)\b)[a-z]+){1,3}")
+
+
+_CLAUSE_BREAK = re.compile(r"[.;!?\u2014]+(?=\s|$)|\s[\u2013-]\s")
+
+
 def _text_options(clause: str, forms: Forms) -> list[int]:
     """Options whose text the clause states: exactly, else the options it mentions (not after "not"), leaving
     out those mentioned only in a parenthetical remark when the rest of the clause names an option."""
@@ -228,6 +247,11 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
     exact = [i for i, fs in enumerate(forms) if said in fs]
     if exact:
         return exact[:1]
+    if _BARE_NUMBER.fullmatch(said):
+        # "Answer: 1.5" where the options read "1.5 M", "2.0 M": the one option that is this number with a unit
+        united = [i for i, fs in enumerate(forms) if any(f.startswith(said) and _UNIT_AFTER.fullmatch(f[len(said) :]) for f in fs)]
+        if len(united) == 1:
+            return united
     without_remarks = _REMARK.sub(" ", clause)
     if without_remarks != clause and (outside := _text_options(without_remarks, forms)):
         return outside
@@ -238,10 +262,14 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
         if len(hedged) > 1:
             return hedged
     hits: dict[int, list[tuple[int, int]]] = {}
+    # a negation reaches to the end of its sentence or clause, not past it ("Kevin doesn't fit; the blank is Nelson")
+    sentences = [normalise_text(part) for part in _CLAUSE_BREAK.split(clause)]
+    said = " | ".join(part for part in sentences if part)
     for i, fs in enumerate(forms):
         for f in fs:
             for hit in re.finditer(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", said) if f else ():
-                if not _NEGATED.search(said[max(0, hit.start() - 40) : hit.start()]):
+                before = said[max(0, hit.start() - 40) : hit.start()].rsplit("|", 1)[-1]
+                if not (_NEGATED.search(before) or _DENIED.match(said, hit.end())):
                     hits.setdefault(i, []).append(hit.span())
     # A mention inside another option's longer mention ("emotion" in "no emotion") counts once, as the
     # longer; mentions elsewhere in the clause ("happy" beside "sad", not in "unhappy") all count.
@@ -262,8 +290,10 @@ def _text_options(clause: str, forms: Forms) -> list[int]:
 def _alternative(rest: str, letters: str, forms: Forms, own: int) -> list[str]:
     """A second option offered after the first one's text: "B (joy) or C (surprise)", "B, or maybe fear"."""
     clause = first_clause(rest.lstrip(" \t)].:-\u2013\u2014"))
-    match = re.search(
-        r"(?:^|\s|,)(?:or|and/or)\s+(?:maybe\s+|possibly\s+|perhaps\s+)?(?:option\s+)?(.*)$", clause, re.I
+    match = re.search(  # "B (joy) or C (surprise)", "E (Sad) / G (Scared)"
+        r"(?:(?:^|\s|,)(?:or|and/or)\s+|(?:\s|(?<=\)))/\s*)(?:maybe\s+|possibly\s+|perhaps\s+)?(?:option\s+)?(.*)$",
+        clause,
+        re.I,
     )
     if match is None:
         return []
@@ -284,6 +314,9 @@ _CLOSING_LETTER = re.compile(
 
 # "Option 2", "option2", "Choice #2": an option named by its position (Winogrande's own option1 / option2).
 _NUMBERED_OPTION = re.compile(r"\b(?:option|choice)\s*#?\s*([1-9])(?![\d.,]?\d)", re.IGNORECASE)
+# "the second option", "the first choice": an option named by its ordinal
+_ORDINALS = ("first", "second", "third", "fourth", "fifth")
+_ORDINAL_OPTION = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth)\s+(?:option|choice)\b", re.IGNORECASE)
 _BARE_POSITION = re.compile(r"^[\(\[]?([12])[\)\]]?[.]?$")
 
 
@@ -296,6 +329,8 @@ def _position_as_letter(text: str, letters: str, forms: Forms) -> str:
         return letters[position - 1] if position <= len(letters) else numbered.group(0)
 
     text = _NUMBERED_OPTION.sub(letter, text)  # every one: "Option 1 or Option 2" is a hedge
+    text = _ORDINAL_OPTION.sub(lambda m: letters[_ORDINALS.index(m.group(1).lower())]
+                               if _ORDINALS.index(m.group(1).lower()) < len(letters) else m.group(0), text)
     if (
         len(letters) == 2
         and (bare := _BARE_POSITION.match(text))
@@ -306,14 +341,26 @@ def _position_as_letter(text: str, letters: str, forms: Forms) -> str:
     return text
 
 
+_MAINLY = re.compile(
+    r".{0,300}?(?:,[ \t]*|[ \t])but[ \t]+(?:(?:it'?s|it[ \t]+is)[ \t]+)?"
+    r"(?:primarily|mainly|mostly|predominantly|chiefly|largely|more[ \t]+so)[ \t]+"
+    r"(?!(?:because|since|as|due)\b)(\S.*)$",
+    re.IGNORECASE,
+)
+
+
 def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True) -> Reading | None:
     """One stated answer (a statement's text) -> the option it names, a hedge, or None if it names none.
 
     Options are named by their letter in `letters` (position i = forms[i]); with by_letter=False only
     their texts count (labels shown without letters)."""
-    cleaned = clean_statement(text)
+    cleaned = re.sub(r"^[-*\u2022][ \t]+", "", clean_statement(text))  # "Answer:" then a bullet "- C"
+    if by_letter and (copied := re.match(rf"\$([{letters}])(?![A-Za-z0-9$])", cleaned)):
+        cleaned = copied.group(1) + cleaned[copied.end() :]  # "Answer: $C", the prompt's "$LETTER" filled in
     if by_letter:
         cleaned = _position_as_letter(cleaned, letters, forms)
+    if settled := _MAINLY.match(cleaned):
+        cleaned = settled.group(1)  # "a mix of Sad and Scared, but primarily Sad" settles on Sad
     body = strip_filler(cleaned)
     if negated := re.match(r"not\s+\S.*?(?:,\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", body, re.I):
         body = strip_filler(negated.group(1))  # "not A but C", "not A, C"
@@ -324,6 +371,8 @@ def read_stated(text: str, letters: str, forms: Forms, *, by_letter: bool = True
         given = _text_options(body[: closing.start()], forms) if forms else []
         if len(given) == 1 and given[0] != letters.index(letter):
             return Reading(f"{letter} but text of {letters[given[0]]}", False)
+        if len(given) > 1:  # "Metformin (A) or, if contraindicated, sitagliptin (D)": two options named
+            return Reading(" or ".join(dict.fromkeys([*(letters[i] for i in given), letter])), False)
         if not _letter_at_start(body, letters):
             return Reading(letter, True)
     start = _letter_at_start(body, letters) if by_letter else None
@@ -373,14 +422,19 @@ def _verb_statements(text: str, letters: str) -> list[tuple[int, str, bool, int,
     cls = f"[{letters}]"
     end = r"(?=\s*(?:$|[.,;!)\n*]|\s(?:as|because|since|here|instead|after|now|then|over|for|this|finally)\b))"
     patterns = (
-        rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears)\s+"
-        rf"(?:to\s+be\s+)?(?:the\s+)?(?:correct|right|best|most\s+(?:likely|accurate|appropriate))\b",
-        rf"\b(?i:go(?:ing)?\s+with|choose|select|pick|opt\s+for)\s+(?:(?i:option|choice)\s+)?[\(\[]?({cls})[\)\]]?{end}",
+        rf"(?:\b(?:option|choice)\s+)?(?<![A-Za-z0-9'])[\(\[]?({cls})[\)\]]?(?:\*\*)?\s+(?:is|seems|appears|would\s+be)\s+"
+        rf"(?:to\s+be\s+)?(?:(?:the|my)\s+(?:final\s+)?answer\b"
+        rf"|(?:the\s+)?(?:correct|right|best|better|most\s+(?:likely|accurate|appropriate))\b)",
+        rf"\b(?i:go(?:ing)?\s+with|choose|select|pick|opt\s+for|guess)\s+(?:(?i:the)\s+(?i:closest|best|nearest)"
+        rf"(?:\s+(?i:one|option|answer|choice))?\s*(?::|,)?\s*)?(?:(?i:option|choice)\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "Wait, actually it should be C." / "so it's C." : a correction or conclusion naming one letter
         rf"\b(?:it|that)(?:'s|\s+is|\s+(?:should|must|has\s+to|would)\s+be)\s+(?:option\s+)?[\(\[]?({cls})[\)\]]?{end}",
         # "The best is (C).", "the correct one is B", "the most likely diagnosis is C." : a verdict naming one letter
         rf"\b(?i:the)[ \t]+(?:[A-Za-z-]+[ \t]+){{0,4}}?(?i:is|would[ \t]+be)[ \t]+"
         rf"(?:(?i:option)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
+        # "... 3.0 M, which is F.", "we are left with C.": a clause closing on the one letter it names
+        rf"\b(?:(?i:which)[ \t]+(?:is|corresponds[ \t]+to|matches)|(?i:left)[ \t]+with|(?i:narrows?)[ \t]+(?:it[ \t]+)?"
+        rf"down[ \t]+to)[ \t]+(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?(?=[ \t]*(?:$|[.;!)\n*]))",
         # "Therefore, C." / "so (C)." : a conclusion that is only a letter
         rf"\b(?i:therefore|thus|hence|so)(?:,[ \t]*|[ \t]+)(?:(?i:option|choice)[ \t]+)?[\(\[]?({cls})[\)\]]?{end}",
     )
@@ -427,9 +481,15 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     listing = option_listing_lines(lines, letters) if by_letter else set()
     kept = [line for i, line in enumerate(lines) if i not in listing]
     marked = [lines[i] for i in sorted(listing) if _MARKED.search(lines[i])]
-    if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>- "), letters)):
+    if len(marked) == 1 and (start := _letter_at_start(clean_statement(marked[0]).lstrip("*_`>-| "), letters)):
         return Reading(start[0], True)  # "A. 4 ❌ / ... / D. 7 ✅": the one option the list marks correct
     reading = _letter_signal(kept, letters, forms) if by_letter else None
+    # "Joy? No. The speaker is angry.": an option asked about is not one stated
+    kept = [line for line in (_ASKED.sub("", line).strip() if "?" in line else line for line in kept) if line]
+    if reading is None and forms and kept and (concluded := _CONCLUDING_TEXT.search(kept[-1])):
+        options = _text_options(first_clause(concluded.group(1)), forms)  # "...; so metformin."
+        if len(options) == 1:
+            return Reading(letters[options[0]], True)
     if reading is None and forms and kept:
         for segment in dict.fromkeys((first_clause(kept[0]), first_clause(kept[-1]), "\n".join(kept))):
             options = _text_options(segment, forms)
@@ -438,9 +498,12 @@ def loose_reading(response: str, letters: str, forms: Forms, *, by_letter: bool 
     return reading
 
 
+_CONCLUDING_TEXT = re.compile(r"(?:^|[,;.:]\s*|\s)(?:so|therefore|thus|hence)\b[,\s]+(?:if\s+anything,?\s+)?(?!(?:if|unless)\b)([^,;.]+)[.!]?\s*$", re.I)
+_ASKED = re.compile(r"(?:^|(?<=[.!?]))[^.!?\n]*\?")  # from a sentence start only: linear on a long line
 _MARKED = re.compile(
     r"[\u2713\u2714\u2705]|\((?:correct|right)\)|<-+\s*(?:correct|answer)|\bcorrect answer\b"
-    r"|^[^A-Za-z\n]*[A-Za-z][\)\].:][ \t*_]*(?:correct|right)\b",  # "C) Correct" among "A) Incorrect" lines
+    r"|^[^A-Za-z\n]*[A-Za-z][\)\].:][ \t*_]*(?:correct|right)\b"  # "C) Correct" among "A) Incorrect" lines
+    r"|[:\u2013\u2014-][ \t*_]*(?:correct|right)\b[ \t*_.!]*$",  # "- C. 1.5 M: correct" among "- A. 0.5 M: too low"
     re.I,
 )
 
@@ -481,6 +544,13 @@ def read_response(
     subjects: tuple[str, ...] = (),
 ) -> Reading | None:
     """The option a response settles on: its final statement, else (unless final_only) looser signals."""
+    for invented in _NEXT_QUESTION.finditer(response):
+        # "The answer is (C).\n\nQuestion: ... The answer is (D).": a reply that goes on to write the next
+        # question itself answered the one asked before it
+        if final_reading(response[: invented.start()], letters, forms, by_letter=by_letter, subjects=subjects,
+                         cut_off=final_only):
+            response = response[: invented.start()]
+            break
     reading = final_reading(
         response, letters, forms, by_letter=by_letter, subjects=subjects, cut_off=final_only
     )
@@ -497,6 +567,7 @@ def read_response(
 
 
 _CLOSING_ANSWER_LINE = re.compile(r"^[#>\s]*(?:final\s+)?answer\s*[:：]\s*(\S.*)$", re.IGNORECASE)
+_NEXT_QUESTION = re.compile(r"\n[ \t]*(?:#{1,6}[ \t]*|\*\*)?(?:Question|Q)[ \t]*\d*[ \t]*[:.](?:\*\*)?[ \t]", re.IGNORECASE)
 
 
 def extract_choice_letter(

@@ -17,6 +17,7 @@ from graders.extraction import (
     declines,
     first_clause,
     last_line,
+    nonempty_lines,
     number_word_value,
     unwrap_answer,
 )
@@ -84,7 +85,7 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
         candidate = None
     else:
         # no statement, or a "Final Answer" heading over a sentence: read the closing sentence
-        candidate = stated[-1].text if stated else last_line(response)
+        candidate = stated[-1].text if stated else (_closing_word_list(response) or last_line(response))
         line = clean_statement(candidate).rstrip() if candidate else ""
         if declines(line):
             return None  # "I cannot determine whether the argument is valid."
@@ -96,6 +97,8 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
             candidate = numbers[0]  # "There are 8 objects." -> "8"
     if not candidate:
         return None
+    if _SENTENCE_VERDICT.match(candidate) and (concluded := _CONCLUDED_VALUE.search(clean_statement(candidate))):
+        candidate = concluded.group(1)  # "So the answer is: The argument is invalid." -> "invalid"
     answer = unwrap_answer(_CONFIDENCE.sub("", first_clause(clean_statement(candidate))))
     if quoted := re.fullmatch(r"[\"\u201c](.+)[\"\u201d]|'(.+)'", answer):
         answer = quoted.group(1) or quoted.group(2)  # 'So the answer is "apple banana".'
@@ -103,6 +106,7 @@ def extract_exact(response: str, *, final_only: bool = False) -> str | None:
         answer = signed.group(1)  # "So the answer is (-42)." (multistep arithmetic)
     if verdict := _BINARY_ANSWER.match(answer):
         answer = verdict.group(1)  # "Yes, Elanor tells the truth" -> "Yes"
+    answer = _NEGATED_VERDICT.get(answer.lower(), answer)
     return _number_words_as_digits(answer) or None
 
 
@@ -132,21 +136,46 @@ def _listed_answer(response: str, statement: Statement) -> str | None:
     return " ".join(items) if len(items) >= 2 else None
 
 
+_WORD_ITEM = re.compile(r"(?:[-*\u2022]|\d{1,3}[.)])?[ \t]*(?:\*\*)?([A-Za-z][A-Za-z'-]*)(?:\*\*)?[.,;]?")
+
+
+def _closing_word_list(response: str) -> str | None:
+    """A reply that ends on a line leading in with ":" ("The sorted list is:") and then one word per line (BBH
+    word sorting written as a list, "1. apple" / "2. banana" / ...): the words joined by spaces. At least
+    three words; None for any other ending."""
+    lines = nonempty_lines(response)
+    words: list[str] = []
+    while lines and (item := _WORD_ITEM.fullmatch(lines[-1])):
+        words.insert(0, item.group(1))
+        lines.pop()
+    if len(words) < 3 or not lines or not clean_statement(lines[-1]).endswith(":"):
+        return None
+    return " ".join(words)
+
+
 # Without an answer statement, a last line that concludes with a two-way word or a number states it:
-# "The expression evaluates to False.", "So the total is 8.", "Result: True" (BBH's binary and numeric targets
-# only).
+# "The expression evaluates to False.", "So the total is 8.", "Result: True", "Most people would say No." (BBH's
+# binary and numeric targets only).
 _CONCLUDED_VALUE = re.compile(
-    r"(?:\b(?:is|are|equals|evaluates\s+to)|=|:)\s+(yes|no|true|false|valid|invalid|-?\d+(?:\.\d+)?)[.!]?$",
+    r"(?:\b(?:is|are|equals|evaluates\s+to|say|answer)(?:\s+(?:deductively|logically|formally))?|=|:)\s+"
+    r"(yes|no|true|false|(?:not\s+)?valid|invalid|(?:not\s+)?plausible|implausible|-?\d+(?:\.\d+)?)[.!]?$",
     re.IGNORECASE,
 )
+
+
+# A stated answer that is a sentence about the argument or sentence ("The argument is invalid.")
+_SENTENCE_VERDICT = re.compile(r"^\W*(?:the|this|that)\s+(?:argument|sentence|statement|expression)\b", re.I)
+# "not valid" is BBH formal fallacies' "invalid"
+_NEGATED_VERDICT = {"not valid": "invalid", "not invalid": "valid"}
 
 
 # "So the answer is probably True", "clearly 8": an adverb of confidence before the answer is not part of it.
 _CONFIDENCE = re.compile(r"^(?:most\s+)?(?:probably|likely|definitely|clearly|certainly|indeed|surely)\s+(?=\S)", re.I)
 # "So, yes, Ka tells the truth." : a closing sentence that opens with its verdict.
 _OPENING_VERDICT = re.compile(r"^(?:so|thus|therefore|hence)\s*,?\s*(yes|no|true|false|valid|invalid)\b", re.I)
-# "Sorted: apple banana cherry", "Final sequence: ) ]": a closing line that labels its value (one to three words).
-_LABELLED_LINE = re.compile(r"^[A-Za-z]+(?:[ \t]+[A-Za-z]+){0,2}[ \t]*:[ \t]+(\S.*)$")
+# "Sorted: apple banana cherry", "The missing closing brackets are: ) ]": a closing line that labels its value
+# (one to eight words).
+_LABELLED_LINE = re.compile(r"^[A-Za-z]+(?:[ \t]+[A-Za-z]+){0,7}[ \t]*:[ \t]+(\S.*)$")
 # A number standing on its own in a sentence ("I count 8 objects in total."), not part of a word, date or time.
 _SENTENCE_NUMBER = re.compile(r"(?<![\w.,:/-])-?\d+(?:\.\d+)?(?![\w,:/]|\.\d)")
 

@@ -146,7 +146,8 @@ def _statement_head(subjects: tuple[str, ...]) -> re.Pattern[str]:
     nouns = "|".join(("answer", *map(re.escape, subjects)))
     return re.compile(
         rf"(?:final\s+(?:answer|choice|option|selection)|(?:correct|right|best)\s+(?:answer|option|choice)"
-        rf"|\bmy\s+(?:final\s+)?(?:choice|pick|selection)|(?<![a-z])(?:{nouns}))" + _HEAD_CONNECTOR
+        rf"|\bmy\s+(?:final\s+)?(?:choice|pick|selection)|(?<![a-z])(?:{nouns})|\bfinal(?=[ \t]*(?:\*\*|__)?[ \t]*:))"
+        + _HEAD_CONNECTOR
         + "|(?P<heading>" + _ANSWER_HEADING + ")|" + _CORRECTION + "|" + _FOREIGN_HEAD,
         re.IGNORECASE,
     )
@@ -395,7 +396,8 @@ def first_clause(text: str) -> str:
 def option_listing_lines(lines: list[str], letters: str) -> set[int]:
     """Indices of lines that restate lettered options ("A. 4", "**(B)** text"), when two or more distinct
     letters are listed that way: such a block is a restatement, not an answer."""
-    pattern = re.compile(rf"^[\*_`>\-\s]*[\(\[]?([{letters}])[\)\].:][\*_`]*\s+\S")
+    # "A. 4", "**(B)** text", and a table's rows "| A | 4 |"
+    pattern = re.compile(rf"^[\*_`>\-\s|]*[\(\[]?([{letters}])(?:[\)\].:]|[ \t]*\|)[\*_`]*\s+\S")
     hits = {i: m.group(1) for i, line in enumerate(lines) if (m := pattern.match(line))}
     return set(hits) if len(set(hits.values())) >= 2 else set()
 

@@ -39,6 +39,12 @@ _HEDGE_AFTER_NAME = (
     r"indeterminate|cannot be determined|can't be determined|not determined|"
     r"knight\s+or\s+(?:a\s+)?knave|knave\s+or\s+(?:a\s+)?knight)\b"
 )
+_CONDITION = re.compile(r"if|suppose|supposing|assume|assuming", re.IGNORECASE)
+# Right after a role statement: it is the subject of a supposition ("Zoey is a knight would make ... true").
+_SUPPOSED_AFTER = re.compile(
+    r"[ \t]*(?:would|could|leads?[ \t]+to|led[ \t]+to|results?[ \t]+in|creates?|causes?|yields?|implies|makes?[ \t]+(?:his|her|their|the|it))\b",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r""""[^"\n]*"|“[^”\n]*”|(?<!\w)'[^'\n]*'(?!\w)""")
 # "All three inhabitants are knaves", "everyone is a knight", "all of them are knaves"
 _EVERYONE = re.compile(
@@ -160,7 +166,9 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
         lambda claim: " " * len(claim.group(0)), plain
     )  # "Mason says Elizabeth is a knight"
     hypothesis = _HYPOTHESIS.search(plain)
+    whole = plain
     plain = plain[: hypothesis.start()] if hypothesis else plain
+    conditioned = hypothesis is not None and _CONDITION.fullmatch(hypothesis.group(0)) is not None
     listed = _name_list(names)
     role_word = _ROLE_WORD
     found: list[tuple[int, str, str | None]] = []
@@ -168,7 +176,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
         # "Zoey is a knave", "Zoey: Knave", "Zoey - knight", "Zoey is not a knight", "Zoey is a liar (knave)"
         rf"\b(?P<names>{listed})[)\]]?\s*"
         r"(?:is|was|must\s+be|are|were|are\s+both|are\s+all|=|:|-|–|—|\(|\||->|=>|→|⇒)\s*"
-        rf"(?:definitely\s+|clearly\s+|both\s+|all\s+)?(?P<neg>not\s+)?(?:an?\s+|the\s+)?(?P<role>{role_word})\b",
+        rf"(?:(?:definitely|clearly|certainly|indeed|also|too|both|all)\s+)?(?P<neg>not\s+)?(?:an?\s+|the\s+)?(?P<role>{role_word})\b",
         # "Knights: Evelyn", "The knaves are Penelope and David", "the knight is Evelyn"
         rf"\b(?P<role>{role_word})\s*(?:are|is|:|-|=)\s*(?P<neg>)(?P<names>{listed})",
         # "Zoey is a knave and Oliver a knight", "Oliver, a knight,"
@@ -176,6 +184,8 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     ]
     for pattern in patterns:
         for match in re.finditer(pattern, plain, re.IGNORECASE):
+            if _SUPPOSED_AFTER.match(whole, match.end()):
+                continue  # "Ethan is a knight would lead to a contradiction": a supposition, not a claim
             role = _role(match.group("role"))
             if match.group("neg"):
                 role = _OTHER[role]
@@ -221,7 +231,7 @@ def _statements(sentence: str, names: list[str]) -> list[tuple[int, str, str | N
     if collective:
         role = _role(collective.group("role"))
         found += [(collective.start(), name, role) for name in names if name not in {f[1] for f in found}]
-    for name in names:
+    for name in names if not conditioned else ():  # "Lily could be a knave if Mia lied": a condition, no hedge
         for hedge in re.finditer(rf"\b{re.escape(name)}\b{_HEDGE_AFTER_NAME}", plain, re.IGNORECASE):
             found.append((hedge.end(), name, None))  # after any role in the same clause: the hedge wins
     return sorted(found, key=lambda statement: statement[0])

@@ -115,6 +115,20 @@ def _stated_as_answer(text: str, start: int, end: int) -> bool:
 _NEXT_EXEMPLAR = re.compile(r"^[ \t]*#{2,}[ \t]*Question\b", re.MULTILINE | re.IGNORECASE)
 
 
+def _line_before(text: str, start: int) -> str:
+    return text[text.rfind("\n", 0, start) + 1 : start]
+
+
+def _aside(text: str, start: int) -> bool:
+    """A bracket in the conditional mood, not in an answer sentence ("in the real world it would be [[C]]")."""
+    before = re.split(r"(?<=[.!?])\s+", _line_before(text, start))[-1]  # its own sentence
+    return bool(re.search(r"\b(?:would|could|might)\b", before, re.I)) and not _ANSWER_LINE.search(before)
+
+
+# Two bracket answers joined on one line ("[[A]] or [[B]]", "[[A]], [[B]]") are offered together.
+_OFFERED_TOGETHER = re.compile(r"[ \t*$]*(?:,|/|\bor\b|\band/or\b)[ \t*$]*(?:maybe|possibly|perhaps)?[ \t*$]*", re.I)
+
+
 def extract_answer(response: str, cut_off: bool = False) -> str | None:
     """The bracket answer, as ``[[...]]`` (see the module docstring), or None."""
     invented = _NEXT_EXEMPLAR.search(response)
@@ -128,7 +142,14 @@ def extract_answer(response: str, cut_off: bool = False) -> str | None:
     if cut_off:
         spans = [span for span in spans if _stated_as_answer(response, span[0], span[1])]
     if spans:
-        return f"[[{max(spans)[2]}]]"  # the last one: a later box or bracket is the final answer
+        spans.sort()
+        while len(spans) > 1 and _aside(response, spans[-1][0]) and _ANSWER_LINE.search(_line_before(response, spans[-2][0])):
+            spans.pop()  # "The answer is [[B]]. However, in the real world it would be [[C]]": an aside
+        last = spans[-1]  # the last one: a later box or bracket is the final answer
+        listed = [span for span in spans[:-1] if _OFFERED_TOGETHER.fullmatch(response, span[1], last[0])]
+        if listed and listed[-1][2].strip() != last[2].strip():
+            return f"[[{listed[-1][2]}]] or [[{last[2]}]]"  # "[[A]] or [[B]]": a hedge, graded wrong
+        return f"[[{last[2]}]]"
     lines = [line for line in response.splitlines() if line.strip()]
     candidates = [line for line in lines if _ANSWER_LINE.search(line)] or ([] if cut_off else lines[-1:])
     for line in reversed(candidates):
@@ -336,6 +357,8 @@ class KorBenchGrader(Grader):
     def judge(
         self, extracted: str, gold: KorBenchGold, options: KorBenchOptions, request: GradeRequest
     ) -> Judgement:
+        if len(_DOUBLE.findall(extracted)) > 1:
+            return Judgement(correct=False, detail=f"two answers offered: {extracted}")
         return Judgement(correct=korbench_equal(extracted, gold))
 
     def same_answer(self, a: str, b: str, options: KorBenchOptions) -> bool:

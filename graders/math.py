@@ -22,6 +22,7 @@ from graders.extraction import (
     first_math_span,
     last_boxed,
     number_word_value,
+    retracted_after,
     strip_wrappers,
 )
 from graders.registry import (
@@ -175,15 +176,16 @@ _UNIT_WORD = (
 )
 _FINAL_EQUATION = re.compile(
     r"(?:=\s*(?:\*\*)?\s*\$?\s*(?P<value>[-+]?\d[\d,]*(?:\.\d+)?)"
-    r"|\b(?:is|equals|are)\s+(?:\*\*)?\s*\$?\s*(?P<said>[-+]?\d[\d,]*(?:\.\d+)?)\s*\$?\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3})"
+    r"|\b(?:is|equals|are)\s+(?:\*\*)?\s*\$?\s*(?P<said>[-+]?\d[\d,]*(?:\.\d+)?(?:/\d+)?)\s*\$?\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3})"
     r"\s*\$?\s*(?:\*\*)?\s*[.\u3002]?\s*$"
 )
 _MATH_SPAN = r"(?:\$\$(?P<d>[^$]+)\$\$|\$(?P<i>[^$]+)\$|\\\((?P<p>.+?)\\\)|\\\[(?P<b>.+?)\\\])"
 # "The probability is $\\frac{3}{8}$.", "After simplification, we get $\\frac{1}{2}$.", "So, $x = \\frac{1}{2}$.":
 # a closing line that ends in a math span after a verb of result, or in an equation.
+# "The area is $12\\sqrt{3}$ square units.": up to three words of unit may follow the span.
 _CLOSING_SPAN = re.compile(
-    r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)\b|:)\s*(?:\*\*)?\s*" + _MATH_SPAN
-    + r"\s*(?:\*\*)?\s*[.\u3002]?\s*$"
+    r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)\b|:|为|是|等于)\s*(?:\*\*)?\s*" + _MATH_SPAN
+    + r"\s*(?:\*\*)?(?:" + _UNIT_WORD + r"){0,3}\s*[.\u3002]?\s*$"
 )
 _CLOSING_EQUATION = re.compile(r"(?:^|\s)\$(?P<i>[^$]*=[^$]+)\$\s*[.\u3002]?\s*$")
 _RESULT_LEAD = re.compile(r"(?:=|\b(?:is|are|equals|get|gives|obtain|becomes)|:)\s*$")
@@ -232,12 +234,17 @@ def _closing_solutions(line: str) -> str | None:
     return ", ".join(value.split("=")[-1].strip() for value in values)
 
 
+_BOLD_COMMAND = re.compile(r"\\textbf\{([^{}$]*)\}")
+
+
 def final_value_line(response: str) -> str | None:
     """A complete reply's closing value when it states no box and no answer phrase."""
     lines = [line.rstrip() for line in response.splitlines() if line.strip()]
     if not lines:
         return None
     lines = _closing_display_joined(lines)
+    if not re.search(r"\$|\\\(", lines[-1]):
+        lines[-1] = _BOLD_COMMAND.sub(r"**\1**", lines[-1])  # "... is \\textbf{4}." as "... is **4**."
     listed = _closing_solutions(lines[-1])
     if listed:
         return listed
@@ -253,6 +260,8 @@ def final_value_line(response: str) -> str | None:
     return None
 
 
+_LETTER_BEFORE_MATH = re.compile(r"\s*(?:\*\*)?\(([A-E])\)\s*(?:\*\*)?\s*(?=\$|\\\()")
+_OPTION_PREFIX = re.compile(r"^\([A-E]\)\s+(?=\S)")
 _BOXED_PHRASE = re.compile(r"^\\text\{\s*(?:the\s+)?(?:final\s+)?answer\s+is:?\s*\}\s*", re.IGNORECASE)
 
 
@@ -280,9 +289,30 @@ def extract_math_answer(response: str, cut_off: bool = False) -> str | None:
             return None
     if re.search(r"\\(?:boxed|fbox)(?![A-Za-z])", tail) and last_boxed(tail) is None:
         return None  # "the final answer is $\boxed{1" : the box was cut off, its value unknown
+    if last_boxed(tail) is not None and boxes(response):
+        # "The answer is $\boxed{5}$. Hmm wait, that's not right. ...": the phrase's box is the guess that
+        # final_boxed passed over; only what the reply closes on after it can answer
+        after = response[boxes(response)[-1][1] :]
+        if cut_off or _REJECTS.search(after) or re.match(r"[\s$*)\]\\]*\?", after):  # "\\boxed{11}?" asks
+            return None if cut_off else final_value_line(after)
+        return final_value_line(after) or strip_wrappers(_phrase_answer(tail)) or None  # "Wait, let me verify: yes."
+    if cut_off and where >= 0 and retracted_after(response, _sentence_end(response, where)):
+        return None  # "The answer is 5. But wait" and cut off: the model was revising it
     answer = strip_wrappers(_phrase_answer(tail))
+    if (lettered := _LETTER_BEFORE_MATH.match(tail)) and answer and not answer.startswith("("):
+        answer = f"({lettered.group(1)}) {answer}"  # "The answer is (D) $2\\sqrt{3}$": the option and its value
     word_value = number_word_value(answer)  # "Answer: twelve"
     return str(word_value) if word_value is not None else answer or None
+
+
+# "that's not right", "I made a mistake": the reply rejects what it stated before
+_REJECTS = re.compile(r"\b(?:not\s+(?:right|correct)|(?:is|was|'s)\s+(?:wrong|incorrect)|mistake|an\s+error)\b", re.I)
+
+
+def _sentence_end(text: str, start: int) -> int:
+    """Where the sentence that text[start:] opens ends (past its full stop or line break)."""
+    end = re.compile(r"[.!?;](?:\s|$)|\n").search(text, start)
+    return end.end() if end else len(text)
 
 
 def _timeouts() -> int | None:
@@ -514,8 +544,13 @@ def _as_binomial(match: re.Match[str]) -> str:
     return "\\binom{" + n + "}{" + k + "}"
 
 
+# "12√3", "√(a+5)", "√{2}": the root sign as typed, before math-verify (which reads only \\sqrt).
+_ROOT_SIGN = re.compile(r"\u221a\s*(?:\(([^()]*)\)|\{([^{}]*)\}|(\d+(?:\.\d+)?|[A-Za-z]))")
+
+
 def _plain_form(answer: str) -> str:
     s = answer.replace("\u00b0", "^\\circ")  # "30°" is 30^\circ
+    s = _ROOT_SIGN.sub(lambda m: "\\sqrt{" + next(g for g in m.groups() if g is not None) + "}", s)
     builder = _SET_BUILDER.fullmatch(s.strip("$ "))
     if builder and builder.group("var") in builder.group("cond"):
         s = builder.group("cond")
@@ -647,9 +682,12 @@ class MathGrader(Grader):
     def _integer_after_box(response: str, answer: str | None, options: MathOptions) -> str | None:
         """AIME asks for an integer built from intermediate results ("m + n"); a reply that boxes the
         intermediate ("\\boxed{\\frac{7}{30}}") and then closes with "so m + n = 37." answers 37: for an
-        integer task, a non-integer box gives way to a closing "= value" after it."""
-        if not options.integer_answer or answer is None or as_integer(answer) is not None:
+        integer task, a box that is no integer in range gives way to a closing "= value" after it."""
+        if not options.integer_answer or answer is None:
             return answer
+        value = as_integer(answer)
+        if value is not None and options.integer_range[0] <= value <= options.integer_range[1]:
+            return answer  # "\\boxed{N = 2321}, so the remainder is 321." goes on to the closing value
         found = boxes(response)
         if not found:
             return answer
@@ -671,6 +709,7 @@ class MathGrader(Grader):
         letter = _option_letter(gold.answer, whole=True)
         if letter is not None:  # "\\text{(C)}": the option letter decides ("(C) Parabola" names option C)
             return Judgement(correct=_option_letter(extracted, whole=False) == letter)
+        extracted = _OPTION_PREFIX.sub("", extracted)  # "(D) 2\\sqrt{3}" against a gold that is the value
         if options.decimal_gold_asks_decimal and _decimal_asked_fraction_given(gold.answer, extracted):
             return Judgement(correct=False, detail="the gold is a decimal (the problem asks for one); a fraction was given")
         normal_form = _normal_form_equation_verdict(gold.answer, extracted)
@@ -683,6 +722,6 @@ class MathGrader(Grader):
             if options.integer_answer:
                 ia, ib = as_integer(a), as_integer(b)
                 return ia is not None and ia == ib
-            return answers_equivalent(a, b)
+            return answers_equivalent(_OPTION_PREFIX.sub("", a), _OPTION_PREFIX.sub("", b))
         except GradingInfrastructureError:
             return False  # a comparison that timed out is no evidence of agreement: separate votes

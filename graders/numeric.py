@@ -68,7 +68,7 @@ _NUMBER = re.compile(
     r"(?P<neg_paren>\(\s*)?(?P<sign>(?:[-+\u2212]|(?<![\w-])negative\b)\s*)?(?:(?:[$€£¥]|usd)\s*)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?"
-    r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion|mn|bn|tn)\b|[ \t]?(?P<abbrev>(?-i:[kKMBT]|MM))(?![A-Za-z0-9]))?"
     r"\s*(?P<pct>%|\\%|percent)?\s*(?P<close_paren>\))?",
     re.IGNORECASE,
 )
@@ -167,7 +167,12 @@ def final_quantity(stated: str) -> str | None:
     """The quantity a statement settles on: after its last "=", else after its last "is"/"was"/"of", else
     its first number that is not a year ("the change from 2019 to 2020 is 5.3%" -> 5.3%, "5.3 - 2.1 = 3.2"
     -> 3.2, "25% (from 2018 to 2019)" -> 25%). Two numbers joined by "or" are a hedge: "3.2 or 3.5"."""
-    clause = first_clause(_concluding_clause(_plain_numbers(stated)))
+    clause = _concluding_clause(_plain_numbers(stated))
+    if denied := re.match(r"\s*not\s+[^,;]*?(?:[,;]\s*(?:but\s+)?|\s+but\s+)(?:rather\s+)?(\S.*)$", clause, re.I):
+        clause = denied.group(1)  # "not 5.3 but 6.1", "not 5.3%, but 6.1%"
+    elif re.match(r"\s*not\s", clause, re.I):
+        return None  # "Answer: not 5.3" rules a value out and states none
+    clause = first_clause(clause)
     numbers = list(_NUMBER.finditer(clause))
     for first, second in zip(numbers, numbers[1:], strict=False):
         between = clause[first.end() : second.start()]
@@ -187,13 +192,15 @@ def final_quantity(stated: str) -> str | None:
     return _with_direction(clause, (not_years or numbers)[0])
 
 
-# "a decrease of 12.5%", "declined by 12.5%", "down 12.5%", "12.5% lower": an unsigned amount said to fall.
+# "a decrease of 12.5%", "declined by 12.5%", "down 12.5%", "12.5% lower", "the percentage decrease is 12.5%":
+# an unsigned amount said to fall.
 _FALL_BEFORE = re.compile(
     r"\b(?:(?:a|an)\s+)?(?:decrease|decline|drop|reduction|fall)\s+(?:of|by)\s*$"
+    r"|\b(?:decrease|decline|drop|reduction)\s+(?:is|was|would\s+be|amounts\s+to|=|:)\s*(?:approximately\s+|about\s+)?$"
     r"|\b(?:decreased|declined|dropped|fell|reduced|shrank)\s+(?:by\s+)?$|\bdown\s+(?:by\s+)?$",
     re.IGNORECASE,
 )
-_FALL_AFTER = re.compile(r"^\s*(?:decrease|decline|drop|reduction|lower|less|down)\b", re.IGNORECASE)
+_FALL_AFTER = re.compile(r"^\s*\(?\s*(?:an?\s+)?(?:decrease|decline|drop|reduction|lower|less|down)\b", re.IGNORECASE)
 FALL_MARK = "decrease of "
 
 
