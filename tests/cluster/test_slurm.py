@@ -204,14 +204,30 @@ def test_serve_pool_fails_when_a_job_stops_while_serving(slurm, tmp_path):
     assert _gone(job_ids), "the other replica's job was not cancelled"
 
 
+def _stale_endpoint_files(folder: Path, dead_port: int, job_ids: range) -> None:
+    """What earlier jobs with the same ids left in the node's TMPDIR (ids repeat after a controller restart)."""
+    folder.mkdir()
+    stale = {
+        "models": [
+            {"name": "toy", "served_model_id": "loopback", "base_urls": [f"http://127.0.0.1:{dead_port}/v1"]}
+        ]
+    }
+    for job_id in job_ids:
+        (folder / f"harness-endpoints-{job_id}.yaml").write_text(yaml.safe_dump(stale))
+
+
 def test_job_array_tasks_serve_their_own_model_on_shifted_ports(slurm, two_toy_tasks, tmp_path):
     pool, _port = _pool(tmp_path, LOOPBACK, replicas=1)
     runs = two_toy_tasks["runs"]
+    # Before: a task read a leftover file named by its job id before its own models were up, and failed
+    # with "cannot reach" a server of an earlier job.
+    _stale_endpoint_files(tmp_path / "node-tmp", free_port_run(1), range(1, 3000))
     submit = subprocess.run(
         [*HARNESS, "submit", "--tasks", "toy_math", "--models", str(pool), "--run", "self-served",
          "--output", str(runs), "--grading-workers", "1", "--no-progress", "--shards", "2",
          "--launcher", "slurm", "--partition", slurm, "--time", "00:10:00", "--wait"],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=150,
+        cwd=tmp_path, env={**_env(), "TMPDIR": str(tmp_path / "node-tmp")}, capture_output=True, text=True,
+        timeout=150,
     )  # fmt: skip
     logs = "".join(p.read_text() for p in sorted((runs / "self-served" / "shards" / "logs").glob("*.log")))
     assert submit.returncode == 0, submit.stderr + logs
@@ -224,3 +240,6 @@ def test_job_array_tasks_serve_their_own_model_on_shifted_ports(slurm, two_toy_t
     responses = {row[0] for row in sqlite3.connect(runs / "self-served" / "results.sqlite").execute(
         "SELECT response FROM samples")}  # fmt: skip
     assert responses == {"The answer is \\boxed{0}."}  # what the loopback server started in each task answers
+    assert len(list((tmp_path / "node-tmp").glob("harness-endpoints-*"))) == 2999, (
+        "the tasks removed their own file"
+    )

@@ -250,3 +250,20 @@ def test_serve_pool_command_fails_when_a_server_dies_while_serving(
     for record in recorded(standin_vllm).values():
         assert not process_group_alive(record["pid"])
         assert not _pid_alive(record["worker_pid"])
+
+
+def test_serve_pool_removes_an_earlier_endpoints_file_before_its_servers_are_up(
+    standin_vllm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool_file, port_a, _port_b = write_two_model_pool(tmp_path)
+    endpoints = tmp_path / "endpoints.yaml"
+    endpoints.write_text("models:\n- {name: qwen7b, base_urls: ['http://127.0.0.1:9/v1']}\n")  # a dead run's
+    monkeypatch.setenv("STANDIN_VLLM_FAIL_PORTS", str(port_a))
+    proc = _start_serve_pool(pool_file, tmp_path)
+    try:
+        assert proc.wait(timeout=60) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # Before: the earlier file stayed, so a script waiting for it went on with servers that were never up.
+    assert not endpoints.exists()

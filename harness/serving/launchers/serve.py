@@ -18,6 +18,8 @@ async def _serve(plan: LaunchPlan, launcher: Launcher, endpoints_out: Path) -> i
         file=sys.stderr,
         flush=True,
     )
+    # A file left by an earlier serve-pool names servers that are not up; nobody may read it meanwhile.
+    endpoints_out.unlink(missing_ok=True)
     served = await launcher.start(plan)
     write_endpoints_file(served, endpoints_out)
     for replica in served.replicas:

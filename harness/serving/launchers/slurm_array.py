@@ -63,10 +63,12 @@ def array_script(request: ArrayRequest, options: SlurmOptions) -> str:
     lines += [
         # Tasks sharing a node must not share ports: task i shifts the pool's ports by a multiple of their span.
         f"port_offset=$(( SLURM_ARRAY_TASK_ID % {_port_slots(request.pool_ports)} * {_port_span(request.pool_ports)} ))",
-        'endpoints="${TMPDIR:-/tmp}/harness-endpoints-${SLURM_JOB_ID}.yaml"',
+        # A file of its own: job ids repeat (a restarted or wrapped-around controller), and a leftover
+        # file of an earlier job with this id would be read before this job's models are up.
+        'endpoints="$(mktemp --suffix=.yaml "${TMPDIR:-/tmp}/harness-endpoints-${SLURM_JOB_ID}-XXXXXX")"',
         f'{serve} --endpoints-out "$endpoints" --port-offset "$port_offset" &',
         "serve_pid=$!",
-        "trap 'kill -TERM $serve_pid 2>/dev/null; wait $serve_pid || true' EXIT",
+        "trap 'kill -TERM $serve_pid 2>/dev/null; wait $serve_pid || true; rm -f \"$endpoints\"' EXIT",
         f"for _ in $(seq {SERVE_WAIT_S}); do",
         '    [ -s "$endpoints" ] && break',
         '    kill -0 $serve_pid 2>/dev/null || { echo "harness: serve-pool failed" >&2; exit 1; }',
