@@ -55,17 +55,20 @@ def two_topic_table(n_per_topic: int = 40, dim: int = 8, seed: int = 0) -> tuple
     return table, embeddings
 
 
-def route_import_cli(fmt: str, run: Path, path: Path, *options: str) -> dict:
-    """`python -m harness route import` in a subprocess, as a user runs it; its JSON summary."""
-    done = subprocess.run(
+def run_route_import(
+    fmt: str | None, run: Path, path: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m harness route import` in a subprocess, as a user runs it (fmt None: the auto-detected
+    format); the finished process, whatever its exit code."""
+    format_args = [] if fmt is None else ["--format", fmt]
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "harness",
             "route",
             "import",
-            "--format",
-            fmt,
+            *format_args,
             "--run",
             str(run),
             str(path),
@@ -75,5 +78,10 @@ def route_import_cli(fmt: str, run: Path, path: Path, *options: str) -> dict:
         text=True,
         check=False,
     )
+
+
+def route_import_cli(fmt: str, run: Path, path: Path, *options: str) -> dict:
+    """:func:`run_route_import` that must succeed; its JSON summary."""
+    done = run_route_import(fmt, run, path, *options)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

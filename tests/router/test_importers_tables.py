@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +22,7 @@ from router.importers import (
 )
 from router.runs import open_table
 from router.split import SPLIT_META_KEY
-from tests.router.helpers import route_import_cli
+from tests.router.helpers import route_import_cli, run_route_import
 
 
 def _csv(path, header, rows):
@@ -345,23 +343,7 @@ def test_preference_battles_are_refused_not_imported(tmp_path, fmt):
         ],
         [["hi", "gpt-4", "mixtral", "model_a", "t", "1", "hi", "gpt-4", 1, 0, 0, 1]],
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "route",
-            "import",
-            "--format",
-            fmt,
-            "--run",
-            str(tmp_path / "run"),
-            str(battles),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_route_import(fmt, str(tmp_path / "run"), str(battles))
     assert done.returncode != 0
     assert "pairwise preference table" in done.stderr and "train.csv: line 2" in done.stderr
 
@@ -400,23 +382,7 @@ def _routereval_pickle(path):
 
 def test_routereval_pickle_needs_a_group_and_imports_its_split(tmp_path):
     pkl = _routereval_pickle(tmp_path / "router_dataset" / "gsm8k_router_dataset.pkl")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "route",
-            "import",
-            "--format",
-            "routereval",
-            "--run",
-            str(tmp_path / "r0"),
-            str(pkl.parent),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_route_import("routereval", str(tmp_path / "r0"), str(pkl.parent))
     assert done.returncode != 0 and "--group, one of 3/all_strong, 10/strong_to_weak" in done.stderr
     summary = route_import_cli(
         "routereval", tmp_path / "run", pkl.parent, "--group", "hard/10/strong_to_weak"
@@ -460,23 +426,7 @@ def test_mixinstruct_needs_metric_and_threshold_and_reads_its_splits(tmp_path):
     )
     rows = [_mix_record(2, {"vicuna": 0.75, "koala": None})]
     pq.write_table(pa.Table.from_pylist(rows), folder / "test_data_prepared.parquet")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "route",
-            "import",
-            "--format",
-            "mixinstruct",
-            "--run",
-            str(tmp_path / "r0"),
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_route_import("mixinstruct", str(tmp_path / "r0"), str(folder))
     assert done.returncode != 0 and "--metric" in done.stderr and "--threshold" in done.stderr
     summary = route_import_cli(
         "mixinstruct", tmp_path / "run", folder, "--metric", "bertscore", "--threshold", "0.7"
@@ -569,12 +519,7 @@ def test_float_ids_from_pandas_exports_and_a_long_table_given_to_wide(tmp_path):
 
 
 def _auto(tmp_path, path, name="auto"):
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "route", "import", "--run", str(tmp_path / name), str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_route_import(None, tmp_path / name, path)
 
 
 def test_auto_format_picks_the_one_layout_that_fits_and_refuses_otherwise(tmp_path):
@@ -737,25 +682,7 @@ def test_auto_points_a_single_routerdc_file_to_its_folder(tmp_path):
 
 def test_an_option_of_another_format_is_refused(tmp_path):
     table = _csv(tmp_path / "rows.csv", LONG_HEADER, [["t", "1", "q", "m", 1]])
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "route",
-            "import",
-            "--format",
-            "routerdc",
-            "--duplicates",
-            "max",
-            "--run",
-            str(tmp_path / "run"),
-            str(table),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_route_import("routerdc", str(tmp_path / "run"), str(table), "--duplicates", "max")
     assert done.returncode != 0 and "--duplicates does not apply to --format routerdc" in done.stderr
 
 
