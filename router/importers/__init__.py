@@ -39,10 +39,12 @@ FORMATS = (
     "embedllm",
     "routereval",
     "mixinstruct",
+    "graphrouter",
+    "routerarena",
     "routerbench",
     "llmrouter",
     "llmrouterbench",
-)
+)  # router/cli.py lists them again (it must not import the importers to build its parser): a test compares
 
 __all__ = [
     "FORMATS",

@@ -3,6 +3,7 @@ layouts, plus hostile tables: conflicting duplicates, missing models, graded lab
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 
@@ -454,6 +455,15 @@ def test_the_cli_offers_every_importer_format():
     for fmt in FORMATS:
         args = build_parser().parse_args(["route", "import", "--format", fmt, "--run", "r", "p"])
         assert args.format == fmt
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["route", "import", "--format", "no-such-format", "--run", "r", "p"])
+    parser = build_parser()
+    for command in ("route", "import"):
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[
+            command
+        ]
+    offered = next(a.choices for a in parser._actions if a.dest == "format")
+    assert set(offered) == {"auto", *FORMATS}, "every format the CLI offers is an importer format"
 
 
 # ----------------------------------------------------------------------------- GraphRouter
