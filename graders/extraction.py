@@ -339,6 +339,15 @@ def _is_tentative(tail: str) -> bool:
     return clause.rstrip(" *_$)").endswith("?")
 
 
+# A minus sign as typed: U+2212, or a dash (hyphen variants, en dash) right before a number that no
+# word, number or bracket precedes ("Answer: –1,234.5", "x = –3"); "2019–2020" stays a range.
+_DASH_MINUS = re.compile(r"\u2212|(?<![\w.,)\]}])[\u2010\u2011\u2012\u2013\ufe63](?=\.?\d)")
+
+
+def plain_minus(text: str) -> str:
+    return _DASH_MINUS.sub("-", text)
+
+
 _LATEX_TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]*)\}")
 
 
@@ -359,7 +368,7 @@ def unwrap_answer(answer: str) -> str:
         s = s.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",")
         if s == before:
             break
-    return s.replace("\u2212", "-").strip()
+    return plain_minus(s).strip()
 
 
 _INLINE_WRAPPERS = (
@@ -381,7 +390,7 @@ def clean_statement(text: str) -> str:
     s = text.strip().translate(_FULLWIDTH)
     for pattern, repl in _INLINE_WRAPPERS:
         s = pattern.sub(repl, s)
-    return s.replace("\u2212", "-").strip()
+    return plain_minus(s).strip()
 
 
 def first_clause(text: str) -> str:

@@ -22,6 +22,7 @@ from graders.extraction import (
     first_math_span,
     last_boxed,
     number_word_value,
+    plain_minus,
     retracted_after,
     strip_wrappers,
 )
@@ -549,7 +550,7 @@ _ROOT_SIGN = re.compile(r"\u221a\s*(?:\(([^()]*)\)|\{([^{}]*)\}|(\d+(?:\.\d+)?|[
 
 
 def _plain_form(answer: str) -> str:
-    s = answer.replace("\u00b0", "^\\circ")  # "30°" is 30^\circ
+    s = plain_minus(answer).replace("\u00b0", "^\\circ")  # "30°" is 30^\circ
     s = _ROOT_SIGN.sub(lambda m: "\\sqrt{" + next(g for g in m.groups() if g is not None) + "}", s)
     builder = _SET_BUILDER.fullmatch(s.strip("$ "))
     if builder and builder.group("var") in builder.group("cond"):

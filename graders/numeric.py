@@ -144,7 +144,7 @@ def _plain_numbers(text: str) -> str:
     s = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"\1/\2", s)
     s = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", s)
     s = re.sub(r"\\(?:left|right)\s*([()\[\]])", r"\1", s)
-    return s.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",").replace("\u2212", "-")
+    return s.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",")
 
 
 def _is_year(match: re.Match[str]) -> bool:
