@@ -10,7 +10,12 @@ none, so they read as no answer.
 from __future__ import annotations
 
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
-    "neutral": ("neutral", "neutrality", "no emotion", "emotionless", "matter of fact"),
+    "neutral": (
+        "neutral", "neutrality", "no emotion", "emotionless", "matter of fact", "no particular emotion",
+        "no specific emotion", "no strong emotion", "no clear emotion", "no discernible emotion",
+        "no obvious emotion", "no apparent emotion", "no evident emotion", "no notable emotion",
+        "no emotional tone",
+    ),
     "joy": (
         "joy", "joyful", "joyous", "happy", "happiness", "excited", "excitement", "cheerful", "glad",
         "delighted", "delight", "amused", "amusement", "elated", "elation", "thrilled", "pleased", "ecstatic",

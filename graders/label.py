@@ -91,9 +91,17 @@ def _as_labels(answer: str, options: LabelOptions) -> str:
     return re.sub(rf"\b[{letters}]\b", lambda m: options.labels[letters.index(m.group(0))], answer)
 
 
+# "no emotion other than mild surprise" names surprise: the phrase that reads as neutral is dropped before it.
+_NO_EMOTION_BUT = re.compile(
+    r"\bno\s+(?:(?:particular|specific|strong|clear|real|other)\s+)?emotions?\s*,?\s*"
+    r"(?:other\s+than|except(?:\s+for)?|besides|apart\s+from|beyond|save\s+for|but)\s+",
+    re.IGNORECASE,
+)
+
+
 def extract_label(response: str, options: LabelOptions, *, final_only: bool = False) -> str | None:
     reading = read_response(
-        response,
+        _NO_EMOTION_BUT.sub("", response),
         _letters(options),
         _forms(options),
         final_only=final_only,
