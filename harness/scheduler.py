@@ -236,6 +236,11 @@ class Scheduler:
 
     # ----- plumbing -----------------------------------------------------------------------------
 
+    def _stop_requesting(self) -> None:
+        self._stop.set()
+        for job in [*self._workers, *self._background]:
+            job.cancel()
+
     def _install_interrupt_handler(self) -> None:
         loop = asyncio.get_running_loop()
 
@@ -243,9 +248,7 @@ class Scheduler:
             if self._stop.is_set():  # second Ctrl-C: stop waiting for anything
                 raise KeyboardInterrupt
             self.stats.interrupted = True
-            self._stop.set()
-            for job in [*self._workers, *self._background]:
-                job.cancel()
+            self._stop_requesting()
 
         # A hangup (the terminal or ssh session closed) stops the run as Ctrl-C does, with what is finished
         # stored and graded; unless the run was started to ignore it (nohup), which is kept.
@@ -464,9 +467,7 @@ class Scheduler:
             except Exception as exc:  # noqa: BLE001 - whatever it is, nothing more can be kept
                 # Stop requesting now instead of paying for answers that are lost; run() raises it.
                 self._write_failure = exc
-                self._stop.set()
-                for job in [*self._workers, *self._background]:
-                    job.cancel()
+                self._stop_requesting()
                 return
             samples, grades = [], []
 

@@ -137,6 +137,13 @@ def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     return StoreError(message)
 
 
+def _insert_items(conn: sqlite3.Connection, items: Sequence[ItemRecord]) -> None:
+    conn.executemany(
+        f"INSERT OR REPLACE INTO items ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
+        [(i.task, i.item_id, i.category, int(i.ood), i.query, i.prompt_hash, _gold_to_json(i)) for i in items],
+    )
+
+
 def _gold_to_json(item: ItemRecord) -> str:
     try:
         return json.dumps(item.gold, ensure_ascii=False)
@@ -229,38 +236,36 @@ class ResultsStore:
     # -- plumbing ---------------------------------------------------------------------------------
 
     @contextmanager
+    def _environment_errors(self) -> Iterator[None]:
+        """An SQLite failure of the file or the machine (see _from_environment) as a StoreError naming the file."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if not _from_environment(exc):
+                raise
+            raise _store_error(self.path, exc) from exc
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; BEGIN IMMEDIATE takes the write lock up front so it cannot deadlock later."""
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only")
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                if not _from_environment(exc):
-                    raise
-                raise _store_error(self.path, exc) from exc
+        with self._lock, self._environment_errors():
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
-            except BaseException as exc:
+            except BaseException:
                 # A failed statement or COMMIT (disk full, I/O error) can leave the transaction open: end
                 # it, so the connection stays usable and half a batch is never committed by a later one.
                 if self._conn.in_transaction:
                     with suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error) and _from_environment(exc):
-                    raise _store_error(self.path, exc) from exc
                 raise
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self._lock:
-            try:
-                return self._conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                if not _from_environment(exc):
-                    raise
-                raise _store_error(self.path, exc) from exc
+        with self._lock, self._environment_errors():
+            return self._conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
         with self._lock:
@@ -275,23 +280,16 @@ class ResultsStore:
     # -- writing ----------------------------------------------------------------------------------
 
     def upsert_items(self, items: Iterable[ItemRecord]) -> None:
-        rows = [
-            (i.task, i.item_id, i.category, int(i.ood), i.query, i.prompt_hash, _gold_to_json(i))
-            for i in items
-        ]
-        if not rows:
-            return
-        with self._transaction() as conn:
-            conn.executemany(
-                f"INSERT OR REPLACE INTO items ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
-                rows,
-            )
+        records = list(items)
+        if records:
+            with self._transaction() as conn:
+                _insert_items(conn, records)
 
     def upsert_items_for_resume(self, items: Iterable[ItemRecord]) -> int:
         """Store the run's items like :meth:`upsert_items`, and forget the grades of every sample whose
         item's gold answer changed since they were graded (an edited data file: same prompt, so the
-        responses stand, but their grades were given against the old answer and are given again).
-        Returns how many samples lost their grade."""
+        responses stand, but their grades were given against the old answer and are given again), in
+        one transaction. Returns how many samples lost their grade."""
         records = list(items)
         if not records:
             return 0
@@ -309,7 +307,7 @@ class ResultsStore:
                         "grade_detail = NULL WHERE task = ? AND item_id = ?",
                         (record.task, record.item_id),
                     ).rowcount
-        self.upsert_items(records)
+            _insert_items(conn, records)
         return cleared
 
     def write_samples(self, records: Sequence[SampleRecord]) -> None:
