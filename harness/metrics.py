@@ -29,7 +29,7 @@ Conventions (stated once here, used everywhere):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from math import comb
@@ -106,10 +106,14 @@ class TaskModelMetrics(BaseModel):
         return self.counts.error / total if total else 0.0
 
     @property
+    def samples_asked(self) -> int:
+        """The coverage's denominator: the samples asked for, or those stored where a resume stored more."""
+        return max(self.samples_expected, self.stored_samples)
+
+    @property
     def coverage(self) -> float:
         """Graded samples over the samples asked for (1.0: the figures stand on all the data)."""
-        expected = max(self.samples_expected, self.stored_samples)
-        return self.n_samples / expected if expected else 0.0
+        return self.n_samples / self.samples_asked if self.samples_asked else 0.0
 
 
 class CategoryModelMetrics(BaseModel):
@@ -259,10 +263,7 @@ def _task_model_metrics(
 
 
 def _most_samples_of_an_item(outcomes: Sequence[SampleOutcome]) -> int:
-    counts: dict[str, int] = defaultdict(int)
-    for outcome in outcomes:
-        counts[outcome.item_id] += 1
-    return max(counts.values(), default=1)
+    return max(Counter(outcome.item_id for outcome in outcomes).values(), default=1)
 
 
 def _mean_or_none(values: Iterable[float | None]) -> float | None:
@@ -291,7 +292,7 @@ def _category_metrics(category: str, model: str, rows: Sequence[TaskModelMetrics
         pass_at_k=pass_k,
         counts=counts,
         n_samples=sum(r.n_samples for r in rows),
-        samples_expected=sum(max(r.samples_expected, r.stored_samples) for r in rows),
+        samples_expected=sum(r.samples_asked for r in rows),
     )
 
 
